@@ -1,0 +1,26 @@
+"""Asset keys, job names and metadata keys, in one place."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+SCHEMA, GENERATE, VERSION, LOAD = "schema", "generate", "version", "load"
+VERSION_META = "tdm/version"
+STORE_META = "tdm/store_path"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def key(dataset: str, stage: str, table: str | None = None) -> dg.AssetKey:
+    return dg.AssetKey([dataset, stage, table] if table else [dataset, stage])
+
+
+def generate_job(dataset: str) -> str:
+    return f"{dataset}_generate"
+
+
+def observe_job(dataset: str) -> str:
+    return f"{dataset}_observe_schema"
+
+
+def load_job(dataset: str) -> str:
+    return f"{dataset}_load"

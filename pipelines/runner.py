@@ -1,0 +1,113 @@
+"""Running a dataset's Dagster jobs in-process: what `tdm run` and `tdm load` call.
+
+The CLI goes through the same asset graph as the UI, recorded in the same Dagster instance, so a
+run started from a terminal shows up in `make ui` with its lineage and metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import dagster as dg
+
+from assets import names
+from pipelines.build import build_definitions
+from tdm import settings
+from tdm.errors import TdmError
+from tdm.plan import Plan
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def instance() -> dg.DagsterInstance:
+    """The persistent instance in DAGSTER_HOME (default .tdm/dagster), created on first use."""
+    home = settings.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # default local storage; telemetry off for a tool's own instance
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    return dg.DagsterInstance.get()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    dataset: str
+    version: str
+    rows: dict[str, int]
+    run_id: str
+    loaded_into: str | None = None
+    load_run_id: str | None = None
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            user = data.user_failure_data
+            messages.append(user.description if user and user.description else data.error.message)
+    return "\n".join(m.strip() for m in messages) or "the run failed"
+
+
+def run_dataset(
+    plan: Plan, env: str | None = None, inst: dg.DagsterInstance | None = None
+) -> RunSummary:
+    inst = inst or instance()
+    defs = build_definitions(paths=[], plans=[plan])
+    keys = plan.batch_keys()
+    result = defs.resolve_job_def(names.generate_job(plan.name)).execute_in_process(
+        instance=inst,
+        run_config=QUIET,
+        raise_on_error=False,
+        tags={names.RANGE_START: keys[0], names.RANGE_END: keys[-1]},
+    )
+    if not result.success:
+        raise TdmError(f"generating {plan.name} failed:\n{_failure(result)}")
+    rows, version = {}, ""
+    for event in result.get_asset_materialization_events():
+        key = event.asset_key.path
+        if key[1] == names.VERSION:
+            meta = event.materialization.metadata
+            rows[key[2]] = meta["dagster/row_count"].value
+            version = meta[names.VERSION_META].value
+    summary = RunSummary(plan.name, version, {t: rows[t] for t in plan.order}, result.run_id)
+    if env:
+        load_run = load_version(plan, env, version, inst, defs)
+        summary = RunSummary(**{**summary.__dict__, "loaded_into": env, "load_run_id": load_run})
+    return summary
+
+
+def load_version(
+    plan: Plan,
+    env: str,
+    version: str = "latest",
+    inst: dg.DagsterInstance | None = None,
+    defs: dg.Definitions | None = None,
+) -> str:
+    """Load a sealed version into an environment through the load asset; returns the run id."""
+    inst = inst or instance()
+    defs = defs or build_definitions(paths=[], plans=[plan])
+    try:
+        job = defs.resolve_job_def(names.load_job(plan.name))
+    except Exception:
+        raise TdmError(
+            f"no environment receives dataset {plan.name}; add it to {settings.environments_file()}"
+        ) from None
+    partitions = job.partitions_def.get_partition_keys() if job.partitions_def else []
+    if env not in partitions:
+        raise TdmError(
+            f"environment {env!r} does not receive {plan.name} "
+            f"(environments that do: {', '.join(partitions) or 'none'})"
+        )
+    op = "__".join(names.key(plan.name, names.LOAD).path)
+    result = job.execute_in_process(
+        instance=inst,
+        partition_key=env,
+        raise_on_error=False,
+        run_config={**QUIET, "ops": {op: {"config": {"version": version}}}},
+    )
+    if not result.success:
+        raise TdmError(f"loading {plan.name} into {env} failed:\n{_failure(result)}")
+    return result.run_id

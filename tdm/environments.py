@@ -1,0 +1,114 @@
+"""Test environments, declared in schemas/environments.yaml.
+
+    environments:
+      local:
+        url: sqlite:///${TDM_HOME}/local/{dataset}.sqlite
+        datasets: [retail]
+
+`${VAR}` / `${VAR:-default}` come from the process environment (secrets stay out of the file);
+`{dataset}` is replaced by the dataset being loaded, for targets that keep one file per dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tdm import settings
+from tdm.errors import Problem, SpecError, TdmError
+from tdm.spec import Identifier
+from tdm.spec_load import pydantic_problems, read_yaml
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+DEFAULT_URL = "sqlite:///${TDM_HOME}/local/{dataset}.sqlite"
+
+
+class EnvironmentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    url: str
+    datasets: list[Identifier] = []  # empty: every dataset
+    description: str | None = None
+    refresh: str | None = None  # cron for scheduled refreshes
+    seed: int | None = None  # pin the seed of refreshes; otherwise it changes per refresh
+    db_schema: Identifier | None = Field(None, alias="schema")  # PostgreSQL schema
+    database: Identifier | None = None  # MongoDB database
+
+
+class EnvironmentsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    environments: dict[Identifier, EnvironmentSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    spec: EnvironmentSpec
+    file: Path | None
+
+    @property
+    def scheme(self) -> str:
+        return self.spec.url.split(":", 1)[0].split("+", 1)[0]
+
+    def receives(self, dataset: str) -> bool:
+        return not self.spec.datasets or dataset in self.spec.datasets
+
+    def url(self, dataset: str | None = None) -> str:
+        """The URL with ${VAR}s resolved (may hold secrets: never log it, use display_url)."""
+        defaults = {"TDM_HOME": str(settings.home())}
+
+        def sub(m: re.Match) -> str:
+            name, default = m.group(1), m.group(2)
+            value = os.environ.get(name, defaults.get(name, default))
+            if value is None:
+                raise TdmError(
+                    f"{self.file or 'environments'}: environments.{self.name}.url needs "
+                    f"the environment variable {name}; set it or write "
+                    f"${{{name}:-default}}"
+                )
+            return value
+
+        url = _VAR.sub(sub, self.spec.url)
+        return url.replace("{dataset}", dataset) if dataset else url
+
+    def display_url(self, dataset: str | None = None) -> str:
+        """The URL as it is safe to show: password hidden, variables unresolved if missing."""
+        try:
+            url = self.url(dataset)
+        except TdmError:
+            return self.spec.url
+        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def load_environments(path: str | Path | None = None) -> dict[str, Environment]:
+    path = Path(path) if path else settings.environments_file()
+    if not path.exists():
+        return {"local": Environment("local", EnvironmentSpec(url=DEFAULT_URL), None)}
+    data, lines = read_yaml(path)
+    try:
+        parsed = EnvironmentsFile.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(str(path), pydantic_problems(err, EnvironmentsFile, lines)) from None
+    return {name: Environment(name, spec, path) for name, spec in parsed.environments.items()}
+
+
+def get_environment(name: str, path: str | Path | None = None) -> Environment:
+    envs = load_environments(path)
+    if name not in envs:
+        from tdm.errors import did_you_mean
+
+        raise SpecError(
+            str(path or settings.environments_file()),
+            [
+                Problem(
+                    f"environments.{name}",
+                    f"no environment named {name!r}",
+                    did_you_mean(name, envs) or f"known: {', '.join(envs)}",
+                )
+            ],
+        )
+    return envs[name]

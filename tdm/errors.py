@@ -1,0 +1,53 @@
+"""User-facing errors: each names the file, the place inside it, the reason and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class TdmError(Exception):
+    """An error meant for the user. The CLI prints it without a traceback."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    at: tuple = ()  # the path as keys, to find its line in the file
+
+    def render(self, file: str) -> str:
+        where = f"{file}:{self.line}" if self.line else file
+        text = f"{where}: {self.path or '<top>'}: {self.message}"
+        if self.hint:
+            text += f"\n    fix: {self.hint}"
+        return text
+
+
+class SpecError(TdmError):
+    """One or more mistakes in a spec file, reported together."""
+
+    def __init__(self, file: str, problems: Iterable[Problem]):
+        self.file = file
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{self.file}: {count} problem{'s' if count != 1 else ''} in the spec"
+        return "\n".join([head, *("  " + p.render(self.file) for p in self.problems)])
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """'did you mean "x"?' for the closest choice, or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f'did you mean "{close[0]}"?' if close else None
+
+
+def one_of(choices: Iterable[str], limit: int = 12) -> str:
+    items = sorted(choices)
+    shown = ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")
+    return f"one of: {shown}"

@@ -1,0 +1,124 @@
+"""The generator interface and registry.
+
+A generator turns a block of row indices into one pyarrow array. It draws randomness only through
+`ctx.rng` (per-row, chunk-addressed streams), so values never depend on how rows are batched.
+Generators marked `index_based` compute values from the row index alone: those can be primary keys
+and foreign-key targets, because a child can compute its parent's key from a parent row index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from tdm.permute import permute, round_keys
+from tdm.rand import RowRandom, key64, stream_key
+from tdm.types import LogicalType
+
+if TYPE_CHECKING:
+    from tdm.plan import Plan
+
+REGISTRY: dict[str, type[Generator]] = {}
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """What a generator knows about its column and dataset when it is built."""
+
+    table: str
+    name: str
+    type: LogicalType
+    seed: int
+    unique: bool = False
+    today: dt.date = dt.date(2026, 1, 1)
+    locales: tuple[str, ...] = ("en_US",)
+    rows: int | None = None  # table row count, when known before planning
+
+    def stream(self, purpose: str = "values") -> int:
+        return stream_key(self.seed, self.table, self.name, purpose)
+
+    def permutation_keys(self) -> np.ndarray:
+        return round_keys(key64(self.seed, self.table, self.name, "permutation", count=2))
+
+
+@dataclass
+class GenContext:
+    """One batch of one column: rows [start, stop) of the table."""
+
+    info: ColumnInfo
+    start: int
+    stop: int
+    rng: RowRandom
+    row: dict[str, pa.Array] = field(default_factory=dict)  # columns generated earlier in the row
+    locale: np.ndarray | None = None  # index into info.locales per row; None when one locale
+    plan: Plan | None = None
+
+    @property
+    def n(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def idx(self) -> np.ndarray:
+        return np.arange(self.start, self.stop, dtype=np.int64)
+
+
+class Generator:
+    """Base class: subclasses set `name`, `types`, `Params` and implement `generate`."""
+
+    name: ClassVar[str]
+    types: ClassVar[tuple[str, ...]]  # logical type kinds it can produce
+    Params: ClassVar[type[BaseModel]] = NoParams
+    # Values are a function of the row index alone (instances may decide, e.g. unique patterns).
+    index_based: bool = False
+    can_be_unique: ClassVar[bool] = False  # supports `unique: true` by construction
+    summary: ClassVar[str] = ""
+    internal: ClassVar[bool] = False  # not for specs to name (e.g. foreign_key, set by references)
+
+    def __init__(self, params: Any, info: ColumnInfo):
+        self.p = params
+        self.info = info
+
+    def depends_on(self) -> tuple[str, ...]:
+        """Columns of the same row this generator reads from ctx.row."""
+        return ()
+
+    def capacity(self) -> int | None:
+        """How many distinct values it can produce (None: more than any table needs)."""
+        return None
+
+    def problems(self) -> list[tuple[str, str, str | None]]:
+        """Extra checks on the params: (param, message, hint) triples."""
+        return []
+
+    def generate(self, ctx: GenContext) -> pa.Array:
+        return self.at(ctx.idx, ctx)
+
+    def at(self, idx: np.ndarray, ctx: GenContext) -> pa.Array:
+        """Values for arbitrary row indices; only index-based generators implement it."""
+        raise NotImplementedError(f"generator {self.name} is not index-based")
+
+    # helpers for unique-by-construction generators
+    def unique_slots(self, idx: np.ndarray, domain: int) -> np.ndarray:
+        """Distinct positions in [0, domain) for distinct row indices (a keyed permutation)."""
+        return permute(idx.astype(np.uint64), domain, self.info.permutation_keys()).astype(np.int64)
+
+
+def register(cls: type[Generator]) -> type[Generator]:
+    if cls.name in REGISTRY:
+        raise ValueError(f"generator {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def to_array(values: np.ndarray, info: ColumnInfo) -> pa.Array:
+    """Numeric numpy values as an array of the column's Arrow type."""
+    return pa.array(values).cast(info.type.arrow)

@@ -1,0 +1,74 @@
+"""Value pools from Faker, built once per process and locale, then drawn from with numpy.
+
+Faker supplies the vocabulary (names, cities, formats) of each locale; pools are sampled from a
+Faker instance seeded per (locale, pool), so they are identical in every process. Rows draw from
+the pool of their own locale (see `GenContext.locale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from faker import Faker
+
+from tdm.arrowstr import take
+from tdm.generators.base import GenContext
+from tdm.rand import stream_key
+
+POOL_SIZE = 4096
+
+
+@cache
+def faker(locale: str, purpose: str) -> Faker:
+    fake = Faker(locale)
+    fake.seed_instance(stream_key("pool", locale, purpose) % 2**63)
+    return fake
+
+
+@cache
+def sampled(locale: str, method: str, size: int = POOL_SIZE) -> pa.StringArray:
+    """`size` values of a Faker method (e.g. 'city'), in Faker's own frequencies."""
+    fake = faker(locale, method)
+    call = getattr(fake, method)
+    return pa.array([str(call()) for _ in range(size)], type=pa.string())
+
+
+@cache
+def provider_values(locale: str, attribute: str) -> pa.StringArray:
+    """A list a Faker provider holds, e.g. 'jobs', 'countries', 'word_list' (deduplicated)."""
+    fake = faker(locale, attribute)
+    for provider in fake.providers:
+        values = getattr(provider, attribute, None)
+        if values:
+            keys = values.keys() if isinstance(values, dict) else values
+            return pa.array(list(dict.fromkeys(str(v) for v in keys)), type=pa.string())
+    raise LookupError(f"Faker locale {locale} has no {attribute!r}")
+
+
+@cache
+def distinct(loader: Callable[[str], pa.Array], locales: tuple[str, ...]) -> pa.StringArray:
+    """Distinct values over the locales' pools, in a fixed order (for unique columns)."""
+    merged = pa.concat_arrays([loader(loc) for loc in locales])
+    return pc.unique(merged).sort()
+
+
+def pick(ctx: GenContext, loader: Callable[[str], pa.Array]) -> pa.Array:
+    """One value per row from the pool of the row's locale (uniform over the pool)."""
+    u = ctx.rng.random()
+    pools = [loader(loc) for loc in ctx.info.locales]
+    if ctx.locale is None or len(pools) == 1:
+        return take(pools[0], (u * len(pools[0])).astype(np.int64))
+    sizes = np.array([len(p) for p in pools], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    idx = offsets[ctx.locale] + (u * sizes[ctx.locale]).astype(np.int64)
+    return take(pa.concat_arrays(pools), idx)
+
+
+def pick_unique(ctx: GenContext, gen, loader: Callable[[str], pa.Array]) -> pa.Array:
+    """Distinct values for distinct rows (needs rows <= pool size; checked via capacity)."""
+    pool = distinct(loader, ctx.info.locales)
+    return take(pool, gen.unique_slots(ctx.idx, len(pool)))

@@ -1,0 +1,143 @@
+"""Dates and timestamps in absolute or relative ranges ('2020-01-01', '-5y', 'today')."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from tdm.generators.base import GenContext, Generator, register
+
+_REL = re.compile(r"^([+-]\d+)\s*([dwmy])$")
+_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def resolve(when: str, today: dt.date) -> dt.date:
+    """'today', '-5y', '+30d', '-6m', '-2w' (relative to `today`) or an ISO date."""
+    text = str(when).strip().lower()
+    if text in ("today", "now"):
+        return today
+    m = _REL.match(text)
+    if m:
+        amount, unit = int(m.group(1)), m.group(2)
+        if unit in "dw":
+            return today + dt.timedelta(days=amount * (7 if unit == "w" else 1))
+        months = today.year * 12 + today.month - 1 + amount * (12 if unit == "y" else 1)
+        year, month = divmod(months, 12)
+        day = min(today.day, calendar.monthrange(year, month + 1)[1])
+        return dt.date(year, month + 1, day)
+    return dt.date.fromisoformat(text)
+
+
+class RangeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: str = "-1y"
+    end: str = "today"
+    distribution: str = "uniform"  # uniform, or 'recent' (more values near the end)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _text(cls, v):
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        try:
+            resolve(str(v), dt.date(2000, 1, 1))
+        except ValueError:
+            raise ValueError(
+                f"cannot read date {v!r}; use an ISO date (2024-01-31), 'today', "
+                "or a relative one like -5y, -6m, -2w, +30d"
+            ) from None
+        return str(v)
+
+    @field_validator("distribution")
+    @classmethod
+    def _dist(cls, v):
+        if v not in ("uniform", "recent"):
+            raise ValueError("distribution must be uniform or recent")
+        return v
+
+
+class _Range(Generator):
+    Params = RangeParams
+    can_be_unique = True
+
+    def bounds(self) -> tuple[dt.date, dt.date]:
+        return resolve(self.p.start, self.info.today), resolve(self.p.end, self.info.today)
+
+    def problems(self):
+        lo, hi = self.bounds()
+        if lo > hi:
+            return [
+                ("start", f"impossible range: start {lo} is after end {hi}", "swap start and end")
+            ]
+        return []
+
+    def _units(self) -> tuple[int, int]:
+        lo, hi = self.bounds()
+        return (lo - _EPOCH).days, (hi - _EPOCH).days
+
+    def _draw(self, ctx: GenContext, lo: int, hi: int) -> np.ndarray:
+        u = ctx.rng.random()
+        if self.p.distribution == "recent":
+            u = 1 - u**3  # denser near the end
+        return lo + np.floor(u * (hi - lo + 1)).astype(np.int64).clip(0, hi - lo)
+
+
+@register
+class Date(_Range):
+    """Calendar dates between start and end (inclusive)."""
+
+    name = "date"
+    types = ("date",)
+
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        self.index_based = info.unique
+
+    def capacity(self) -> int:
+        lo, hi = self._units()
+        return hi - lo + 1
+
+    def generate(self, ctx: GenContext) -> pa.Array:
+        if self.info.unique:
+            return self.at(ctx.idx, ctx)
+        lo, hi = self._units()
+        return pa.array(self._draw(ctx, lo, hi).astype(np.int32), type=pa.date32())
+
+    def at(self, idx: np.ndarray, ctx: GenContext) -> pa.Array:
+        lo, _ = self._units()
+        days = lo + self.unique_slots(idx, self.capacity())
+        return pa.array(days.astype(np.int32), type=pa.date32())
+
+
+@register
+class Timestamp(_Range):
+    """UTC instants between start and end, to the second."""
+
+    name = "timestamp"
+    types = ("timestamp",)
+
+    def __init__(self, params, info):
+        super().__init__(params, info)
+        self.index_based = info.unique
+
+    def capacity(self) -> int:
+        lo, hi = self._units()
+        return (hi - lo + 1) * 86_400
+
+    def generate(self, ctx: GenContext) -> pa.Array:
+        if self.info.unique:
+            return self.at(ctx.idx, ctx)
+        lo, hi = self._units()
+        seconds = self._draw(ctx, lo * 86_400, hi * 86_400 + 86_399)
+        return pa.array(seconds * 1_000_000, type=pa.timestamp("us", tz="UTC"))
+
+    def at(self, idx: np.ndarray, ctx: GenContext) -> pa.Array:
+        lo, _ = self._units()
+        seconds = lo * 86_400 + self.unique_slots(idx, self.capacity())
+        return pa.array(seconds * 1_000_000, type=pa.timestamp("us", tz="UTC"))

@@ -1,0 +1,284 @@
+"""The plan of a dataset: table order, row counts, batch blocks, and batch generation.
+
+Batch k of every table holds its rows [k * batch_size, (k+1) * batch_size); a dataset has as many
+batch partitions as its biggest table needs, and smaller tables leave the later batches empty. Any
+batch can be generated anywhere, in any order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from tdm.arrowstr import with_nulls
+from tdm.errors import Problem
+from tdm.generators.base import GenContext, Generator
+from tdm.generators.reference import ForeignKeyGen
+from tdm.rand import RowRandom, stream_key
+from tdm.spec import DatasetSpec, RowsPerParent, TableSpec
+from tdm.spec_load import dotted
+
+Gens = dict[str, dict[str, Generator]]
+
+
+@dataclass(frozen=True)
+class PerParent:
+    """Child rows counted per parent row: children of parent p are rows [ends[p-1], ends[p])."""
+
+    ends: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def parent_of(self, idx: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.ends, idx, side="right").astype(np.int64)
+
+    def ordinal(self, idx: np.ndarray) -> np.ndarray:
+        parent = self.parent_of(idx)
+        starts = np.where(parent > 0, self.ends[np.maximum(parent - 1, 0)], 0)
+        return idx - starts
+
+
+@dataclass
+class Plan:
+    spec: DatasetSpec
+    gens: Gens
+    order: list[str]  # parents before children: the load order
+    rows: dict[str, int]
+    columns: dict[str, list[str]]  # generation order in each table (dependencies first)
+    per_parent: dict[str, PerParent] = field(default_factory=dict)
+    source: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.dataset
+
+    @property
+    def batches(self) -> int:
+        return max(1, *(self.table_batches(t) for t in self.rows))
+
+    def table_batches(self, table: str) -> int:
+        """How many batches hold rows of this table (the rest are empty)."""
+        return math.ceil(self.rows[table] / self.spec.batch_size)
+
+    def batch_keys(self) -> list[str]:
+        width = max(4, len(str(self.batches - 1)))
+        return [f"b{i:0{width}d}" for i in range(self.batches)]
+
+    def block(self, table: str, batch: int) -> tuple[int, int]:
+        n, size = self.rows[table], self.spec.batch_size
+        return min(n, batch * size), min(n, (batch + 1) * size)
+
+    def parent_of(self, table: str, idx: np.ndarray) -> np.ndarray:
+        return self.per_parent[table].parent_of(idx)
+
+    def ordinal(self, table: str, idx: np.ndarray) -> np.ndarray:
+        return self.per_parent[table].ordinal(idx)
+
+    def schema(self, table: str) -> pa.Schema:
+        spec = self.spec.tables[table]
+        return pa.schema(
+            [
+                pa.field(
+                    name, col.logical.arrow, nullable=_nullable(spec, name, self.gens[table][name])
+                )
+                for name, col in spec.columns.items()
+            ]
+        )
+
+    def generate(self, table: str, start: int, stop: int) -> pa.Table:
+        """Rows [start, stop) of a table: a pure function of (spec, seed, table, row index)."""
+        spec = self.spec.tables[table]
+        locale = None
+        if len(self.spec.locales) > 1:
+            weights = np.array(list(self.spec.locales.values()), dtype=np.float64)
+            rr = RowRandom(stream_key(self.spec.seed, table, "__locale__"), start, stop)
+            locale = rr.weighted_index(np.cumsum(weights) / weights.sum())
+        row: dict[str, pa.Array] = {}
+        for name in self.columns[table]:
+            gen = self.gens[table][name]
+            ctx = GenContext(
+                gen.info, start, stop, RowRandom(gen.info.stream(), start, stop), row, locale, self
+            )
+            values = gen.generate(ctx)
+            ratio = spec.columns[name].null_ratio
+            if ratio and not isinstance(gen, ForeignKeyGen):
+                values = with_nulls(
+                    values, RowRandom(gen.info.stream("nulls"), start, stop).mask(ratio)
+                )
+            row[name] = values
+        return pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
+
+
+def _nullable(spec: TableSpec, name: str, gen: Generator) -> bool:
+    return spec.columns[name].null_ratio > 0 or (
+        isinstance(gen, ForeignKeyGen) and gen.mode == "self"
+    )
+
+
+def build_plan(
+    spec: DatasetSpec, gens: Gens, source: Path | None = None
+) -> tuple[Plan | None, list[Problem]]:
+    problems: list[Problem] = []
+    order = _table_order(spec)
+    columns = {}
+    for tname in spec.tables:
+        cols, cycle = _column_order(gens[tname])
+        columns[tname] = cols
+        if cycle:
+            at = ("tables", tname, "columns", cycle[0])
+            problems.append(
+                Problem(
+                    dotted(at),
+                    "columns read each other in a cycle: " + " -> ".join(cycle),
+                    "break the cycle",
+                    at=at,
+                )
+            )
+    plan = Plan(spec, gens, order, {}, columns, source=source)
+    for tname in order:
+        rows = spec.tables[tname].rows
+        if isinstance(rows, RowsPerParent):
+            parent_rows = plan.rows[rows.per]
+            rr = RowRandom(stream_key(spec.seed, tname, "__rows__"), 0, parent_rows)
+            counts = np.maximum(rows.sample(rr, integer=True), 0)
+            plan.per_parent[tname] = PerParent(np.cumsum(counts, dtype=np.int64))
+            plan.rows[tname] = plan.per_parent[tname].total
+        else:
+            plan.rows[tname] = rows
+    problems += _capacity_problems(plan)
+    return (plan if not problems else None), problems
+
+
+def _table_order(spec: DatasetSpec) -> list[str]:
+    """Parents first; nullable references are dropped only if needed to break a cycle."""
+
+    def edges(all_refs: bool) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {t: set() for t in spec.tables}
+        for tname, table in spec.tables.items():
+            for fk in table.all_foreign_keys:
+                parent = fk.references.table
+                if parent != tname and (all_refs or not any(table.nullable(c) for c in fk.columns)):
+                    out[tname].add(parent)
+        return out
+
+    for all_refs in (True, False):
+        deps, order = edges(all_refs), []
+        while len(order) < len(deps):
+            ready = [t for t in deps if t not in order and deps[t] <= set(order)]
+            if not ready:
+                break
+            order.append(ready[0])
+        if len(order) == len(deps):
+            return order
+    raise AssertionError("non-nullable cycles are rejected by spec_check")
+
+
+def _column_order(gens: dict[str, Generator]) -> tuple[list[str], list[str]]:
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        if name in order:
+            return []
+        if name in visiting:
+            return [*visiting[visiting.index(name) :], name]
+        visiting.append(name)
+        for dep in gens[name].depends_on():
+            if dep in gens and (cycle := visit(dep)):
+                return cycle
+        visiting.pop()
+        order.append(name)
+        return []
+
+    for name in gens:
+        if cycle := visit(name):
+            return list(gens), cycle
+    return order, []
+
+
+def _capacity_problems(plan: Plan) -> list[Problem]:
+    out = []
+    for tname, table in plan.spec.tables.items():
+        rows = plan.rows[tname]
+        for cname, gen in plan.gens[tname].items():
+            at = ("tables", tname, "columns", cname)
+            cap = gen.capacity()
+            if gen.info.unique and cap is not None and cap < rows:
+                out.append(
+                    Problem(
+                        dotted(at),
+                        f"unique column {cname!r} can take only {cap:,} "
+                        f"distinct values, but {tname} has {rows:,} rows",
+                        "widen its range or pool, drop `unique`, or lower rows",
+                        at=at,
+                    )
+                )
+            if isinstance(gen, ForeignKeyGen) and rows:
+                parent = gen.fk.references.table
+                if plan.rows[parent] == 0 and gen.mode != "self":
+                    out.append(
+                        Problem(
+                            dotted(at),
+                            f"references {parent}, which has 0 rows",
+                            f"give {parent} rows",
+                            at=at,
+                        )
+                    )
+                elif gen.mode == "distinct" and plan.per_parent[tname].total:
+                    ends = plan.per_parent[tname].ends
+                    biggest = int(np.diff(ends, prepend=0).max())
+                    if biggest > plan.rows[parent]:
+                        out.append(
+                            Problem(
+                                dotted(at),
+                                f"a group of {biggest} rows needs distinct "
+                                f"{parent} rows but {parent} has {plan.rows[parent]}",
+                                "lower the rows per parent or add parent rows",
+                                at=at,
+                            )
+                        )
+        out += _composite_key_problems(plan, tname, table)
+    return out
+
+
+def _unique_alone(gen: Generator) -> bool:
+    if gen.info.unique or gen.name == "uuid":
+        return True
+    return gen.name == "sequence" and not gen.p.per_parent
+
+
+def _composite_key_problems(plan: Plan, tname: str, table: TableSpec) -> list[Problem]:
+    """A composite primary key must be unique by construction."""
+    key = table.primary_key
+    if len(key) < 2:
+        return []
+    gens = plan.gens[tname]
+    if any(_unique_alone(gens[c]) for c in key):
+        return []
+    group = table.per_parent_fk()
+    grouped = set(group.columns) if group else set()
+    within = {
+        c
+        for c in key
+        if (gens[c].name == "sequence" and gens[c].p.per_parent)
+        or (isinstance(gens[c], ForeignKeyGen) and gens[c].mode == "distinct")
+    }
+    if grouped and grouped <= set(key) and within:
+        return []
+    at = ("tables", tname, "primary_key")
+    return [
+        Problem(
+            dotted(at),
+            f"composite primary key ({', '.join(key)}) is not unique by construction",
+            "count rows per a parent and number them with "
+            "`sequence` + `per_parent: true` (or `distinct_per_parent` on a second key), "
+            "or make one column unique",
+            at=at,
+        )
+    ]

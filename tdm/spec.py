@@ -1,0 +1,235 @@
+"""The dataset spec: pydantic models of a `schemas/*.yaml` file.
+
+The models check shape and field-level rules; `tdm.spec_check` checks what spans fields
+(generators, references, uniqueness, cycles). `tdm.spec_load.load_spec` runs both and reports
+every problem at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from tdm.distributions import DistributionSpec
+from tdm.types import LogicalType, parse_type
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+
+# Column keys that are not generator parameters.
+COLUMN_FIELDS = ("type", "generator", "null_ratio", "unique", "description", "references")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+_REF = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\.\s*([A-Za-z_]\w*)|\(([^)]*)\))?\s*$")
+
+
+class Reference(StrictModel):
+    table: Identifier
+    columns: list[Identifier] | None = None  # None: the parent's primary key
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, v: Any) -> Any:
+        """Accept 'customers', 'customers.id' and 'orders(order_id, line_no)'."""
+        if not isinstance(v, str):
+            if isinstance(v, dict) and "columns" in v:
+                v = {**v, "columns": _as_list(v["columns"])}
+            return v
+        m = _REF.match(v)
+        if not m:
+            raise ValueError(
+                f"cannot read reference {v!r}; write 'table', 'table.column' or "
+                "'table(col_a, col_b)'"
+            )
+        table, one, many = m.groups()
+        if one:
+            return {"table": table, "columns": [one]}
+        if many is not None:
+            return {"table": table, "columns": [c.strip() for c in many.split(",") if c.strip()]}
+        return {"table": table}
+
+
+class ColumnSpec(BaseModel):
+    """One column. Keys other than COLUMN_FIELDS are parameters of its generator."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    generator: str | None = None
+    null_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    unique: bool | None = None
+    description: str | None = None
+    references: Reference | None = None  # shorthand for a one-column foreign key
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        return str(parse_type(v))
+
+    @property
+    def logical(self) -> LogicalType:
+        return parse_type(self.type)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ForeignKeySpec(StrictModel):
+    """Child columns that take their values from a parent row picked by index."""
+
+    columns: list[Identifier] = Field(min_length=1)
+    references: Reference
+    # How parent rows are picked: uniformly, or skewed so a few parents get most children.
+    distribution: Literal["uniform", "zipf"] = "uniform"
+    a: float = Field(1.3, gt=1.0, description="zipf exponent when distribution is zipf")
+    # In a per-parent table: the values inside one parent's group are all different (many-to-many).
+    distinct_per_parent: bool = False
+
+    _lists = field_validator("columns", mode="before")(lambda cls, v: _as_list(v))
+
+
+class RowsPerParent(DistributionSpec):
+    """`rows: {per: customers, distribution: poisson, lam: 3}`: child rows per parent row."""
+
+    per: Identifier
+    distribution: Literal["fixed", "uniform", "poisson", "geometric", "zipf"] = "poisson"
+
+
+def _rows_kind(v: Any) -> str:
+    return "per" if isinstance(v, dict | RowsPerParent) else "count"
+
+
+# Tags 'count'/'per' appear in pydantic error locations; spec_load strips them.
+Rows = Annotated[
+    Annotated[int, Tag("count")] | Annotated[RowsPerParent, Tag("per")],
+    Discriminator(_rows_kind),
+]
+
+
+class TableSpec(StrictModel):
+    rows: Rows
+    primary_key: list[Identifier] = []
+    columns: dict[Identifier, ColumnSpec] = Field(min_length=1)
+    foreign_keys: list[ForeignKeySpec] = []
+    unique: list[list[Identifier]] = []
+    description: str | None = None
+
+    _lists = field_validator("primary_key", mode="before")(lambda cls, v: _as_list(v))
+
+    @field_validator("rows", mode="before")
+    @classmethod
+    def _rows(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int | dict):
+            raise ValueError("rows must be a whole number or {per: <table>, distribution: ...}")
+        if isinstance(v, int) and v < 0:
+            raise ValueError(f"rows must be >= 0, got {v}")
+        return v
+
+    @property
+    def all_foreign_keys(self) -> list[ForeignKeySpec]:
+        """Table-level foreign keys plus the `references:` shorthand on columns."""
+        fks = list(self.foreign_keys)
+        for name, col in self.columns.items():
+            if col.references:
+                fks.append(ForeignKeySpec(columns=[name], references=col.references))
+        return fks
+
+    def per_parent_fk(self) -> ForeignKeySpec | None:
+        """The foreign key whose parent rows this table's rows are counted per."""
+        if not isinstance(self.rows, RowsPerParent):
+            return None
+        return next(
+            (fk for fk in self.all_foreign_keys if fk.references.table == self.rows.per), None
+        )
+
+    def foreign_key_of(self, column: str) -> ForeignKeySpec | None:
+        return next((fk for fk in self.all_foreign_keys if column in fk.columns), None)
+
+    def nullable(self, column: str) -> bool:
+        return self.columns[column].null_ratio > 0 and column not in self.primary_key
+
+
+class DatasetSpec(StrictModel):
+    dataset: Identifier
+    description: str | None = None
+    seed: int = Field(0, ge=0, lt=2**63)
+    locales: dict[str, float] = {"en_US": 1.0}
+    batch_size: int = Field(10_000, gt=0)
+    # Relative dates ('-5y') count from here. 'today' is resolved when the spec is loaded and is
+    # then part of the version id, so a version stays reproducible.
+    reference_date: dt.date | Literal["today"] = "today"
+
+    @field_validator("reference_date", mode="before")
+    @classmethod
+    def _reference_date(cls, v: Any) -> Any:
+        if v == "today" or isinstance(v, dt.date):
+            return v
+        try:
+            return dt.date.fromisoformat(str(v))
+        except ValueError:
+            raise ValueError(f"reference_date must be 'today' or a date like 2026-01-31, got {v!r}"
+                             ) from None
+    tables: dict[Identifier, TableSpec] = Field(min_length=1)
+
+    @field_validator("locales", mode="before")
+    @classmethod
+    def _locales(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return {v: 1.0}
+        if isinstance(v, list):
+            return {loc: 1.0 for loc in v}
+        return v
+
+    @field_validator("locales")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("give at least one locale, e.g. en_US")
+        if any(w <= 0 for w in v.values()):
+            raise ValueError("locale weights must be > 0")
+        return v
+
+    @property
+    def today(self) -> dt.date:
+        return (
+            dt.datetime.now(dt.UTC).date()
+            if self.reference_date == "today"
+            else self.reference_date
+        )
+
+    def resolved(self) -> DatasetSpec:
+        """The spec with 'today' pinned to a date: what a version is built from."""
+        return self.model_copy(update={"reference_date": self.today})
+
+    def with_overrides(self, seed: int | None = None, scale: float | None = None) -> DatasetSpec:
+        update: dict[str, Any] = {}
+        if seed is not None:
+            update["seed"] = seed
+        if scale is not None and scale != 1:
+            update["tables"] = {
+                name: t.model_copy(update={"rows": max(1, round(t.rows * scale))})
+                if isinstance(t.rows, int)
+                else t
+                for name, t in self.tables.items()
+            }
+        return self.model_copy(update=update)

@@ -1,0 +1,166 @@
+"""Reading a spec file: YAML with line numbers, pydantic validation, semantic checks, planning.
+
+Every mistake becomes a `Problem` with the dotted path and the line it sits on; all of them are
+raised together as one `SpecError`, so a user fixes a spec in one pass, never from a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tdm.errors import Problem, SpecError, did_you_mean
+from tdm.spec import DatasetSpec
+
+Path_ = tuple[str | int, ...]
+_UNION_TAGS = {"count", "per"}
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
+    """The parsed document and a map from each key path to its 1-based line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(
+            str(path), [Problem("", "file not found", "check the path; specs live under schemas/")]
+        ) from None
+    except UnicodeDecodeError as e:
+        raise SpecError(str(path), [Problem("", f"not UTF-8 text ({e.reason})")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(e, "problem", None) or str(e)
+        raise SpecError(
+            str(path),
+            [Problem("", f"invalid YAML: {reason}", "check indentation and quoting", line)],
+        ) from None
+    lines: dict[Path_, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return data, lines
+
+
+def _walk(node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> None:
+    lines.setdefault(at, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = (*at, key.value)
+            lines[here] = key.start_mark.line + 1
+            _walk(value, here, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*at, i), lines)
+
+
+def dotted(at: Path_) -> str:
+    out = ""
+    for part in at:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def line_of(lines: dict[Path_, int], at: Path_) -> int | None:
+    for cut in range(len(at), -1, -1):
+        if at[:cut] in lines:
+            return lines[at[:cut]]
+    return None
+
+
+def pydantic_problems(
+    err: ValidationError,
+    model: type[BaseModel],
+    lines: dict[Path_, int],
+    prefix: Path_ = (),
+    also_known: tuple[str, ...] = (),
+) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in _UNION_TAGS or not isinstance(p, str))
+        at = (*prefix, *loc)
+        msg, hint = e["msg"], None
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if e["type"] == "extra_forbidden":
+            name = str(loc[-1]) if loc else "?"
+            msg = f"unknown field {name!r}"
+            hint = did_you_mean(name, [*_fields_at(model, loc[:-1]), *also_known])
+        elif e["type"] == "missing":
+            msg = f"missing required field {loc[-1]!r}" if loc else msg
+        elif e["type"].startswith(("int_", "float_", "bool_", "string_", "dict_", "list_")):
+            msg = f"{msg} (got {e.get('input')!r})"
+        problems.append(Problem(dotted(at), msg, hint, line_of(lines, at), at=at))
+    return problems
+
+
+def _fields_at(model: type[BaseModel], loc: Path_) -> list[str]:
+    """Field names of the (nested) model at `loc`, for did-you-mean on unknown fields."""
+    from tdm.spec import ColumnSpec, ForeignKeySpec, Reference, RowsPerParent, TableSpec
+
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return list(model.model_fields)
+    last = names[-1]
+    parent = names[-2] if len(names) > 1 else None
+    by_name: dict[str, type[BaseModel]] = {
+        "rows": RowsPerParent,
+        "references": Reference,
+    }
+    if last in by_name:
+        return list(by_name[last].model_fields)
+    if isinstance(loc[-1], int) and last == "foreign_keys":
+        return list(ForeignKeySpec.model_fields)
+    if parent == "tables":
+        return list(TableSpec.model_fields)
+    if parent == "columns":
+        return list(ColumnSpec.model_fields)
+    return list(model.model_fields)
+
+
+def parse_spec(path: str | Path) -> DatasetSpec:
+    """Shape-level validation only (pydantic); see `load_spec` for the full check."""
+    spec, _ = _parse(Path(path))
+    return spec
+
+
+def _parse(path: Path) -> tuple[DatasetSpec, dict[Path_, int]]:
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(
+            str(path),
+            [
+                Problem(
+                    "",
+                    "a spec is a mapping with dataset, seed and tables",
+                    "start from schemas/retail.yaml",
+                    1,
+                )
+            ],
+        )
+    try:
+        return DatasetSpec.model_validate(data), lines
+    except ValidationError as err:
+        raise SpecError(str(path), pydantic_problems(err, DatasetSpec, lines)) from None
+
+
+def load_spec(path: str | Path, seed: int | None = None, scale: float | None = None):
+    """Read, validate and plan a spec: the returned `Plan` is ready to generate."""
+    from tdm.plan import build_plan
+    from tdm.spec_check import check_spec
+
+    path = Path(path)
+    spec, lines = _parse(path)
+    spec = spec.with_overrides(seed=seed, scale=scale).resolved()
+    problems, gens = check_spec(spec)
+    if not problems:
+        plan, problems = build_plan(spec, gens, source=path)
+    problems = [p if p.line else replace(p, line=line_of(lines, p.at)) for p in problems]
+    if problems:
+        raise SpecError(str(path), problems)
+    return plan

@@ -1,0 +1,117 @@
+"""The asset graph of a spec, materialised for real into a Dagster test instance."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import dagster as dg
+import pytest
+
+from assets import names
+from pipelines.build import build_definitions
+from pipelines.runner import run_dataset
+from tdm import settings
+from tdm.spec_load import load_spec
+from tdm.versions import VersionStore
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def materializations(instance, key: dg.AssetKey):
+    return [e.asset_materialization for e in instance.fetch_materializations(key, limit=100).records]
+
+
+def test_graph_shape_and_metadata(small_spec):
+    defs = build_definitions(paths=[small_spec])
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"shop/schema", "shop/generate/customers", "shop/version/order_items", "shop/load"} <= keys
+    gen = graph.get(dg.AssetKey(["shop", "generate", "orders"]))
+    assert gen.partitions_def.get_partition_keys() == load_spec(small_spec).batch_keys()
+    assert "parquet" in gen.kinds
+    schema = gen.metadata["dagster/column_schema"]
+    schema = getattr(schema, "schema", schema)
+    assert [c.name for c in schema.columns] == ["id", "customer_id", "total"]
+    assert "FOREIGN KEY (customer_id) REFERENCES customers (id)" in schema.constraints.other
+    load = graph.get(dg.AssetKey(["shop", "load"]))
+    assert load.partitions_def.get_partition_keys() == ["local"]
+    assert defs.resolve_job_def("shop_generate") and defs.resolve_job_def("shop_load")
+
+
+def test_full_materialization_into_the_embedded_environment(small_spec, instance):
+    plan = load_spec(small_spec)
+    summary = run_dataset(plan, env="local", inst=instance)
+    assert summary.rows == plan.rows and summary.version.startswith("v")
+
+    for table in plan.order:
+        [mat] = materializations(instance, names.key("shop", names.VERSION, table))
+        meta = mat.metadata
+        assert meta["dagster/row_count"].value == plan.rows[table]
+        assert meta[names.VERSION_META].value == summary.version
+        assert meta["dagster/column_schema"].schema.columns
+        assert meta[names.STORE_META].value.endswith(summary.version)
+        generated = materializations(instance, names.key("shop", names.GENERATE, table))
+        assert sorted(m.partition for m in generated) == plan.batch_keys()
+
+    manifest = VersionStore(settings.store_root()).manifest("shop", summary.version)
+    assert manifest["dagster_run_id"] == summary.run_id
+
+    [load] = materializations(instance, names.key("shop", names.LOAD))
+    assert load.partition == "local" and load.metadata["dagster/row_count"].value == sum(
+        plan.rows.values())
+    db = settings.home() / "local" / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA foreign_keys=ON")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        for table, rows in plan.rows.items():
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows
+
+
+def test_rerun_reuses_the_sealed_version(small_spec, instance):
+    plan = load_spec(small_spec)
+    first = run_dataset(plan, inst=instance)
+    second = run_dataset(load_spec(small_spec), inst=instance)
+    assert first.version == second.version
+    mats = materializations(instance, names.key("shop", names.VERSION, "orders"))
+    assert sorted(m.metadata["reused"].value for m in mats) == [False, True]
+    other = run_dataset(load_spec(small_spec, seed=5), inst=instance)
+    assert other.version != first.version
+    assert len(VersionStore(settings.store_root()).versions("shop")) == 2
+
+
+def test_one_batch_partition_at_a_time(small_spec, instance):
+    plan = load_spec(small_spec)
+    defs = build_definitions(paths=[small_spec])
+    job = defs.resolve_job_def("shop_generate")
+    selection = [k for k in job.asset_layer.selected_asset_keys if k.path[1] == names.GENERATE]
+    result = job.execute_in_process(instance=instance, partition_key=plan.batch_keys()[1],
+                                    asset_selection=selection)
+    assert result.success
+    [mat] = materializations(instance, names.key("shop", names.GENERATE, "orders"))
+    start, stop = plan.block("orders", 1)
+    assert mat.partition == plan.batch_keys()[1]
+    assert mat.metadata["dagster/row_count"].value == stop - start
+
+
+def test_schema_source_observes_the_file_hash(small_spec, instance):
+    defs = build_definitions(paths=[small_spec])
+    observe = defs.resolve_job_def(names.observe_job("shop"))
+    assert observe.execute_in_process(instance=instance).success
+    [record] = instance.fetch_observations(names.key("shop", names.SCHEMA), limit=1).records
+    expected = hashlib.sha256(small_spec.read_bytes()).hexdigest()[:16]
+    assert record.asset_observation.data_version == expected
+
+
+def test_a_broken_spec_shows_its_error_instead_of_hiding_others(small_spec, write_spec):
+    broken = write_spec("dataset: broken\ntables:\n  t:\n    rows: 5\n    columns:\n"
+                        "      a: {type: int, generator: nope}\n", "broken.yaml")
+    defs = build_definitions(paths=[small_spec, broken])
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["shop", "load"]))
+    node = graph.get(dg.AssetKey(["broken", "schema"]))
+    assert "unknown generator 'nope'" in node.description
