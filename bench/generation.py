@@ -40,26 +40,30 @@ def faker_rate(rows: int) -> float:
     fake = Faker("en_US")
     fake.seed_instance(1)
     started = time.perf_counter()
-    records = [{
-        "id": i,
-        "first_name": fake.first_name(),
-        "last_name": fake.last_name(),
-        "email": fake.email(),
-        "phone": fake.phone_number(),
-        "date_of_birth": fake.date_of_birth(minimum_age=18, maximum_age=90),
-        "city": fake.city(),
-        "country_code": fake.country_code(),
-        "credit_card_number": fake.credit_card_number(),
-        "created_at": fake.date_time_between("-5y", "now"),
-    } for i in range(rows)]
+    records = [
+        {
+            "id": i,
+            "first_name": fake.first_name(),
+            "last_name": fake.last_name(),
+            "email": fake.email(),
+            "phone": fake.phone_number(),
+            "date_of_birth": fake.date_of_birth(minimum_age=18, maximum_age=90),
+            "city": fake.city(),
+            "country_code": fake.country_code(),
+            "credit_card_number": fake.credit_card_number(),
+            "created_at": fake.date_time_between("-5y", "now"),
+        }
+        for i in range(rows)
+    ]
     pa.Table.from_pylist(records)
     return rows / (time.perf_counter() - started)
 
 
 def peak_rss_mb(rows: int) -> float:
     """Peak RSS of a child process streaming `rows` rows to Parquet."""
-    out = subprocess.run([sys.executable, __file__, "--child", str(rows)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(rows)], check=True, capture_output=True, text=True
+    )
     return float(out.stdout.strip())
 
 
@@ -96,8 +100,10 @@ def main() -> None:
     print(f"engine : {engine:>12,.0f} rows/s  ({args.rows:,} rows, 10 columns)")
     print(f"faker  : {baseline:>12,.0f} rows/s  (per-row loop, {args.faker_rows:,} rows)")
     print(f"ratio  : {engine / baseline:>12,.1f}x")
-    print(f"peak RSS: {small:,.0f} MB at {args.rss_rows[0]:,} rows, {large:,.0f} MB at "
-          f"{args.rss_rows[1]:,} rows ({large / small:.2f}x)")
+    print(
+        f"peak RSS: {small:,.0f} MB at {args.rss_rows[0]:,} rows, {large:,.0f} MB at "
+        f"{args.rss_rows[1]:,} rows ({large / small:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -254,13 +254,30 @@ def _unique_alone(gen: Generator) -> bool:
 
 
 def _composite_key_problems(plan: Plan, tname: str, table: TableSpec) -> list[Problem]:
-    """A composite primary key must be unique by construction."""
-    key = table.primary_key
-    if len(key) < 2:
-        return []
+    """Composite primary keys and unique groups must be unique by construction."""
+    out = []
+    groups = [(("tables", tname, "primary_key"), "primary key", table.primary_key)]
+    groups += [
+        (("tables", tname, "unique", i), "unique group", g) for i, g in enumerate(table.unique)
+    ]
+    for at, what, key in groups:
+        if len(key) > 1 and not _unique_by_construction(plan, tname, table, key):
+            out.append(
+                Problem(
+                    dotted(at),
+                    f"composite {what} ({', '.join(key)}) is not unique by construction",
+                    "count rows per a parent and number them with `sequence` + `per_parent: true` "
+                    "(or `distinct_per_parent` on a second key), or make one column unique",
+                    at=at,
+                )
+            )
+    return out
+
+
+def _unique_by_construction(plan: Plan, tname: str, table: TableSpec, key: list[str]) -> bool:
     gens = plan.gens[tname]
     if any(_unique_alone(gens[c]) for c in key):
-        return []
+        return True
     group = table.per_parent_fk()
     grouped = set(group.columns) if group else set()
     within = {
@@ -269,16 +286,4 @@ def _composite_key_problems(plan: Plan, tname: str, table: TableSpec) -> list[Pr
         if (gens[c].name == "sequence" and gens[c].p.per_parent)
         or (isinstance(gens[c], ForeignKeyGen) and gens[c].mode == "distinct")
     }
-    if grouped and grouped <= set(key) and within:
-        return []
-    at = ("tables", tname, "primary_key")
-    return [
-        Problem(
-            dotted(at),
-            f"composite primary key ({', '.join(key)}) is not unique by construction",
-            "count rows per a parent and number them with "
-            "`sequence` + `per_parent: true` (or `distinct_per_parent` on a second key), "
-            "or make one column unique",
-            at=at,
-        )
-    ]
+    return bool(grouped and grouped <= set(key) and within)

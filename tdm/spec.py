@@ -187,8 +187,10 @@ class DatasetSpec(StrictModel):
         try:
             return dt.date.fromisoformat(str(v))
         except ValueError:
-            raise ValueError(f"reference_date must be 'today' or a date like 2026-01-31, got {v!r}"
-                             ) from None
+            raise ValueError(
+                f"reference_date must be 'today' or a date like 2026-01-31, got {v!r}"
+            ) from None
+
     tables: dict[Identifier, TableSpec] = Field(min_length=1)
 
     @field_validator("locales", mode="before")
@@ -227,7 +229,7 @@ class DatasetSpec(StrictModel):
             update["seed"] = seed
         if scale is not None and scale != 1:
             update["tables"] = {
-                name: t.model_copy(update={"rows": max(1, round(t.rows * scale))})
+                name: t.model_copy(update={"rows": round(t.rows * scale) if t.rows else 0})
                 if isinstance(t.rows, int)
                 else t
                 for name, t in self.tables.items()

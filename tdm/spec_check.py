@@ -136,7 +136,7 @@ def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem
 
 def _is_unique(table: TableSpec, cname: str) -> bool:
     col = table.columns[cname]
-    return bool(col.unique) or table.primary_key == [cname]
+    return bool(col.unique) or table.primary_key == [cname] or [cname] in table.unique
 
 
 def _build_generator(
@@ -167,12 +167,15 @@ def _build_generator(
             ]
         if col.params:
             name = next(iter(col.params))
+            fk_options = set(ForeignKeySpec.model_fields) - {"columns", "references"}
+            hint = (
+                f"{name} belongs to the foreign key: write it under the table's foreign_keys "
+                f"(- {{columns: {cname}, references: {fk.references.table}, {name}: ...}})"
+                if name in fk_options
+                else did_you_mean(name, ["null_ratio", "description", "references"])
+            )
             return None, [
-                problem(
-                    (*at, name),
-                    f"unknown field {name!r} on a foreign key column",
-                    did_you_mean(name, ["null_ratio", "description", "references"]),
-                )
+                problem((*at, name), f"unknown field {name!r} on a foreign key column", hint)
             ]
         if fk.references.table == tname:
             mode = "self"
@@ -410,6 +413,15 @@ def _check_cycles(spec: DatasetSpec) -> list[Problem]:
         if t not in state and (cycle := visit(t)):
             path = " -> ".join(f"{t}.{c}" for t, c in cycle) + f" -> {cycle[0][0]}"
             first = cycle[0]
+            if len(cycle) == 1:
+                return [
+                    problem(
+                        ("tables", first[0], "columns", first[1]),
+                        f"self reference {first[0]}.{first[1]} must be nullable: the first row "
+                        "has no earlier row to point at (cycle of non-nullable foreign keys)",
+                        f"add e.g. `null_ratio: 0.5` to {first[0]}.{first[1]}",
+                    )
+                ]
             return [
                 problem(
                     ("tables", first[0], "columns", first[1]),

@@ -82,12 +82,17 @@ def pydantic_problems(
 ) -> list[Problem]:
     problems = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if p not in _UNION_TAGS or not isinstance(p, str))
+        loc = tuple(
+            p for p in e["loc"] if not isinstance(p, str) or p not in (*_UNION_TAGS, "[key]")
+        )
         at = (*prefix, *loc)
         msg, hint = e["msg"], None
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "string_pattern_mismatch" and "A-Za-z_" in str(e.get("ctx", {})):
+            msg = f"{e.get('input')!r} is not a valid name"
+            hint = "names are letters, digits and _, and do not start with a digit"
+        elif e["type"] == "extra_forbidden":
             name = str(loc[-1]) if loc else "?"
             msg = f"unknown field {name!r}"
             hint = did_you_mean(name, [*_fields_at(model, loc[:-1]), *also_known])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -57,7 +58,18 @@ def parse_type(text: str) -> LogicalType:
         if scale > precision:
             raise ValueError(f"decimal scale {scale} exceeds precision {precision}")
         return LogicalType("decimal", precision, scale)
+    aliases = {
+        "integer": "int",
+        "bigint": "int",
+        "double": "float",
+        "boolean": "bool",
+        "text": "string",
+        "varchar": "string",
+        "datetime": "timestamp",
+        "numeric": "decimal(p,s)",
+    }
+    close = aliases.get(t) or next(iter(difflib.get_close_matches(t, KINDS, n=1)), None)
     raise ValueError(
-        f"unknown type {text!r}; use one of: int, float, decimal(p,s), bool, string, date, "
-        "timestamp, uuid, json"
+        f"unknown type {text!r}{f' (did you mean {close}?)' if close else ''}; use one of: int, "
+        "float, decimal(p,s), bool, string, date, timestamp, uuid, json"
     )

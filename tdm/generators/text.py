@@ -248,8 +248,13 @@ class Json(Generator):
             except ValidationError as e:
                 first = e.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
-                self._problems.append((f"fields.{field}" + (f".{where}" if where else ""),
-                                       first["msg"].removeprefix("Value error, "), None))
+                self._problems.append(
+                    (
+                        f"fields.{field}" + (f".{where}" if where else ""),
+                        first["msg"].removeprefix("Value error, "),
+                        None,
+                    )
+                )
                 continue
             if sub.depends_on():
                 self._problems.append((f"fields.{field}", "fields cannot read other columns", None))

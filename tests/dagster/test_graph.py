@@ -23,14 +23,16 @@ def instance():
 
 
 def materializations(instance, key: dg.AssetKey):
-    return [e.asset_materialization for e in instance.fetch_materializations(key, limit=100).records]
+    records = instance.fetch_materializations(key, limit=100).records
+    return [e.asset_materialization for e in records]
 
 
 def test_graph_shape_and_metadata(small_spec):
     defs = build_definitions(paths=[small_spec])
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"shop/schema", "shop/generate/customers", "shop/version/order_items", "shop/load"} <= keys
+    expected = {"shop/schema", "shop/generate/customers", "shop/version/order_items", "shop/load"}
+    assert expected <= keys
     gen = graph.get(dg.AssetKey(["shop", "generate", "orders"]))
     assert gen.partitions_def.get_partition_keys() == load_spec(small_spec).batch_keys()
     assert "parquet" in gen.kinds
@@ -63,7 +65,8 @@ def test_full_materialization_into_the_embedded_environment(small_spec, instance
 
     [load] = materializations(instance, names.key("shop", names.LOAD))
     assert load.partition == "local" and load.metadata["dagster/row_count"].value == sum(
-        plan.rows.values())
+        plan.rows.values()
+    )
     db = settings.home() / "local" / "shop.sqlite"
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA foreign_keys=ON")
@@ -89,8 +92,9 @@ def test_one_batch_partition_at_a_time(small_spec, instance):
     defs = build_definitions(paths=[small_spec])
     job = defs.resolve_job_def("shop_generate")
     selection = [k for k in job.asset_layer.selected_asset_keys if k.path[1] == names.GENERATE]
-    result = job.execute_in_process(instance=instance, partition_key=plan.batch_keys()[1],
-                                    asset_selection=selection)
+    result = job.execute_in_process(
+        instance=instance, partition_key=plan.batch_keys()[1], asset_selection=selection
+    )
     assert result.success
     [mat] = materializations(instance, names.key("shop", names.GENERATE, "orders"))
     start, stop = plan.block("orders", 1)
@@ -108,8 +112,11 @@ def test_schema_source_observes_the_file_hash(small_spec, instance):
 
 
 def test_a_broken_spec_shows_its_error_instead_of_hiding_others(small_spec, write_spec):
-    broken = write_spec("dataset: broken\ntables:\n  t:\n    rows: 5\n    columns:\n"
-                        "      a: {type: int, generator: nope}\n", "broken.yaml")
+    broken = write_spec(
+        "dataset: broken\ntables:\n  t:\n    rows: 5\n    columns:\n"
+        "      a: {type: int, generator: nope}\n",
+        "broken.yaml",
+    )
     defs = build_definitions(paths=[small_spec, broken])
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey(["shop", "load"]))

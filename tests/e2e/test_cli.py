@@ -17,8 +17,14 @@ pytestmark = pytest.mark.xdist_group("cli")
 
 
 def tdm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "tdm.cli", *args], capture_output=True,
-                            text=True, cwd=ROOT, env=os.environ.copy(), timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "tdm.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        timeout=600,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"tdm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -26,10 +32,19 @@ def tdm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def test_run_retail_into_the_local_environment(tdm_home):
     out = tdm("run", str(RETAIL), "--env", "local").stdout
-    counts = {line.split()[0]: int(line.split()[1].replace(",", ""))
-              for line in out.splitlines() if line.startswith("  ") and "total" not in line}
-    assert set(counts) == {"customers", "addresses", "products", "orders", "order_items",
-                           "payments"}
+    counts = {
+        line.split()[0]: int(line.split()[1].replace(",", ""))
+        for line in out.splitlines()
+        if line.startswith("  ") and "total" not in line
+    }
+    assert set(counts) == {
+        "customers",
+        "addresses",
+        "products",
+        "orders",
+        "order_items",
+        "payments",
+    }
     assert 80_000 < sum(counts.values()) < 130_000
     version = out.split("version ")[1].split()[0]
     db = tdm_home / "local" / "retail.sqlite"
@@ -70,31 +85,44 @@ def test_generate_writes_one_file_per_table(small_spec, tmp_path):
 
 
 def test_errors_are_clear_and_without_traceback(write_spec, small_spec):
-    bad = write_spec("dataset: bad\ntables:\n  t:\n    rows: 3\n    columns:\n"
-                     "      a: {type: int, generator: sequense}\n", "bad.yaml")
-    for args in (["generate", str(bad), "--out", "x"], ["run", str(bad)],
-                 ["load", "shop", "--env", "staging", "--spec", str(small_spec)],
-                 ["versions", "nothing-here"]):
+    bad = write_spec(
+        "dataset: bad\ntables:\n  t:\n    rows: 3\n    columns:\n"
+        "      a: {type: int, generator: sequense}\n",
+        "bad.yaml",
+    )
+    for args in (
+        ["generate", str(bad), "--out", "x"],
+        ["run", str(bad)],
+        ["load", "shop", "--env", "staging", "--spec", str(small_spec)],
+        ["versions", "nothing-here"],
+    ):
         result = tdm(*args, check=False)
         assert "Traceback" not in result.stderr, args
         if args[0] != "versions":
             assert result.returncode == 2, args
     result = tdm("generate", str(bad), "--out", "x", check=False)
-    assert 'bad.yaml:6: tables.t.columns.a.generator: unknown generator' in result.stderr
+    assert "bad.yaml:6: tables.t.columns.a.generator: unknown generator" in result.stderr
     assert 'did you mean "sequence"?' in result.stderr
     load = tdm("load", "shop", "--env", "staging", "--spec", str(small_spec), check=False)
     assert "environment 'staging' does not receive shop" in load.stderr
 
 
 def test_engine_imports_no_dagster():
-    code = ("import sys, tdm.spec_load, tdm.plan, tdm.generate, tdm.versions, tdm.environments, "
-            "tdm.targets.sqlite, tdm.generators; "
-            "assert 'dagster' not in sys.modules, 'engine imported dagster'")
+    code = (
+        "import sys, tdm.spec_load, tdm.plan, tdm.generate, tdm.versions, tdm.environments, "
+        "tdm.targets.sqlite, tdm.generators; "
+        "assert 'dagster' not in sys.modules, 'engine imported dagster'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_dagster_definitions_validate():
     exe = os.path.join(os.path.dirname(sys.executable), "dagster")
-    result = subprocess.run([exe, "definitions", "validate", "-w", "workspace.yaml"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [exe, "definitions", "validate", "-w", "workspace.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +38,7 @@ def test_batches_from_the_plan_cover_each_table_exactly(small_spec):
     for table in plan.order:
         blocks = [plan.block(table, b) for b in range(plan.batches)]
         assert blocks[0][0] == 0 and blocks[-1][1] == plan.rows[table]
-        assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(blocks))
 
 
 def _digests(directory):
@@ -73,9 +74,11 @@ def test_every_foreign_key_resolves_to_a_parent_row(small_spec):
         values = [v for v in data[child].column(col).to_pylist() if v is not None]
         assert values and set(values) <= ids
     assert set(data["order_items"].column("order_id").to_pylist()) <= set(
-        data["orders"].column("id").to_pylist())
+        data["orders"].column("id").to_pylist()
+    )
     assert set(data["order_items"].column("product_id").to_pylist()) <= set(
-        data["products"].column("id").to_pylist())
+        data["products"].column("id").to_pylist()
+    )
 
 
 def test_self_reference_points_to_earlier_rows(small_spec):
@@ -89,8 +92,9 @@ def test_self_reference_points_to_earlier_rows(small_spec):
 
 def test_per_parent_counts_follow_the_distribution(small_spec):
     plan = load_spec(small_spec)
-    per_customer = np.bincount(whole(plan, "orders").column("customer_id").to_numpy(),
-                               minlength=plan.rows["customers"] + 1)[1:]
+    per_customer = np.bincount(
+        whole(plan, "orders").column("customer_id").to_numpy(), minlength=plan.rows["customers"] + 1
+    )[1:]
     assert abs(per_customer.mean() - 3) < 0.15  # Poisson(3) over 1500 parents
     assert abs(per_customer.var() - 3) < 0.5
     items = whole(plan, "order_items")
@@ -104,11 +108,17 @@ def test_per_parent_counts_follow_the_distribution(small_spec):
 
 def test_composite_key_and_distinct_per_parent_hold(small_spec):
     items = whole(load_spec(small_spec), "order_items")
-    keys = list(zip(items.column("order_id").to_pylist(), items.column("line_no").to_pylist(),
-                    strict=True))
+    keys = list(
+        zip(items.column("order_id").to_pylist(), items.column("line_no").to_pylist(), strict=True)
+    )
     assert len(set(keys)) == len(keys)
-    pairs = list(zip(items.column("order_id").to_pylist(), items.column("product_id").to_pylist(),
-                     strict=True))
+    pairs = list(
+        zip(
+            items.column("order_id").to_pylist(),
+            items.column("product_id").to_pylist(),
+            strict=True,
+        )
+    )
     assert len(set(pairs)) == len(pairs)
 
 

@@ -21,10 +21,35 @@ N = 50_000
 
 def test_registry_has_the_promised_generators():
     promised = {
-        "sequence", "uuid", "integer", "float", "decimal", "boolean", "choice", "date",
-        "timestamp", "pattern", "first_name", "last_name", "full_name", "email", "username",
-        "phone", "street_address", "city", "postcode", "country", "country_code", "company",
-        "job_title", "credit_card", "iban", "text", "sentence", "json", "foreign_key",
+        "sequence",
+        "uuid",
+        "integer",
+        "float",
+        "decimal",
+        "boolean",
+        "choice",
+        "date",
+        "timestamp",
+        "pattern",
+        "first_name",
+        "last_name",
+        "full_name",
+        "email",
+        "username",
+        "phone",
+        "street_address",
+        "city",
+        "postcode",
+        "country",
+        "country_code",
+        "company",
+        "job_title",
+        "credit_card",
+        "iban",
+        "text",
+        "sentence",
+        "json",
+        "foreign_key",
     }
     assert promised <= set(REGISTRY)
 
@@ -38,22 +63,28 @@ def test_permutation_is_a_bijection(domain):
 
 def test_row_random_does_not_depend_on_the_split():
     whole = RowRandom(99, 0, 10_000).random()
-    parts = np.concatenate([RowRandom(99, s, min(10_000, s + 1234)).random()
-                            for s in range(0, 10_000, 1234)])
+    parts = np.concatenate(
+        [RowRandom(99, s, min(10_000, s + 1234)).random() for s in range(0, 10_000, 1234)]
+    )
     assert np.array_equal(whole, parts)
 
 
 def test_sequence_int_and_string():
     assert run(make("sequence", "int", start=10, step=5), 0, 4).to_pylist() == [10, 15, 20, 25]
     assert run(make("sequence", "string", prefix="ORD-", width=6), 8, 10).to_pylist() == [
-        "ORD-000009", "ORD-000010"]
+        "ORD-000009",
+        "ORD-000010",
+    ]
 
 
-@pytest.mark.parametrize(("params", "mean", "std"), [
-    ({"distribution": "uniform", "min": 1, "max": 100}, 50.5, 28.9),
-    ({"distribution": "normal", "mean": 40, "std": 5}, 40, 5),
-    ({"distribution": "poisson", "lam": 4}, 4, 2),
-])
+@pytest.mark.parametrize(
+    ("params", "mean", "std"),
+    [
+        ({"distribution": "uniform", "min": 1, "max": 100}, 50.5, 28.9),
+        ({"distribution": "normal", "mean": 40, "std": 5}, 40, 5),
+        ({"distribution": "poisson", "lam": 4}, 4, 2),
+    ],
+)
 def test_integer_distributions(params, mean, std):
     values = run(make("integer", "int", **params), 0, N).to_numpy()
     assert abs(values.mean() - mean) < 0.03 * max(mean, 10)
@@ -74,8 +105,9 @@ def test_unique_integer_covers_a_range_without_repeats():
 
 
 def test_lognormal_float_and_rounding():
-    values = run(make("float", "float", distribution="lognormal", mean=3, sigma=0.5, round=2),
-                 0, N).to_numpy()
+    values = run(
+        make("float", "float", distribution="lognormal", mean=3, sigma=0.5, round=2), 0, N
+    ).to_numpy()
     assert values.min() > 0
     assert abs(np.median(values) - np.exp(3)) < 0.5
     assert np.allclose(values, np.round(values, 2))
@@ -95,8 +127,12 @@ def test_boolean_probability():
 
 def test_choice_follows_weights():
     values = run(make("choice", "string", values=["a", "b", "c"], weights=[7, 2, 1]), 0, N)
-    counts = {k: v / N for k, v in zip(*np.unique(values.to_numpy(zero_copy_only=False),
-                                                  return_counts=True), strict=True)}
+    counts = {
+        k: v / N
+        for k, v in zip(
+            *np.unique(values.to_numpy(zero_copy_only=False), return_counts=True), strict=True
+        )
+    }
     assert abs(counts["a"] - 0.7) < 0.01 and abs(counts["c"] - 0.1) < 0.01
 
 
@@ -131,8 +167,10 @@ def test_uuids_are_v4_unique_and_index_based():
     gen = make("uuid", "uuid")
     values = run(gen, 0, 200_000).to_pylist()
     assert len(set(values)) == len(values)
-    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
-                            v) for v in values[:5000])
+    assert all(
+        re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v)
+        for v in values[:5000]
+    )
     assert gen.at(np.array([5, 0]), None).to_pylist() == [values[5], values[0]]
 
 
@@ -144,11 +182,15 @@ def test_sentence_and_text():
 
 
 def test_json_documents_parse_and_follow_field_specs():
-    gen = make("json", "json", fields={
-        "plan": {"generator": "choice", "values": ["free", 'pro "x"']},
-        "seats": {"type": "int", "generator": "integer", "min": 1, "max": 9},
-        "trial": {"type": "bool", "generator": "boolean", "null_ratio": 0.5},
-    })
+    gen = make(
+        "json",
+        "json",
+        fields={
+            "plan": {"generator": "choice", "values": ["free", 'pro "x"']},
+            "seats": {"type": "int", "generator": "integer", "min": 1, "max": 9},
+            "trial": {"type": "bool", "generator": "boolean", "null_ratio": 0.5},
+        },
+    )
     docs = [json.loads(v) for v in run(gen, 0, 3000).to_pylist()]
     assert {d["plan"] for d in docs} == {"free", 'pro "x"'}
     assert all(1 <= d["seats"] <= 9 for d in docs)

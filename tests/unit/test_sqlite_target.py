@@ -52,13 +52,14 @@ def test_load_creates_keys_and_holds_every_row(sealed, tmp_path):
 
 def test_values_round_trip(sealed, tmp_path):
     store, versions = sealed
-    plan, version = versions[1]
+    _, version = versions[1]
     db = tmp_path / "env.sqlite"
     open_target(f"sqlite:///{db}").load(store, "shop", version)
     first = store.read_table("shop", version, "customers").slice(0, 1).to_pylist()[0]
     with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT id, code, balance, signup, ext FROM customers WHERE id=1"
-                           ).fetchone()
+        row = conn.execute(
+            "SELECT id, code, balance, signup, ext FROM customers WHERE id=1"
+        ).fetchone()
     assert row[0] == first["id"] and row[1] == first["code"]
     assert abs(row[2] - float(first["balance"])) < 0.005
     assert row[3] == first["signup"].isoformat() and row[4] == first["ext"]
@@ -85,11 +86,11 @@ def test_a_failed_load_leaves_the_previous_version(sealed, tmp_path, monkeypatch
 
     def crash_on_items(conn, store_, dataset, version, name, spec):
         if name == "order_items":
-            conn.execute('INSERT INTO order_items VALUES (\'nope\', 1, 1, 1)')  # orphan FK
+            conn.execute("INSERT INTO order_items VALUES ('nope', 1, 1, 1)")  # orphan FK
         return real(conn, store_, dataset, version, name, spec)
 
     monkeypatch.setattr(target, "_insert", crash_on_items)
-    with pytest.raises(TdmError, match="rolled back.*previous version is intact"):
+    with pytest.raises(TdmError, match=r"rolled back.*previous version is intact"):
         target.load(store, "shop", versions[2][1])
     assert counts(db, versions[1][0].order) == before
     assert target.current("shop")["version"] == versions[1][1]

@@ -44,7 +44,8 @@ def test_seal_writes_a_complete_manifest(small_spec, tmp_path):
         assert sum(f["rows"] for f in info["files"]) == plan.rows[table]
         assert all(len(f["sha256"]) == 64 for f in info["files"])
         assert store.read_table("shop", version, table).equals(
-            plan.generate(table, 0, plan.rows[table]))
+            plan.generate(table, 0, plan.rows[table])
+        )
     assert store.versions("shop")[0]["version"] == version
 
 
@@ -66,7 +67,7 @@ def test_an_incomplete_version_cannot_be_sealed(small_spec, tmp_path):
     version = version_id(plan.spec)
     write_all(store, plan, version)
     store.batch_path("shop", version, "orders", plan.batch_keys()[1]).unlink()
-    with pytest.raises(TdmError, match="incomplete.*orders/b0001.parquet is missing"):
+    with pytest.raises(TdmError, match=r"incomplete.*orders/b0001\.parquet is missing"):
         store.seal(plan, version)
     assert not store.is_sealed("shop", version)
 
@@ -87,3 +88,20 @@ def test_latest_and_resolve(small_spec, tmp_path):
     assert store.resolve("shop", None) == ids[0]
     with pytest.raises(TdmError, match="no version v000 of dataset shop"):
         store.resolve("shop", "v000")
+
+
+def test_a_column_named_description_is_part_of_the_version(write_spec):
+    text = """
+        dataset: notes
+        description: the dataset description is not data
+        tables:
+          t:
+            rows: 5
+            columns:
+              description: {type: string, generator: GEN, description: not data either}
+    """
+    one = load_spec(write_spec(text.replace("GEN", "sentence"), "a.yaml")).spec
+    two = load_spec(write_spec(text.replace("GEN", "text"), "b.yaml")).spec
+    assert version_id(one) != version_id(two)
+    quiet = text.replace("GEN", "sentence").replace("not data either", "other words")
+    assert version_id(load_spec(write_spec(quiet, "c.yaml")).spec) == version_id(one)
