@@ -44,6 +44,22 @@ class EnvironmentsFile(BaseModel):
     environments: dict[Identifier, EnvironmentSpec] = Field(min_length=1)
 
 
+def interpolate(text: str, where: str, defaults: dict[str, str] | None = None) -> str:
+    """Replace ${VAR} / ${VAR:-default} from the process environment; `where` names the setting
+    for the error message (the value itself may be secret and is never shown)."""
+    defaults = {"TDM_HOME": str(settings.home()), **(defaults or {})}
+
+    def sub(m: re.Match) -> str:
+        name, default = m.group(1), m.group(2)
+        value = os.environ.get(name, defaults.get(name, default))
+        if value is None:
+            raise TdmError(f"{where} needs the environment variable {name}; set it or write "
+                           f"${{{name}:-default}}")
+        return value
+
+    return _VAR.sub(sub, text)
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str

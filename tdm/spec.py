@@ -28,7 +28,9 @@ from tdm.types import LogicalType, parse_type
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 
 # Column keys that are not generator parameters.
-COLUMN_FIELDS = ("type", "generator", "null_ratio", "unique", "description", "references")
+COLUMN_FIELDS = (
+    "type", "generator", "null_ratio", "unique", "description", "references", "mask", "allow",
+)
 
 
 class StrictModel(BaseModel):
@@ -68,6 +70,22 @@ class Reference(StrictModel):
         return {"table": table}
 
 
+class MaskSpec(BaseModel):
+    """`mask: email` or `mask: {strategy: partial, keep_last: 4}`: other keys are parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    strategy: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, v: Any) -> Any:
+        return {"strategy": v} if isinstance(v, str) else v
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
 class ColumnSpec(BaseModel):
     """One column. Keys other than COLUMN_FIELDS are parameters of its generator."""
 
@@ -79,6 +97,8 @@ class ColumnSpec(BaseModel):
     unique: bool | None = None
     description: str | None = None
     references: Reference | None = None  # shorthand for a one-column foreign key
+    mask: MaskSpec | None = None  # how values are masked before anything is written
+    allow: str | None = None  # why this column may keep its values although it looks like PII
 
     @field_validator("type")
     @classmethod
@@ -126,8 +146,24 @@ Rows = Annotated[
 ]
 
 
+class SourceTable(StrictModel):
+    """Where an extracted table's rows come from: `source: true` or {table, where, key}."""
+
+    table: str | None = None  # name in the source, optionally schema-qualified; default: ours
+    where: str | None = None  # SQL condition the rows must meet
+    key: list[Identifier] | None = None  # ordering for keyset pagination; default: primary key
+
+    _lists = field_validator("key", mode="before")(lambda cls, v: _as_list(v))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, v: Any) -> Any:
+        return {} if v is True else v
+
+
 class TableSpec(StrictModel):
-    rows: Rows
+    rows: Rows | None = None  # required for generated tables; extracted ones count the source
+    source: SourceTable | None = None
     primary_key: list[Identifier] = []
     columns: dict[Identifier, ColumnSpec] = Field(min_length=1)
     foreign_keys: list[ForeignKeySpec] = []
@@ -139,6 +175,8 @@ class TableSpec(StrictModel):
     @field_validator("rows", mode="before")
     @classmethod
     def _rows(cls, v: Any) -> Any:
+        if v is None:
+            return v
         if isinstance(v, bool) or not isinstance(v, int | dict):
             raise ValueError("rows must be a whole number or {per: <table>, distribution: ...}")
         if isinstance(v, int) and v < 0:
@@ -169,9 +207,23 @@ class TableSpec(StrictModel):
         return self.columns[column].null_ratio > 0 and column not in self.primary_key
 
 
+class SourceSpec(StrictModel):
+    """The database extracted tables are read from. Put secrets in ${VARIABLES}."""
+
+    url: str
+
+
+class MaskingPolicy(StrictModel):
+    # Strategy per detected PII category (email, phone, first_name, ...), for columns without mask.
+    defaults: dict[str, MaskSpec] = {}
+    min_confidence: float = Field(0.5, gt=0.0, le=1.0)  # findings below this are only reported
+
+
 class DatasetSpec(StrictModel):
     dataset: Identifier
     description: str | None = None
+    source: SourceSpec | None = None
+    masking: MaskingPolicy = MaskingPolicy()
     seed: int = Field(0, ge=0, lt=2**63)
     locales: dict[str, float] = {"en_US": 1.0}
     batch_size: int = Field(10_000, gt=0)

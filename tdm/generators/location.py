@@ -1,7 +1,7 @@
-"""Places: street addresses, cities, postcodes, countries and ISO country codes, per locale.
+"""Places: street addresses, cities, postcodes, countries, ISO country codes and phone numbers.
 
-Addresses and postcodes come from shapes of the locale's Faker values (digits turned into
-placeholders), so each row gets fresh digits in a format the locale really uses.
+Addresses, postcodes and phone numbers come from shapes of the locale's Faker values (digits
+turned into placeholders), so each row gets fresh digits in a format the locale really uses.
 """
 
 from __future__ import annotations
@@ -15,12 +15,21 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 from faker.providers.date_time import Provider as DateTimeProvider
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from tdm.arrowstr import take
+from tdm.arrowstr import join, take
 from tdm.generators.base import GenContext, Generator, register
 from tdm.generators.pools import distinct, pick, pick_unique, sampled
-from tdm.generators.shapes import ShapePool, to_shape
+from tdm.generators.shapes import (
+    ShapePool,
+    domain,
+    fill_unique,
+    index_below,
+    random_u16,
+    slot_count,
+    split_domain,
+    to_shape,
+)
 
 SHAPE_SAMPLES = 2048
 
@@ -29,7 +38,7 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# ---- locale shapes (shared with person.py for phone numbers) ----------------------------------
+# ---- locale shapes -----------------------------------------------------------------------------
 
 
 @cache
@@ -43,10 +52,13 @@ def _combined(loader: Callable[[str], tuple[str, ...]], locales: tuple[str, ...]
 def fill_locale_shapes(ctx: GenContext, loader: Callable[[str], tuple[str, ...]]) -> pa.Array:
     """Each row takes a shape of its own locale (loader: locale -> shapes) and fills it."""
     pool, offsets, sizes = _combined(loader, ctx.info.locales)
-    u = ctx.rng.random()
-    loc = ctx.locale if ctx.locale is not None else np.zeros(ctx.n, dtype=np.int64)
-    which = offsets[loc] + (u * sizes[loc]).astype(np.int64)
-    return pool.fill(which, ctx.rng)
+    bits = random_u16(ctx.rng, 2 + 2 * pool.groups).view(np.uint32)  # shape, then its slots
+    if ctx.locale is None or len(sizes) == 1:
+        which = index_below(bits[:, 0], sizes[0])
+    else:
+        which = index_below(bits[:, 0], sizes.take(ctx.locale))
+        which += offsets.take(ctx.locale)
+    return pool.fill_bits(which, bits[:, 1:])
 
 
 def phone_shape(value: str, cc: str) -> str:
@@ -55,11 +67,11 @@ def phone_shape(value: str, cc: str) -> str:
     out, pos, significant = [], 0, False
     for i, m in enumerate(re.finditer(r"\d+", value)):
         run = m.group()
-        out.append(value[pos:m.start()])
+        out.append(value[pos : m.start()])
         pos = m.end()
         if cc and m.start() > 0 and value[m.start() - 1] == "+" and run.startswith(cc):
             out.append(cc)
-            run = run[len(cc):]
+            run = run[len(cc) :]
         elif i == 0 and run.startswith("00") and len(run) <= 5:
             out.append(run)
             continue
@@ -231,11 +243,21 @@ class CountryCode(Generator):
         if self.p.of_locale:
             bad = [loc for loc in self.info.locales if territory(loc) is None]
             if bad:
-                out.append(("of_locale", f"locale(s) {', '.join(bad)} name no country",
-                            "use locales like en_US or de_DE"))
+                out.append(
+                    (
+                        "of_locale",
+                        f"locale(s) {', '.join(bad)} name no country",
+                        "use locales like en_US or de_DE",
+                    )
+                )
             if self.info.unique:
-                out.append(("of_locale", "of_locale gives one code per locale, so it cannot be "
-                            "unique", "drop unique or of_locale"))
+                out.append(
+                    (
+                        "of_locale",
+                        "of_locale gives one code per locale, so it cannot be unique",
+                        "drop unique or of_locale",
+                    )
+                )
         return out
 
     def capacity(self) -> int | None:
@@ -249,3 +271,61 @@ class CountryCode(Generator):
         if self.info.unique:
             return pick_unique(ctx, self, country_codes)
         return pick(ctx, country_codes)
+
+
+# ---- phone numbers -----------------------------------------------------------------------------
+
+
+class PhoneParams(_Params):
+    format: str | None = Field(None, description="explicit shape, e.g. '+1-###-###-####'")
+
+
+@register
+class Phone(Generator):
+    """Phone numbers in the formats of the row's locale, or in one explicit shape."""
+
+    name = "phone"
+    types = ("string",)
+    Params = PhoneParams
+    can_be_unique = True
+    summary: ClassVar[str] = "phone number in the locale's formats or an explicit '#' shape"
+
+    def problems(self):
+        if self.p.format is not None and slot_count(self.p.format) == 0:
+            return [
+                (
+                    "format",
+                    "format has no placeholders",
+                    "use '#' (digit), '%' (1-9), '?' (letter), e.g. '+1-###-###-####'",
+                )
+            ]
+        if self.info.unique and self.p.format is None:
+            return [
+                (
+                    "format",
+                    "unique phone numbers need an explicit format",
+                    "add format: '+1-###-###-####'",
+                )
+            ]
+        return []
+
+    def capacity(self) -> int | None:
+        if not self.info.unique or self.p.format is None:
+            return None
+        return domain(split_domain(self.p.format)[1])
+
+    def generate(self, ctx: GenContext) -> pa.Array:
+        fmt = self.p.format
+        if fmt is None:
+            return fill_locale_shapes(ctx, phone_shapes)
+        zeros = np.zeros(ctx.n, dtype=np.int64)
+        if not self.info.unique:
+            return _one_shape(fmt).fill(zeros, ctx.rng)
+        head, tail = split_domain(fmt)
+        tail_values = fill_unique(tail, self.unique_slots(ctx.idx, domain(tail)))
+        return join(_one_shape(head).fill(zeros, ctx.rng), tail_values) if head else tail_values
+
+
+@cache
+def _one_shape(shape: str) -> ShapePool:
+    return ShapePool([shape])

@@ -1,7 +1,8 @@
-"""People: first and last names, full names, emails, usernames and phone numbers, per locale.
+"""People: first and last names, full names, emails and usernames, per locale.
 
 Names come from Faker pools of the row's locale. Emails and usernames are ASCII slugs of names
 (from columns of the same row, or drawn here); they are made unique by a row-index number.
+Phone numbers are in location.py, with the other locale shapes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from tdm.arrowstr import ascii_slug, join, take
+from tdm.arrowstr import (
+    ascii_slug,
+    concat_rows,
+    distinct_index,
+    join,
+    join_styles,
+    sep_after_digit,
+    take,
+)
 from tdm.generators.base import GenContext, Generator, register
-from tdm.generators.location import fill_locale_shapes, phone_shapes
 from tdm.generators.pools import distinct, pick, pick_unique, provider_values, sampled
-from tdm.generators.shapes import ShapePool, domain, fill_unique, slot_count, split_domain
+from tdm.generators.shapes import (
+    index_below,
+    random_u16,
+    weighted,
+)
 
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,}$")
@@ -37,12 +49,12 @@ def _names(locale: str, attribute: str, method: str) -> pa.StringArray:
         return sampled(locale, method)
 
 
-FIRST = {g: partial(sampled, method=m) for g, m in
-         (("any", "first_name"), ("female", "first_name_female"), ("male", "first_name_male"))}
-FIRST_ALL = {g: partial(_names, attribute=a, method=m) for g, a, m in
-             (("any", "first_names", "first_name"),
-              ("female", "first_names_female", "first_name_female"),
-              ("male", "first_names_male", "first_name_male"))}
+_GENDERS = {"any": "first_name", "female": "first_name_female", "male": "first_name_male"}
+FIRST = {g: partial(sampled, method=m) for g, m in _GENDERS.items()}
+FIRST_ALL = {  # provider lists first_names, first_names_female, ...
+    g: partial(_names, attribute=m.replace("_name", "_names"), method=m)
+    for g, m in _GENDERS.items()
+}
 LAST = partial(sampled, method="last_name")
 LAST_ALL = partial(_names, attribute="last_names", method="last_name")
 
@@ -62,8 +74,9 @@ class FirstName(Generator):
     summary: ClassVar[str] = "given name of the row's locale (gender: any|female|male)"
 
     def capacity(self) -> int | None:
-        return len(distinct(FIRST_ALL[self.p.gender], self.info.locales)) if self.info.unique \
-            else None
+        return (
+            len(distinct(FIRST_ALL[self.p.gender], self.info.locales)) if self.info.unique else None
+        )
 
     def generate(self, ctx: GenContext) -> pa.Array:
         if self.info.unique:
@@ -92,13 +105,6 @@ class NameColumns(_Model):
     last_name: str | None = Field(None, description="column of the same row with last names")
 
 
-def _row_names(gen: Generator, ctx: GenContext) -> tuple[pa.Array, pa.Array]:
-    """First and last names: from the named columns, else drawn from the locale pools."""
-    first = ctx.row[gen.p.first_name] if gen.p.first_name else pick(ctx, FIRST["any"])
-    last = ctx.row[gen.p.last_name] if gen.p.last_name else pick(ctx, LAST)
-    return first, last
-
-
 def _columns(p: NameColumns) -> tuple[str, ...]:
     return tuple(c for c in (p.first_name, p.last_name) if c)
 
@@ -118,13 +124,20 @@ class FullName(Generator):
 
     def problems(self):
         if self.info.unique and _columns(self.p):
-            return [("first_name", "a unique full_name cannot reuse name columns",
-                     "drop first_name/last_name or unique")]
+            return [
+                (
+                    "first_name",
+                    "a unique full_name cannot reuse name columns",
+                    "drop first_name/last_name or unique",
+                )
+            ]
         return []
 
     def _pools(self) -> tuple[pa.Array, pa.Array]:
-        return (distinct(FIRST_ALL["any"], self.info.locales),
-                distinct(LAST_ALL, self.info.locales))
+        return (
+            distinct(FIRST_ALL["any"], self.info.locales),
+            distinct(LAST_ALL, self.info.locales),
+        )
 
     def capacity(self) -> int | None:
         if not self.info.unique:
@@ -137,47 +150,66 @@ class FullName(Generator):
             first, last = self._pools()
             slot = self.unique_slots(ctx.idx, len(first) * len(last))
             return join(take(first, slot // len(last)), " ", take(last, slot % len(last)))
-        first, last = _row_names(self, ctx)
+        first = ctx.row[self.p.first_name] if self.p.first_name else pick(ctx, FIRST["any"])
+        last = ctx.row[self.p.last_name] if self.p.last_name else pick(ctx, LAST)
         return pc.utf8_trim_whitespace(join(pc.fill_null(first, ""), " ", pc.fill_null(last, "")))
 
 
 # ---- emails and usernames ----------------------------------------------------------------------
-
-_NUMBER_WEIGHTS = np.cumsum([0.25, 0.4, 0.2, 0.15])  # 1, 2, 3, 4 digits
-
-
-def _number(ctx: GenContext, ratio: float) -> pa.Array:
-    """A 1-4 digit number for about `ratio` of the rows, '' for the rest (three draws)."""
-    has = ctx.rng.random() < ratio
-    width = ctx.rng.weighted_index(_NUMBER_WEIGHTS)
-    low = 10 ** width
-    value = low + (ctx.rng.random() * (9 * low)).astype(np.int64)
-    return pc.if_else(pa.array(has), pa.array(value).cast(pa.string()), "")
+#
+# Slugs are computed per distinct name (dictionary_encode), not per row; rows then only carry
+# indices into small tables (first and last name parts per style, number suffixes and domains,
+# see join_styles), and one take builds the strings (concat_rows).
 
 
-def _with_number(base: pa.Array, number: pa.Array, sep: str) -> pa.Array:
-    """base + number; `sep` in between when base ends in a digit, so the number stays readable
-    (and a row-index number keeps the whole string unique)."""
-    needs = pc.and_(pc.match_substring_regex(base, r"[0-9]$"), pc.not_equal(number, ""))
-    return join(pc.if_else(needs, join(base, sep), base), number)
+@cache
+def _slugged(locale: str, method: str) -> pa.Array:
+    return ascii_slug(sampled(locale, method))
 
 
-def _compose(first: pa.Array, last: pa.Array, style: np.ndarray, styles: list[tuple[bool, str]],
-             limit: int, fallback: str) -> pa.Array:
-    """Slugs joined per style (initial?, separator); separators only between non-empty parts."""
-    f, ln = ascii_slug(first), ascii_slug(last)
-    initial = take(pa.array([s[0] for s in styles]), style)
-    sep = take(pa.array([s[1] for s in styles]), style)
-    f = pc.if_else(initial, pc.utf8_slice_codeunits(f, 0, 1), f)
-    both = pc.and_(pc.not_equal(f, ""), pc.not_equal(ln, ""))
-    base = join(f, pc.if_else(both, sep, ""), ln)
-    base = pc.replace_substring_regex(pc.utf8_slice_codeunits(base, 0, limit), r"[._]+$", "")
-    return pc.if_else(pc.equal(base, ""), fallback, base)
+FIRST_SLUG = partial(_slugged, method="first_name")
+LAST_SLUG = partial(_slugged, method="last_name")
+_NUMBER_WEIGHTS = (0.25, 0.4, 0.2, 0.15)  # 1, 2, 3, 4 digits
+
+
+@cache
+def _numbers() -> pa.StringArray:
+    return pa.array(["", *map(str, range(1, 10_000))])  # string of value i at i; 0: no number
+
+
+def _number(width: np.ndarray, value: np.ndarray, ratio: float) -> np.ndarray:
+    """A 1-4 digit number for about `ratio` of the rows, 0 for the rest (16 and 32 bits)."""
+    weights = (1 - ratio, *(ratio * w for w in _NUMBER_WEIGHTS))  # no number, 1-4 digits
+    low = np.array([0, 1, 10, 100, 1000], dtype=np.int32).take(weighted(weights).take(width))
+    number = index_below(value, 9 * low)
+    number += low
+    return number
+
+
+def _slugs(ctx: GenContext, column: str | None, pool, bits: np.ndarray, free):
+    """Slugs of a name column, or of names drawn from the locale pools with the next `free`
+    column of 32 `bits`: (table ending in '' for nulls, index per row, whether any row is
+    null); names without letters give '' too."""
+    if column:
+        table, index = distinct_index(ctx.row[column])
+        nulls = ctx.row[column].null_count > 0
+        return pa.concat_arrays([ascii_slug(table), pa.array([""])]), index, nulls
+    pools = [pool(loc) for loc in ctx.info.locales]
+    sizes, bits = np.array([len(p) for p in pools]), bits[:, next(free)]
+    if ctx.locale is None or len(pools) == 1:
+        index = index_below(bits, sizes[0])
+    else:
+        index = index_below(bits, sizes.take(ctx.locale))
+        index += np.concatenate([[0], np.cumsum(sizes)[:-1]]).take(ctx.locale)
+    return pa.concat_arrays([*pools, pa.array([""])]), index, False
 
 
 EMAIL_STYLES = {  # (first name as initial, separator), realistic mix
-    "first.last": (False, "."), "firstlast": (False, ""), "f.last": (True, "."),
-    "first_last": (False, "_"), "flast": (True, ""),
+    "first.last": (False, "."),
+    "firstlast": (False, ""),
+    "f.last": (True, "."),
+    "first_last": (False, "_"),
+    "flast": (True, ""),
 }
 _EMAIL_MIX = {"first.last": 0.4, "firstlast": 0.2, "f.last": 0.1, "first_last": 0.1, "flast": 0.2}
 
@@ -188,10 +220,17 @@ class EmailParams(NameColumns):
     numbers: float = Field(0.3, ge=0.0, le=1.0, description="share with a 1-4 digit number")
 
 
-def _pick_style(ctx: GenContext, fmt: str, names: list[str], mix: dict[str, float]) -> np.ndarray:
-    cum = np.cumsum([mix[k] for k in names]) / sum(mix.values())
-    drawn = ctx.rng.weighted_index(cum)
-    return drawn if fmt == "mixed" else np.full(ctx.n, names.index(fmt), dtype=np.int64)
+@cache
+def _style_domain(mix: tuple[float, ...], domains: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables from 16 random bits to a style (by weight) and a domain (uniform)."""
+    both = weighted(tuple(w for w in mix for _ in range(domains))).astype(np.int32)
+    return (both // domains).astype(np.uint8), (both % domains).astype(np.uint16)
+
+
+@cache
+def _tails(domains: tuple[str, ...]) -> pa.StringArray:
+    """Number and domain, e.g. '42@example.com', at number * len(domains) + domain."""
+    return pa.array([f"{n}@{d}" for n in _numbers().to_pylist() for d in domains])
 
 
 @register
@@ -216,16 +255,27 @@ class Email(Generator):
         return []
 
     def generate(self, ctx: GenContext) -> pa.Array:
-        first, last = _row_names(self, ctx)
-        names = list(EMAIL_STYLES)
-        style = _pick_style(ctx, self.p.format, names, _EMAIL_MIX)
-        base = _compose(first, last, style, [EMAIL_STYLES[k] for k in names], 40, "user")
-        number = _number(ctx, self.p.numbers)
-        if self.info.unique:
-            number = pa.array(ctx.idx + 1).cast(pa.string())
-        pool = pa.array(list(self.p.domains), type=pa.string())
-        dom = take(pool, ctx.rng.index(len(pool)))
-        return join(_with_number(base, number, "."), "@", dom)
+        p = self.p
+        u = random_u16(ctx.rng, 4 + 2 * (not p.first_name) + 2 * (not p.last_name))
+        bits = u.view(np.uint32)  # style and domain, number (16, 16, 32 bits), then 32 bits a
+        free = iter(range(2, bits.shape[1]))  # name drawn from a pool
+        first = _slugs(ctx, p.first_name, FIRST_SLUG, bits, free)
+        last = _slugs(ctx, p.last_name, LAST_SLUG, bits, free)
+        mix = [_EMAIL_MIX[k] if p.format == "mixed" else float(k == p.format) for k in EMAIL_STYLES]
+        style, domain = _style_domain(tuple(mix), len(p.domains))
+        style, domain = style.take(u[:, 0]), domain.take(u[:, 0])
+        styles = list(EMAIL_STYLES.values())
+        f, fi, ln, li = join_styles(first, last, style, styles, 40, "user")
+        number = _number(u[:, 1], bits[:, 1], p.numbers)
+        ln, li = sep_after_digit(f, fi, ln, li, (number > 0) | self.info.unique, ".")
+        if not self.info.unique:
+            number *= len(p.domains)
+            return concat_rows((f, fi), (ln, li), (_tails(p.domains), number + domain))
+        numbers, at = (
+            pa.array(ctx.idx + 1).cast(pa.string()),
+            pa.array([f"@{d}" for d in p.domains]),
+        )
+        return concat_rows((f, fi), (ln, li), (numbers, np.arange(ctx.n)), (at, domain))
 
 
 USER_STYLES = [(True, ""), (False, "."), (False, "_"), (False, ""), (False, "")]
@@ -234,8 +284,8 @@ _WORDS_SHARE = 0.25  # 'word' style: two lorem words, e.g. 'quiaautem'
 
 
 @cache
-def _words(locale: str) -> pa.StringArray:
-    return provider_values("en_US", "word_list")
+def _words() -> pa.StringArray:
+    return ascii_slug(provider_values("en_US", "word_list"))
 
 
 class UsernameParams(NameColumns):
@@ -256,58 +306,24 @@ class Username(Generator):
         return _columns(self.p)
 
     def generate(self, ctx: GenContext) -> pa.Array:
-        first, last = _row_names(self, ctx)
-        cum = np.cumsum(_USER_MIX) / sum(_USER_MIX)
-        style = ctx.rng.weighted_index(cum)
-        only_first = pa.array(style == len(USER_STYLES) - 1)
-        last = pc.if_else(only_first, "", pc.fill_null(last, ""))
-        base = _compose(first, last, style, USER_STYLES, 20, "user")
-        words = join(pick(ctx, _words), pick(ctx, _words))
-        base = pc.if_else(pa.array(ctx.rng.random() < _WORDS_SHARE), ascii_slug(words), base)
-        number = _number(ctx, self.p.numbers)
-        if self.info.unique:
-            number = pa.array(ctx.idx + 1).cast(pa.string())
-        return _with_number(base, number, "_")
-
-
-# ---- phone numbers -----------------------------------------------------------------------------
-
-
-class PhoneParams(_Model):
-    format: str | None = Field(None, description="explicit shape, e.g. '+1-###-###-####'")
-
-
-@register
-class Phone(Generator):
-    """Phone numbers in the formats of the row's locale, or in one explicit shape."""
-
-    name = "phone"
-    types = ("string",)
-    Params = PhoneParams
-    can_be_unique = True
-    summary: ClassVar[str] = "phone number in the locale's formats or an explicit '#' shape"
-
-    def problems(self):
-        if self.p.format is not None and slot_count(self.p.format) == 0:
-            return [("format", "format has no placeholders", "use '#' (digit), '%' (1-9), "
-                     "'?' (letter), e.g. '+1-###-###-####'")]
-        if self.info.unique and self.p.format is None:
-            return [("format", "unique phone numbers need an explicit format",
-                     "add format: '+1-###-###-####'")]
-        return []
-
-    def capacity(self) -> int | None:
-        if not self.info.unique or self.p.format is None:
-            return None
-        return domain(split_domain(self.p.format)[1])
-
-    def generate(self, ctx: GenContext) -> pa.Array:
-        fmt = self.p.format
-        if fmt is None:
-            return fill_locale_shapes(ctx, phone_shapes)
-        zeros = np.zeros(ctx.n, dtype=np.int64)
+        p = self.p
+        u = random_u16(ctx.rng, 8 + 2 * (not p.first_name) + 2 * (not p.last_name))
+        bits = u.view(np.uint32)  # style, number (16, 16, 32 bits), 2 words (32 bits each),
+        free = iter(range(4, bits.shape[1]))  # then 32 bits a name drawn from a pool
+        first = _slugs(ctx, p.first_name, FIRST_SLUG, bits, free)
+        ln, li, _ = _slugs(ctx, p.last_name, LAST_SLUG, bits, free)
+        words = _WORDS_SHARE / (1 - _WORDS_SHARE) * sum(_USER_MIX)  # 'style' 5: two words
+        style = weighted((*_USER_MIX, words)).take(u[:, 0]).astype(np.int32)
+        li[style == len(USER_STYLES) - 1] = len(ln) - 1  # first name only
+        words = np.flatnonzero(style == len(USER_STYLES))
+        style[words] = 0
+        f, fi, ln, li = join_styles(first, (ln, li, True), style, USER_STYLES, 20, "user")
+        fi[words] = len(f) + index_below(bits[words, 2], len(_words()))  # two words as F and L
+        li[words] = len(ln) + index_below(bits[words, 3], len(_words()))
+        f, ln = pa.concat_arrays([f, _words()]), pa.concat_arrays([ln, _words()])
+        number = _number(u[:, 1], bits[:, 1], p.numbers)
+        ln, li = sep_after_digit(f, fi, ln, li, (number > 0) | self.info.unique, "_")
         if not self.info.unique:
-            return ShapePool([fmt]).fill(zeros, ctx.rng)
-        head, tail = split_domain(fmt)
-        tail_values = fill_unique(tail, self.unique_slots(ctx.idx, domain(tail)))
-        return join(ShapePool([head]).fill(zeros, ctx.rng), tail_values) if head else tail_values
+            return concat_rows((f, fi), (ln, li), (_numbers(), number))
+        numbers = pa.array(ctx.idx + 1).cast(pa.string())
+        return concat_rows((f, fi), (ln, li), (numbers, np.arange(ctx.n)))

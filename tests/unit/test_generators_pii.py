@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pyarrow as pa
@@ -10,29 +11,53 @@ import pytest
 
 import tdm.generators  # noqa: F401  (registers the generators)
 from tdm.generators import pools
+from tdm.generators import shapes as shape_module
 from tdm.generators.base import REGISTRY, ColumnInfo, GenContext
+from tdm.generators.business import bban_formats
 from tdm.generators.location import phone_shapes
+from tdm.generators.shapes import ShapePool
 from tdm.rand import RowRandom
 from tdm.types import parse_type
 
-NAMES = ["first_name", "last_name", "full_name", "email", "username", "phone", "street_address",
-         "city", "postcode", "country", "country_code", "company", "job_title", "credit_card",
-         "iban"]
+NAMES = [
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "username",
+    "phone",
+    "street_address",
+    "city",
+    "postcode",
+    "country",
+    "country_code",
+    "company",
+    "job_title",
+    "credit_card",
+    "iban",
+]
 BOTH = ("en_US", "de_DE")
 EMAIL = re.compile(r"^[a-z0-9]+([._][a-z0-9]+)*@example\.(com|net|org)$")
 
 
 def make(name, params=None, unique=False, locales=("en_US",), seed=7):
     cls = REGISTRY[name]
-    info = ColumnInfo(table="t", name="c", type=parse_type("string"), seed=seed, unique=unique,
-                      locales=locales)
+    info = ColumnInfo(
+        table="t", name="c", type=parse_type("string"), seed=seed, unique=unique, locales=locales
+    )
     return cls(cls.Params.model_validate(params or {}), info)
 
 
 def run(gen, start, stop, row=None, locale=None) -> list:
-    ctx = GenContext(info=gen.info, start=start, stop=stop,
-                     rng=RowRandom(gen.info.stream(), start, stop), row=row or {},
-                     locale=locale, plan=None)
+    ctx = GenContext(
+        info=gen.info,
+        start=start,
+        stop=stop,
+        rng=RowRandom(gen.info.stream(), start, stop),
+        row=row or {},
+        locale=locale,
+        plan=None,
+    )
     out = gen.generate(ctx)
     assert isinstance(out, pa.Array) and len(out) == stop - start
     return out.to_pylist()
@@ -88,7 +113,11 @@ def test_seed_changes_values(name):
 
 
 UNIQUE = {
-    "full_name": {}, "email": {}, "username": {}, "credit_card": {}, "iban": {},
+    "full_name": {},
+    "email": {},
+    "username": {},
+    "credit_card": {},
+    "iban": {},
     "phone": {"format": "+1-###-###-####"},
 }
 
@@ -158,19 +187,33 @@ def test_emails_valid_on_reserved_domains():
 
 
 def test_email_slugs_names_of_the_row():
-    gen = make("email", {"first_name": "fn", "last_name": "ln", "format": "first.last",
-                         "numbers": 0.0, "domains": ["test.example"]})
+    gen = make(
+        "email",
+        {
+            "first_name": "fn",
+            "last_name": "ln",
+            "format": "first.last",
+            "numbers": 0.0,
+            "domains": ["test.example"],
+        },
+    )
     assert gen.depends_on() == ("fn", "ln")
-    row = {"fn": pa.array(["Jürgen", "Zoë", None, "", "!!"]),
-           "ln": pa.array(["Müller-Lüdenscheidt", "O'Neil", None, "Smith", "??"])}
+    row = {
+        "fn": pa.array(["Jürgen", "Zoë", None, "", "!!"]),
+        "ln": pa.array(["Müller-Lüdenscheidt", "O'Neil", None, "Smith", "??"]),
+    }
     values = run(gen, 0, 5, row=row)
-    assert values == ["jurgen.mullerludenscheidt@test.example", "zoe.oneil@test.example",
-                      "user@test.example", "smith@test.example", "user@test.example"]
+    assert values == [
+        "jurgen.mullerludenscheidt@test.example",
+        "zoe.oneil@test.example",
+        "user@test.example",
+        "smith@test.example",
+        "user@test.example",
+    ]
 
 
 def test_email_unique_numbers_stay_readable():
-    gen = make("email", {"first_name": "fn", "last_name": "ln", "format": "firstlast"},
-               unique=True)
+    gen = make("email", {"first_name": "fn", "last_name": "ln", "format": "firstlast"}, unique=True)
     row = {"fn": pa.array(["a", "a"]), "ln": pa.array(["b1", "b"])}
     values = run(gen, 10, 12, row=row)
     assert values[0].startswith("ab1.11@") and values[1].startswith("ab12@")
@@ -230,8 +273,14 @@ def test_country_and_codes():
     codes = run(make("country_code"), 0, 2000)
     assert all(re.fullmatch(r"[A-Z]{2}", c) for c in codes) and len(set(codes)) > 150
     gen = make("country_code", {"of_locale": True}, locales=("en_US", "de_DE", "fr_FR"))
-    assert run(gen, 0, 6, locale=np.array([0, 1, 2, 2, 1, 0])) == ["US", "DE", "FR", "FR", "DE",
-                                                                  "US"]
+    assert run(gen, 0, 6, locale=np.array([0, 1, 2, 2, 1, 0])) == [
+        "US",
+        "DE",
+        "FR",
+        "FR",
+        "DE",
+        "US",
+    ]
     assert make("country_code", {"of_locale": True}, locales=("la",)).problems()
     assert make("country_code", {"of_locale": True}, unique=True).problems()
     assert make("country_code", unique=True).capacity() == 195
@@ -263,8 +312,11 @@ def test_cards_luhn_valid_with_scheme_prefixes():
 
 
 def test_card_params():
-    gen = make("credit_card", {"schemes": ["amex", "mastercard"], "format": "spaced",
-                               "mastercard_2_series": True}, unique=True)
+    gen = make(
+        "credit_card",
+        {"schemes": ["amex", "mastercard"], "format": "spaced", "mastercard_2_series": True},
+        unique=True,
+    )
     values = run(gen, 0, 20_000)
     amex = re.compile(r"3[47]\d\d \d{6} \d{5}")
     mc = re.compile(r"(5[1-5]\d\d|2[2-7]\d\d)( \d{4}){3}")
@@ -292,8 +344,129 @@ def test_iban_country_param_and_problems():
     assert make("iban", unique=True, locales=("nl_NL",)).capacity() == 26**4 * 10**10
 
 
+def test_iban_every_known_country():
+    for code, fmt in bban_formats().items():
+        values = run(make("iban", {"country": code}, unique=True), 0, 300)
+        assert all(len(v) == 4 + len(fmt) and v[:2] == code and iban_ok(v) for v in values), code
+        assert len(set(values)) == 300
+
+
 def test_unique_ibans_over_two_locales():
     gen = make("iban", unique=True, locales=("en_US", "en_GB"))
     values = run(gen, 0, 50_000, locale=alternating(50_000))
     assert len(set(values)) == 50_000 and all(v.startswith("GB") for v in values)
     assert all(iban_ok(v) for v in values[::50])
+
+
+# ---- fast paths: table lookups and shape grouping give the documented values ----------------
+
+
+def slug(value) -> str:
+    text = unicodedata.normalize("NFKD", value or "").lower()
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def local_part(first, last, initial: bool, sep: str, limit: int) -> str:
+    f, ln = slug(first), slug(last)
+    f = f[:1] if initial else f
+    return (f + (sep if f and ln else "") + ln)[:limit].rstrip("._") or "user"
+
+
+ODD_FIRST = ["Jürgen", "Zoë", None, "", "!!", "Ann", "Bo9", "X" * 30, "Marie-Therese", "9", "Ø"]
+ODD_LAST = ["O'Neil", None, "Smith", "??", "", "Lee", "Y" * 25, "7", "Müller", "8", "Ä"]
+
+
+@pytest.mark.parametrize("unique", [False, True])
+@pytest.mark.parametrize("fmt", ["first.last", "firstlast", "f.last", "first_last", "flast"])
+def test_email_matches_reference_on_odd_names(fmt, unique):
+    first, last = ODD_FIRST * 11, [ODD_LAST[(i * 7) % 11] for i in range(121)]
+    gen = make(
+        "email",
+        {
+            "first_name": "fn",
+            "last_name": "ln",
+            "format": fmt,
+            "numbers": 0.0,
+            "domains": ["t.example"],
+        },
+        unique=unique,
+    )
+    row = {"fn": pa.array(first, pa.string()), "ln": pa.array(last, pa.string())}
+    initial, sep = {
+        "first.last": (False, "."),
+        "firstlast": (False, ""),
+        "f.last": (True, "."),
+        "first_last": (False, "_"),
+        "flast": (True, ""),
+    }[fmt]
+    got = run(gen, 5, 5 + len(first), row=row)
+    for i, (f, ln, value) in enumerate(zip(first, last, got, strict=True)):
+        base = local_part(f, ln, initial, sep, 40)
+        number = str(6 + i) if unique else ""
+        joiner = "." if number and base[-1].isdigit() else ""
+        assert value == f"{base}{joiner}{number}@t.example", (f, ln)
+
+
+def test_usernames_are_one_of_their_styles():
+    first, last = ODD_FIRST * 40, [ODD_LAST[(i * 3) % 11] for i in range(440)]
+    gen = make("username", {"first_name": "fn", "last_name": "ln", "numbers": 0.0})
+    values = run(gen, 0, len(first), row={"fn": pa.array(first), "ln": pa.array(last)})
+    words = {slug(w) for w in pools.provider_values("en_US", "word_list").to_pylist()}
+    styles = [(True, ""), (False, "."), (False, "_"), (False, "")]
+    for f, ln, value in zip(first, last, values, strict=True):
+        own = {local_part(f, ln, i, s, 20) for i, s in styles} | {local_part(f, None, 0, "", 20)}
+        assert value in own or any(
+            value.startswith(w) and value[len(w) :] in words for w in words
+        ), (f, ln, value)
+
+
+def test_shape_pool_paths_agree():
+    shapes = [*phone_shapes("de_DE"), "?#? #??", "no slots", "%%%%%%%%%%", "ab?c??d#"]
+    pool = ShapePool(shapes)
+    rng = np.random.default_rng(3)
+    which = rng.integers(0, len(pool), 20_000)
+    bits = rng.integers(0, 2**32, (len(which), pool.groups), dtype=np.uint32)
+    grouped = pool._grouped(pool.group.take(which), bits).to_pylist()
+    scattered = ShapePool(shapes)
+    old, shape_module.GROUPED_ROWS = shape_module.GROUPED_ROWS, 10**9  # never group
+    try:
+        per_row = scattered.fill_bits(which, bits).to_pylist()
+    finally:
+        shape_module.GROUPED_ROWS = old
+    assert grouped == per_row
+    for w, value in zip(which, grouped, strict=True):
+        assert shape_regex([shapes[w]]).match(value), (shapes[w], value)
+
+
+def test_shape_digits_are_uniform():
+    values = run(make("phone", {"format": "#" * 8 + "%?"}), 0, 100_000)
+    for column, symbols in (
+        (0, "0123456789"),
+        (7, "0123456789"),
+        (8, "123456789"),
+        (9, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    ):
+        counts = np.array([sum(v[column] == s for v in values) for s in symbols])
+        expected = len(values) / len(symbols)
+        assert np.abs(counts - expected).max() < 6 * np.sqrt(expected), (column, counts)
+
+
+def test_card_prefix_weights_and_mastercard_2_series():
+    values = run(
+        make("credit_card", {"schemes": ["mastercard", "amex"], "mastercard_2_series": True}),
+        0,
+        60_000,
+    )
+    assert all(luhn_ok(v) for v in values)
+    series2 = [int(v[:4]) for v in values if v[0] == "2"]
+    assert min(series2) == 2221 and max(series2) == 2720 and len(set(series2)) == 500
+    amex = [v for v in values if v[0] == "3"]
+    assert all(len(v) == 15 and v[:2] in ("34", "37") for v in amex)
+    assert 0.25 < len(amex) / len(values) < 0.29  # 11 of 41 weight
+    assert 0.06 < len(series2) / len(values) < 0.09  # 3 of 41
+
+
+def test_iban_check_digits_fast_path_matches_reference():
+    for code, fmt in bban_formats().items():
+        values = run(make("iban", {"country": code}), 0, 400)
+        assert all(len(v) == 4 + len(fmt) and iban_ok(v) for v in values), code
