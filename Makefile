@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/tdm run schemas/retail.yaml --env local
+	$(BIN)/tdm run schemas/retail.yaml --env local --dev-key
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,9 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Without TDM_MASKING_KEY the UI masks with the public demo key (insecure; for trying it out).
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml
+	test -n "$$TDM_MASKING_KEY" || echo "TDM_MASKING_KEY is unset: masking with the PUBLIC demo key"
+	test -n "$$TDM_MASKING_KEY" || export TDM_ALLOW_DEV_KEY=1; $(BIN)/dagster dev -w workspace.yaml
 
 bench: $(STAMP)
 	$(BIN)/python bench/generation.py

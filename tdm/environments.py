@@ -53,8 +53,10 @@ def interpolate(text: str, where: str, defaults: dict[str, str] | None = None) -
         name, default = m.group(1), m.group(2)
         value = os.environ.get(name, defaults.get(name, default))
         if value is None:
-            raise TdmError(f"{where} needs the environment variable {name}; set it or write "
-                           f"${{{name}:-default}}")
+            raise TdmError(
+                f"{where} needs the environment variable {name}; set it or write "
+                f"${{{name}:-default}}"
+            )
         return value
 
     return _VAR.sub(sub, text)
@@ -75,29 +77,20 @@ class Environment:
 
     def url(self, dataset: str | None = None) -> str:
         """The URL with ${VAR}s resolved (may hold secrets: never log it, use display_url)."""
-        defaults = {"TDM_HOME": str(settings.home())}
-
-        def sub(m: re.Match) -> str:
-            name, default = m.group(1), m.group(2)
-            value = os.environ.get(name, defaults.get(name, default))
-            if value is None:
-                raise TdmError(
-                    f"{self.file or 'environments'}: environments.{self.name}.url needs "
-                    f"the environment variable {name}; set it or write "
-                    f"${{{name}:-default}}"
-                )
-            return value
-
-        url = _VAR.sub(sub, self.spec.url)
+        where = f"{self.file or 'environments'}: environments.{self.name}.url"
+        url = interpolate(self.spec.url, where)
         return url.replace("{dataset}", dataset) if dataset else url
 
     def display_url(self, dataset: str | None = None) -> str:
         """The URL as it is safe to show: password hidden, variables unresolved if missing."""
         try:
-            url = self.url(dataset)
+            return hide_password(self.url(dataset))
         except TdmError:
             return self.spec.url
-        return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def load_environments(path: str | Path | None = None) -> dict[str, Environment]:

@@ -1,7 +1,7 @@
 """Engine-only generation: a whole dataset into Parquet files, in one or many processes.
 
 The output does not depend on the batch size or the number of workers: batches are rebuffered into
-row groups of a fixed size, so the files are byte-identical for the same spec and seed.
+row groups of a fixed size, so the files are byte-identical for the same spec and seed (and key).
 """
 
 from __future__ import annotations
@@ -14,25 +14,35 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tdm.masking.apply import Masker
+from tdm.masking.keys import MaskingKey
 from tdm.plan import Plan
+from tdm.versions import spec_hash
 
 ROW_GROUP = 65_536
+_MASKERS: dict[tuple, Masker] = {}  # per plan and process: strategies hold ciphers
 
 
 def blocks(rows: int, batch_size: int) -> list[tuple[int, int]]:
     return [(s, min(rows, s + batch_size)) for s in range(0, rows, batch_size)]
 
 
-def _generate(args: tuple[Plan, str, int, int]) -> pa.Table:
-    plan, table, start, stop = args
-    return plan.generate(table, start, stop)
+def _produce(args: tuple[Plan, MaskingKey | None, str, int, int]) -> pa.Table:
+    plan, key, table, start, stop = args
+    which = (spec_hash(plan.spec), key.fingerprint if key else None)
+    masker = _MASKERS.get(which) or _MASKERS.setdefault(which, Masker(plan, key))
+    return masker.apply(table, plan.generate(table, start, stop), start)
 
 
 def batches(
-    plan: Plan, table: str, batch_size: int, pool: ProcessPoolExecutor | None
+    plan: Plan,
+    key: MaskingKey | None,
+    table: str,
+    batch_size: int,
+    pool: ProcessPoolExecutor | None,
 ) -> Iterator[pa.Table]:
-    work = [(plan, table, s, e) for s, e in blocks(plan.rows[table], batch_size)]
-    yield from (pool.map(_generate, work) if pool else map(_generate, work))
+    work = [(plan, key, table, s, e) for s, e in blocks(plan.rows[table], batch_size)]
+    yield from (pool.map(_produce, work) if pool else map(_produce, work))
 
 
 def write_fixed_row_groups(path: Path, schema: pa.Schema, parts: Iterator[pa.Table]) -> int:
@@ -67,8 +77,11 @@ def generate_to_dir(
     batch_size: int | None = None,
     workers: int = 1,
     progress: Callable[[str, int], None] | None = None,
+    key: MaskingKey | None = None,
 ) -> dict[str, int]:
-    """Write <out>/<table>.parquet for every table; returns the row count of each."""
+    """Write <out>/<table>.parquet for every table, masked with `key` where the spec says so;
+    returns the row count of each."""
+    Masker(plan, key)  # fail before writing anything when masks need a key
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     size = batch_size or plan.spec.batch_size
@@ -77,7 +90,7 @@ def generate_to_dir(
     try:
         for table in plan.order:
             counts[table] = write_fixed_row_groups(
-                out / f"{table}.parquet", plan.schema(table), batches(plan, table, size, pool)
+                out / f"{table}.parquet", plan.schema(table), batches(plan, key, table, size, pool)
             )
             if progress:
                 progress(table, counts[table])

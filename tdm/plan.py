@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -52,7 +53,30 @@ class Plan:
     rows: dict[str, int]
     columns: dict[str, list[str]]  # generation order in each table (dependencies first)
     per_parent: dict[str, PerParent] = field(default_factory=dict)
-    source: Path | None = None
+    source: Path | None = None  # the spec file
+    masks: dict[str, dict[str, Any]] = field(default_factory=dict)  # see tdm.masking.policy
+    _reader: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_reader": None}  # connections do not cross processes
+
+    def reader(self):
+        """The source database reader (extracted tables only), opened on first use."""
+        if self._reader is None:
+            from tdm.environments import interpolate
+            from tdm.source import SourceReader
+
+            where = f"{self.source or self.spec.dataset}: source.url"
+            self._reader = SourceReader(interpolate(self.spec.source.url, where))
+        return self._reader
+
+    def extracted(self, table: str) -> bool:
+        return self.spec.tables[table].source is not None
+
+    def snapshot(self) -> str | None:
+        """Fingerprint of the source rows this plan reads (None for fully generated data)."""
+        tables = {t: s for t, s in self.spec.tables.items() if s.source is not None}
+        return self.reader().snapshot(tables) if tables else None
 
     @property
     def name(self) -> str:
@@ -94,6 +118,8 @@ class Plan:
     def generate(self, table: str, start: int, stop: int) -> pa.Table:
         """Rows [start, stop) of a table: a pure function of (spec, seed, table, row index)."""
         spec = self.spec.tables[table]
+        if spec.source is not None:
+            return self.reader().read(table, spec, start, stop, self.schema(table))
         locale = None
         if len(self.spec.locales) > 1:
             weights = np.array(list(self.spec.locales.values()), dtype=np.float64)
@@ -116,14 +142,21 @@ class Plan:
 
 
 def _nullable(spec: TableSpec, name: str, gen: Generator) -> bool:
+    if spec.source is not None:  # the source decides; only key columns are known to be set
+        return name not in spec.primary_key
     return spec.columns[name].null_ratio > 0 or (
         isinstance(gen, ForeignKeyGen) and gen.mode == "self"
     )
 
 
 def build_plan(
-    spec: DatasetSpec, gens: Gens, source: Path | None = None
+    spec: DatasetSpec,
+    gens: Gens,
+    source: Path | None = None,
+    counts: dict[str, int] | None = None,
 ) -> tuple[Plan | None, list[Problem]]:
+    """`counts`: known row counts of extracted tables (from a manifest), instead of asking the
+    source."""
     problems: list[Problem] = []
     order = _table_order(spec)
     columns = {}
@@ -143,7 +176,11 @@ def build_plan(
     plan = Plan(spec, gens, order, {}, columns, source=source)
     for tname in order:
         rows = spec.tables[tname].rows
-        if isinstance(rows, RowsPerParent):
+        if spec.tables[tname].source is not None:
+            plan.rows[tname] = (counts or {}).get(tname)
+            if plan.rows[tname] is None:
+                plan.rows[tname] = plan.reader().count(tname, spec.tables[tname])
+        elif isinstance(rows, RowsPerParent):
             parent_rows = plan.rows[rows.per]
             rr = RowRandom(stream_key(spec.seed, tname, "__rows__"), 0, parent_rows)
             counts = np.maximum(rows.sample(rr, integer=True), 0)
@@ -205,6 +242,8 @@ def _column_order(gens: dict[str, Generator]) -> tuple[list[str], list[str]]:
 def _capacity_problems(plan: Plan) -> list[Problem]:
     out = []
     for tname, table in plan.spec.tables.items():
+        if table.source is not None:
+            continue  # extracted values are what they are; validation checks them
         rows = plan.rows[tname]
         for cname, gen in plan.gens[tname].items():
             at = ("tables", tname, "columns", cname)

@@ -29,7 +29,15 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$
 
 # Column keys that are not generator parameters.
 COLUMN_FIELDS = (
-    "type", "generator", "null_ratio", "unique", "description", "references", "mask", "allow",
+    "type",
+    "generator",
+    "null_ratio",
+    "unique",
+    "description",
+    "references",
+    "mask",
+    "allow",
+    "expect",
 )
 
 
@@ -99,6 +107,7 @@ class ColumnSpec(BaseModel):
     references: Reference | None = None  # shorthand for a one-column foreign key
     mask: MaskSpec | None = None  # how values are masked before anything is written
     allow: str | None = None  # why this column may keep its values although it looks like PII
+    expect: list[dict[str, Any]] = []  # extra GX expectations: {type: expect_..., <arguments>}
 
     @field_validator("type")
     @classmethod
@@ -169,6 +178,7 @@ class TableSpec(StrictModel):
     foreign_keys: list[ForeignKeySpec] = []
     unique: list[list[Identifier]] = []
     description: str | None = None
+    expect: list[dict[str, Any]] = []  # extra table-level GX expectations
 
     _lists = field_validator("primary_key", mode="before")(lambda cls, v: _as_list(v))
 
@@ -182,6 +192,19 @@ class TableSpec(StrictModel):
         if isinstance(v, int) and v < 0:
             raise ValueError(f"rows must be >= 0, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _rows_or_source(self) -> TableSpec:
+        if self.rows is None and self.source is None:
+            raise ValueError(
+                "missing required field 'rows' (or `source:` for a table extracted "
+                "from the source database)"
+            )
+        if self.rows is not None and self.source is not None:
+            raise ValueError(
+                "an extracted table (source:) takes its row count from the source; remove rows"
+            )
+        return self
 
     @property
     def all_foreign_keys(self) -> list[ForeignKeySpec]:

@@ -9,9 +9,11 @@ from pydantic import ValidationError
 
 from tdm.errors import Problem, did_you_mean, one_of
 from tdm.generators import REGISTRY, ColumnInfo, Generator
+from tdm.generators.extracted import Extracted
 from tdm.generators.reference import ForeignKeyGen
 from tdm.spec import COLUMN_FIELDS, DatasetSpec, ForeignKeySpec, RowsPerParent, TableSpec
 from tdm.spec_load import dotted, pydantic_problems
+from tdm.validation_suite import expectation_problems
 
 Gens = dict[str, dict[str, Generator]]
 
@@ -39,6 +41,7 @@ def check_spec(spec: DatasetSpec) -> tuple[list[Problem], Gens]:
         problems += _check_dependencies(tname, table, gens[tname])
     problems += _check_references(spec, gens)
     problems += _check_cycles(spec)
+    problems += expectation_problems(spec)
     return problems, gens
 
 
@@ -154,6 +157,24 @@ def _build_generator(
         locales=tuple(spec.locales),
         rows=table.rows if isinstance(table.rows, int) else None,
     )
+    if table.source is not None:
+        if col.generator is not None:
+            return None, [
+                problem(
+                    (*at, "generator"),
+                    f"{tname} is extracted from the source, so {cname!r} is read, not generated",
+                    "remove the generator",
+                )
+            ]
+        if not spec.source:
+            return None, [
+                problem(
+                    ("tables", tname, "source"),
+                    f"{tname} is extracted but the dataset has no source",
+                    "add `source: {url: ${SOURCE_URL}}` at the top of the spec",
+                )
+            ]
+        return Extracted(None, info), []
     fk = table.foreign_key_of(cname)
     if fk is not None:
         if col.generator not in (None, ForeignKeyGen.name):
@@ -305,6 +326,15 @@ def _check_fk(spec, gens, tname, table, fk, i) -> list[Problem]:
                 did_you_mean(ref.table, spec.tables) or one_of(spec.tables),
             )
         ]
+    if (table.source is None) != (parent.source is None):
+        kinds = ("extracted", "generated") if table.source else ("generated", "extracted")
+        return [
+            problem(
+                at,
+                f"{tname} is {kinds[0]} but {ref.table} is {kinds[1]}: their keys cannot match",
+                "extract both tables or generate both",
+            )
+        ]
     target = ref.columns or parent.primary_key
     if not target:
         return [
@@ -355,7 +385,7 @@ def _check_fk(spec, gens, tname, table, fk, i) -> list[Problem]:
                 )
             )
         pgen = gens.get(ref.table, {}).get(parent_col)
-        if pgen is not None and not pgen.index_based:
+        if pgen is not None and not pgen.index_based and table.source is None:
             out.append(
                 problem(
                     at,

@@ -154,8 +154,51 @@ def _parse(path: Path) -> tuple[DatasetSpec, dict[Path_, int]]:
         raise SpecError(str(path), pydantic_problems(err, DatasetSpec, lines)) from None
 
 
-def load_spec(path: str | Path, seed: int | None = None, scale: float | None = None):
-    """Read, validate and plan a spec: the returned `Plan` is ready to generate."""
+def _plan_masks(plan, gate_pii: bool = True) -> list[Problem]:
+    """Resolve every column's mask; gate extracted columns whose names say they are personal
+    (their values are checked again, on a sample, before extraction writes anything)."""
+    from tdm.masking.policy import detect, gate, report, resolve_masks
+
+    findings = detect(plan)
+    plan.masks, problems = resolve_masks(plan, findings)
+    return problems or (gate(report(plan, findings)) if gate_pii else [])
+
+
+def plan_from_manifest(manifest: dict):
+    """The plan a sealed version was made from (its spec as recorded, its row counts), to
+    validate or describe it without the current spec file or the source."""
+    from tdm.masking.policy import Resolved
+    from tdm.plan import build_plan
+    from tdm.spec import MaskSpec
+    from tdm.spec_check import check_spec
+
+    where = f"manifest of {manifest['dataset']} {manifest['version']}"
+    try:
+        spec = DatasetSpec.model_validate(manifest["spec"])
+    except ValidationError as err:
+        raise SpecError(where, pydantic_problems(err, DatasetSpec, {})) from None
+    problems, gens = check_spec(spec)
+    counts = {t: info["rows"] for t, info in manifest["tables"].items()}
+    if not problems:
+        plan, problems = build_plan(spec, gens, counts=counts)
+    if not problems:
+        problems = _plan_masks(plan, gate_pii=False)
+    if problems:
+        raise SpecError(where, problems)
+    for table, columns in (manifest.get("masked_columns") or {}).items():
+        for column, strategy in columns.items():
+            plan.masks.setdefault(table, {}).setdefault(
+                column, Resolved(MaskSpec(strategy=strategy), "recorded in the manifest")
+            )
+    return plan
+
+
+def load_spec(
+    path: str | Path, seed: int | None = None, scale: float | None = None, gate_pii: bool = True
+):
+    """Read, validate and plan a spec: the returned `Plan` is ready to generate.
+
+    gate_pii=False skips the PII gate (for `tdm scan`, which reports instead of failing)."""
     from tdm.plan import build_plan
     from tdm.spec_check import check_spec
 
@@ -165,6 +208,8 @@ def load_spec(path: str | Path, seed: int | None = None, scale: float | None = N
     problems, gens = check_spec(spec)
     if not problems:
         plan, problems = build_plan(spec, gens, source=path)
+    if not problems:
+        problems = _plan_masks(plan, gate_pii)
     problems = [p if p.line else replace(p, line=line_of(lines, p.at)) for p in problems]
     if problems:
         raise SpecError(str(path), problems)

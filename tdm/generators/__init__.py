@@ -6,6 +6,7 @@ Importing this package registers every built-in generator in REGISTRY.
 from tdm.generators import (  # noqa: F401  (imported to register)
     business,
     choice,
+    extracted,
     location,
     numeric,
     person,

@@ -43,11 +43,15 @@ def key_from_env(allow_dev: bool = False, env: str = ENV_VAR) -> MaskingKey:
     value = os.environ.get(env, "")
     if value:
         if len(value) < MIN_LENGTH:
-            raise TdmError(f"{env} is too short ({len(value)} characters); use at least "
-                           f"{MIN_LENGTH}, e.g. `openssl rand -hex 32`")
+            raise TdmError(
+                f"{env} is too short ({len(value)} characters); use at least "
+                f"{MIN_LENGTH}, e.g. `openssl rand -hex 32`"
+            )
         return MaskingKey(value.encode())
     if allow_dev:
         return MaskingKey(DEV_KEY, dev=True)
-    raise TdmError(f"this dataset masks columns, so it needs a key: set {env} (e.g. "
-                   f"`export {env}=$(openssl rand -hex 32)`), or pass --dev-key for an insecure "
-                   "demo key")
+    raise TdmError(
+        f"this dataset masks columns, so it needs a key: set {env} (e.g. "
+        f"`export {env}=$(openssl rand -hex 32)`), or pass --dev-key for an insecure "
+        "demo key"
+    )

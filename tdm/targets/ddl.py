@@ -43,7 +43,7 @@ def metadata_for(
                 name,
                 sql_type(col.logical, dialect),
                 primary_key=name in table.primary_key,
-                nullable=(col.null_ratio > 0 or name in self_refs)
+                nullable=(col.null_ratio > 0 or name in self_refs or table.source is not None)
                 and name not in table.primary_key,
                 comment=col.description,
             )

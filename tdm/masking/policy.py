@@ -1,0 +1,297 @@
+"""Which mask each column gets, and the PII gate that fails closed.
+
+A column's mask is, in order: its own `mask:`; for a foreign key, the mask of the key it points
+at (so joins survive masking); for an extracted column detected as PII, the dataset default for
+its category. Extracted columns that look personal and end up with no mask and no `allow:` stop
+the run before anything is written. Generated columns are synthetic: reported, never gated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from pydantic import ValidationError
+
+from tdm.errors import Problem, did_you_mean, one_of
+from tdm.generators.reference import ForeignKeyGen
+from tdm.spec import MaskSpec
+from tdm.spec_load import dotted, pydantic_problems
+
+
+@dataclass(frozen=True)
+class Resolved:
+    spec: MaskSpec
+    origin: str  # "column", "foreign key to customers.id", "default for email"
+
+
+@dataclass
+class ColumnReport:
+    table: str
+    column: str
+    status: str  # masked | allowed | synthetic | pii | clean
+    mask: Resolved | None = None
+    allow: str | None = None
+    findings: list[Any] = field(default_factory=list)
+
+
+def _at(table: str, column: str, *rest: str) -> tuple:
+    return ("tables", table, "columns", column, *rest)
+
+
+def detect(plan, samples: dict[str, pa.Table] | None = None) -> dict[tuple[str, str], list]:
+    """Findings per column: by name for all, by values for extracted tables with a sample."""
+    from tdm.masking.detect import detect_column
+
+    out = {}
+    for tname, table in plan.spec.tables.items():
+        sample = (samples or {}).get(tname)
+        for cname, col in table.columns.items():
+            values = (
+                sample.column(cname)
+                if sample is not None and cname in sample.column_names
+                else None
+            )
+            if values is not None:
+                values = values.combine_chunks()
+            out[(tname, cname)] = detect_column(
+                cname, col.logical, values, tuple(plan.spec.locales)
+            )
+    return out
+
+
+def resolve_masks(
+    plan, findings: dict[tuple[str, str], list]
+) -> tuple[dict[str, dict[str, Resolved]], list[Problem]]:
+    spec, problems = plan.spec, []
+    policy = spec.masking
+    resolved: dict[tuple[str, str], Resolved | None] = {}
+
+    def own(tname: str, cname: str) -> Resolved | None:
+        table = spec.tables[tname]
+        col = table.columns[cname]
+        if col.mask is not None:
+            return Resolved(col.mask, "column")
+        if col.allow or table.source is None:
+            return None
+        for f in findings.get((tname, cname), []):
+            if f.confidence >= policy.min_confidence and f.category in policy.defaults:
+                return Resolved(policy.defaults[f.category], f"default for {f.category}")
+        return None
+
+    def of(tname: str, cname: str, seen: tuple = ()) -> Resolved | None:
+        if (tname, cname) in resolved:
+            return resolved[(tname, cname)]
+        table = spec.tables[tname]
+        mine = own(tname, cname)
+        fk = table.foreign_key_of(cname)
+        if fk is not None and (tname, cname) not in seen:
+            parent = spec.tables[fk.references.table]
+            target = (fk.references.columns or parent.primary_key)[fk.columns.index(cname)]
+            inherited = of(fk.references.table, target, (*seen, (tname, cname)))
+            if inherited is not None and mine is not None and mine.spec != inherited.spec:
+                problems.append(
+                    Problem(
+                        dotted(_at(tname, cname, "mask")),
+                        f"{cname} references "
+                        f"{fk.references.table}.{target}, which is masked with "
+                        f"{_show(inherited.spec)}; a different mask here would break the join",
+                        "remove this mask: foreign keys follow their parent's",
+                        at=_at(tname, cname),
+                    )
+                )
+            if inherited is not None:
+                mine = Resolved(inherited.spec, f"foreign key to {fk.references.table}.{target}")
+        resolved[(tname, cname)] = mine
+        return mine
+
+    for tname, table in spec.tables.items():
+        for cname in table.columns:
+            of(tname, cname)
+    masks: dict[str, dict[str, Resolved]] = {t: {} for t in spec.tables}
+    for (tname, cname), r in resolved.items():
+        if r is not None and r.spec.strategy != "keep":
+            problems += _check(plan, tname, cname, r)
+            masks[tname][cname] = r
+    return masks, problems
+
+
+def _show(spec: MaskSpec) -> str:
+    params = ", ".join(f"{k}: {v}" for k, v in spec.params.items())
+    return (
+        f"{{strategy: {spec.strategy}{', ' + params if params else ''}}}"
+        if params
+        else spec.strategy
+    )
+
+
+def strategy_class(name: str):
+    from tdm.masking.strategies import STRATEGIES
+
+    return STRATEGIES.get(name)
+
+
+def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
+    from tdm.masking.strategies import STRATEGIES, MaskColumn
+
+    at = _at(tname, cname, "mask")
+    where = at if r.origin == "column" else _at(tname, cname)
+    table = plan.spec.tables[tname]
+    col = table.columns[cname]
+    cls = STRATEGIES.get(r.spec.strategy)
+    if cls is None:
+        return [
+            Problem(
+                dotted(where),
+                f"unknown mask strategy {r.spec.strategy!r} ({r.origin})",
+                did_you_mean(r.spec.strategy, STRATEGIES) or one_of(STRATEGIES),
+                at=where,
+            )
+        ]
+    if col.logical.kind not in cls.types:
+        return [
+            Problem(
+                dotted(where),
+                f"mask {cls.name!r} ({r.origin}) works on "
+                f"{'/'.join(cls.types)} columns, not {col.logical}",
+                "pick a strategy for this type",
+                at=where,
+            )
+        ]
+    try:
+        params = cls.Params.model_validate(r.spec.params)
+    except ValidationError as err:
+        return pydantic_problems(err, cls.Params, {}, at)
+    strategy = cls(
+        params, MaskColumn(tname, cname, col.logical, tuple(plan.spec.locales)), _VALIDATION_KEY
+    )
+    out = [Problem(dotted((*at, p)), m, h, at=at) for p, m, h in strategy.problems()]
+    out += [
+        Problem(
+            dotted(at),
+            f"mask {cls.name} reads column {n!r}, which {tname} lacks",
+            did_you_mean(n, table.columns),
+            at=at,
+        )
+        for n in strategy.needs()
+        if n not in table.columns
+    ]
+    if not cls.bijective and _must_stay_unique(plan, tname, cname):
+        out.append(
+            Problem(
+                dotted(where),
+                f"{cname} is a key ({_why_unique(plan, tname, cname)}) "
+                f"but mask {cls.name!r} can map two values to one",
+                "use a collision-free strategy: pseudonymize, email, phone, "
+                "credit_card or national_id",
+                at=where,
+            )
+        )
+    return out
+
+
+def _must_stay_unique(plan, tname: str, cname: str) -> bool:
+    return _why_unique(plan, tname, cname) is not None
+
+
+def _why_unique(plan, tname: str, cname: str) -> str | None:
+    table = plan.spec.tables[tname]
+    if cname in table.primary_key:
+        return "primary key"
+    if table.columns[cname].unique or [cname] in table.unique:
+        return "unique"
+    for other_name, other in plan.spec.tables.items():
+        for fk in other.all_foreign_keys:
+            target = fk.references.columns or plan.spec.tables[fk.references.table].primary_key
+            if fk.references.table == tname and cname in target:
+                return f"referenced by {other_name}.{fk.columns[target.index(cname)]}"
+    return None
+
+
+def _validation_key():
+    from tdm.masking.keys import MaskingKey
+
+    return MaskingKey(b"validation only: never used to mask data", dev=True)
+
+
+_VALIDATION_KEY = _validation_key()
+
+
+def report(plan, findings: dict[tuple[str, str], list]) -> list[ColumnReport]:
+    """What happens to every column, for `tdm scan` and the gate."""
+    out = []
+    for tname, table in plan.spec.tables.items():
+        for cname, col in table.columns.items():
+            found = [
+                f
+                for f in findings.get((tname, cname), [])
+                if f.confidence >= plan.spec.masking.min_confidence
+            ]
+            mask = plan.masks.get(tname, {}).get(cname)
+            if mask is not None:
+                status = "masked"
+            elif col.allow or (col.mask is not None and col.mask.strategy == "keep"):
+                status = "allowed"
+            elif (
+                table.source is None
+                and not isinstance(plan.gens[tname][cname], ForeignKeyGen)
+                and found
+            ):
+                status = "synthetic"
+            elif found and table.source is not None:
+                status = "pii"
+            else:
+                status = "clean"
+            out.append(
+                ColumnReport(
+                    tname,
+                    cname,
+                    status,
+                    mask,
+                    col.allow
+                    or (
+                        col.mask.params.get("reason")
+                        if col.mask and col.mask.strategy == "keep"
+                        else None
+                    ),
+                    findings.get((tname, cname), []),
+                )
+            )
+    return out
+
+
+def rescan(plan, sample_rows: int = 1000) -> tuple[list[ColumnReport], list[Problem]]:
+    """Detection again, with a sample of every extracted table: value-based findings may add
+    defaults (updating plan.masks) or trip the gate. Nothing is written."""
+    samples = {
+        t: plan.reader().sample(t, s, plan.schema(t), sample_rows)
+        for t, s in plan.spec.tables.items()
+        if s.source is not None
+    }
+    findings = detect(plan, samples)
+    plan.masks, problems = resolve_masks(plan, findings)
+    reports = report(plan, findings)
+    return reports, problems + gate(reports)
+
+
+def gate(reports: list[ColumnReport]) -> list[Problem]:
+    """Unmasked, unallowed PII in extracted tables: one problem each, with the line to add."""
+    from tdm.masking.detect import suggestion
+
+    out = []
+    for r in reports:
+        if r.status != "pii":
+            continue
+        top = r.findings[0]
+        at = _at(r.table, r.column)
+        out.append(
+            Problem(
+                dotted(at),
+                f"looks like PII ({top.category}, confidence {top.confidence:.2f}: "
+                f"{top.reason}) but has no mask",
+                f"add `{suggestion(top)}` to the column, or `allow: <why keeping it is safe>`",
+                at=at,
+            )
+        )
+    return out
