@@ -41,6 +41,15 @@ def column_schema(plan: Plan, table: str) -> dg.TableSchema:
 def table_description(plan: Plan, table: str) -> str:
     spec = plan.spec.tables[table]
     rows = spec.rows
+    masked = ", ".join(f"{c} ({r.spec.strategy})" for c, r in plan.masks.get(table, {}).items())
+    masking = f"\n\nMasked in memory before writing: {masked}." if masked else ""
+    if spec.source is not None:
+        where = spec.source.table or table
+        return (
+            f"{spec.description or f'Extracted from the source table {where}.'}\n\n"
+            f"{plan.rows[table]:,} rows when the plan was made, read by key in "
+            f"{plan.batches} batch partitions.{masking}"
+        )
     how_many = (
         f"{plan.rows[table]:,} rows"
         if isinstance(rows, int)
@@ -50,4 +59,5 @@ def table_description(plan: Plan, table: str) -> str:
     return (
         f"{text}\n\n{how_many} in {plan.batches} batch partitions. Values are a pure "
         f"function of (spec, seed {plan.spec.seed}, row index): any batch can run anywhere."
+        f"{masking}"
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-SCHEMA, GENERATE, VERSION, LOAD = "schema", "generate", "version", "load"
+SCHEMA, GENERATE, EXTRACT, VERSION, LOAD = "schema", "generate", "extract", "version", "load"
+PII_SCAN = "pii_scan"
 VERSION_META = "tdm/version"
 STORE_META = "tdm/store_path"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -12,6 +13,11 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 def key(dataset: str, stage: str, table: str | None = None) -> dg.AssetKey:
     return dg.AssetKey([dataset, stage, table] if table else [dataset, stage])
+
+
+def stage(plan, table: str) -> str:
+    """A table's first stage: extracted from the source, or generated."""
+    return EXTRACT if plan.extracted(table) else GENERATE
 
 
 def generate_job(dataset: str) -> str:

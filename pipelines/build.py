@@ -22,7 +22,9 @@ def spec_files(directory: Path | None = None) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_SPECS)
 
 
-def build_definitions(paths: list[Path] | None = None, plans: list | None = None) -> dg.Definitions:
+def build_definitions(
+    paths: list[Path] | None = None, plans: list | None = None, tdm: TdmResource | None = None
+) -> dg.Definitions:
     parts = []
     for path in paths if paths is not None else spec_files():
         try:
@@ -32,4 +34,4 @@ def build_definitions(paths: list[Path] | None = None, plans: list | None = None
             parts.append(broken_dataset_definitions(path, str(e)))
     for plan in plans or []:
         parts.append(dataset_definitions(plan, plan.source))
-    return dg.Definitions.merge(*parts, dg.Definitions(resources={"tdm": TdmResource()}))
+    return dg.Definitions.merge(*parts, dg.Definitions(resources={"tdm": tdm or TdmResource()}))

@@ -7,17 +7,23 @@ run started from a terminal shows up in `make ui` with its lineage and metadata.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import dagster as dg
 
 from assets import names
 from pipelines.build import build_definitions
+from resources import TdmResource
 from tdm import settings
 from tdm.errors import TdmError
 from tdm.plan import Plan
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# Failures reach the user as one clear message (see _failure), not as Dagster's log lines.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# A terminal user cannot act on Dagster's notes about its own beta/preview APIs we rely on.
+for _category in (dg.BetaWarning, dg.PreviewWarning):
+    warnings.filterwarnings("ignore", category=_category)
 
 
 def instance() -> dg.DagsterInstance:
@@ -47,15 +53,26 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
         if event.is_step_failure:
             data = event.step_failure_data
             user = data.user_failure_data
-            messages.append(user.description if user and user.description else data.error.message)
+            if user and user.description:
+                messages.append(user.description)
+                continue
+            error = data.error
+            while error.cause is not None:  # the engine's own error, not Dagster's wrapper
+                error = error.cause
+            messages.append(f"{event.step_key}: {error.message}")
     return "\n".join(m.strip() for m in messages) or "the run failed"
 
 
 def run_dataset(
-    plan: Plan, env: str | None = None, inst: dg.DagsterInstance | None = None
+    plan: Plan,
+    env: str | None = None,
+    inst: dg.DagsterInstance | None = None,
+    dev_key: bool = False,
 ) -> RunSummary:
+    """Generate (or extract), mask and seal a version; load it into `env` if given.
+    dev_key allows the public demo key when $TDM_MASKING_KEY is not set (insecure)."""
     inst = inst or instance()
-    defs = build_definitions(paths=[], plans=[plan])
+    defs = build_definitions(paths=[], plans=[plan], tdm=TdmResource(allow_dev_key=dev_key))
     keys = plan.batch_keys()
     result = defs.resolve_job_def(names.generate_job(plan.name)).execute_in_process(
         instance=inst,

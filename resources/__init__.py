@@ -1,22 +1,37 @@
-"""Dagster resources: where the version store is and which environments exist."""
+"""Dagster resources: where the version store is, which environments exist, the masking key."""
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 
 from tdm import settings
 from tdm.environments import Environment, get_environment
+from tdm.masking.apply import Masker
+from tdm.masking.keys import ENV_VAR, MaskingKey, key_from_env
 from tdm.versions import VersionStore
 
 
 class TdmResource(dg.ConfigurableResource):
-    """The engine's settings as a resource; empty fields fall back to TDM_* env vars / .tdm/."""
+    """The engine's settings as a resource; empty fields fall back to TDM_* env vars / .tdm/.
+
+    The masking key is never configuration: it is read from $TDM_MASKING_KEY when a run needs
+    it. `allow_dev_key` (or TDM_ALLOW_DEV_KEY=1) permits the public, insecure demo key instead.
+    """
 
     store_root: str = ""
     environments_file: str = ""
+    allow_dev_key: bool = False
 
     def store(self) -> VersionStore:
         return VersionStore(self.store_root or settings.store_root())
 
     def environment(self, name: str) -> Environment:
         return get_environment(name, self.environments_file or None)
+
+    def masking_key(self, plan) -> MaskingKey | None:
+        if not Masker.active(plan):
+            return None
+        allow = self.allow_dev_key or os.environ.get("TDM_ALLOW_DEV_KEY") == "1"
+        return key_from_env(allow_dev=allow, env=ENV_VAR)

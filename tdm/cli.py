@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,8 @@ def _progress(quiet: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runner import run_dataset
+    from tdm.masking.apply import Masker
+    from tdm.masking.keys import key_from_env
     from tdm.spec_load import load_spec
 
     _progress(args.quiet)
@@ -52,7 +55,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         started = time.perf_counter()
-        summary = run_dataset(plan, env=args.env)
+        if Masker.active(plan):  # fail before starting anything when the key is missing
+            key_from_env(allow_dev=args.dev_key)
+            _warn_dev_key(args.dev_key)
+        summary = run_dataset(plan, env=args.env, dev_key=args.dev_key)
         seconds = time.perf_counter() - started
         width = max(len(t) for t in summary.rows)
         for table, rows in summary.rows.items():
@@ -67,21 +73,113 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from tdm.generate import generate_to_dir
+    from tdm.masking.apply import Masker
+    from tdm.masking.keys import key_from_env
+    from tdm.produce import Production
     from tdm.spec_load import load_spec
 
     plan = load_spec(args.spec, seed=args.seed, scale=args.scale)
+    key = key_from_env(allow_dev=args.dev_key) if Masker.active(plan) else None
+    _warn_dev_key(args.dev_key and key is not None)
+    if any(plan.extracted(t) for t in plan.order):
+        Production.start(plan, key)  # the PII gate on samples, before anything is written
     started = time.perf_counter()
     counts = generate_to_dir(
         plan,
         args.out,
         batch_size=args.batch_size,
         workers=args.workers,
+        key=key,
         progress=lambda t, n: print(f"  {t}: {n:,} rows", file=sys.stderr),
     )
     seconds = time.perf_counter() - started
     total = sum(counts.values())
     print(f"{total:,} rows in {len(counts)} files under {args.out} ({total / seconds:,.0f} rows/s)")
     return 0
+
+
+def _warn_dev_key(enabled: bool) -> None:
+    if enabled and not os.environ.get("TDM_MASKING_KEY"):
+        print(
+            "WARNING: --dev-key: masking with the PUBLIC demo key; anyone can reverse it. "
+            "Never use it on real data; set TDM_MASKING_KEY instead.",
+            file=sys.stderr,
+        )
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """The PII report of a spec: what each column is and what happens to it. Runs nothing."""
+    from tdm.masking.policy import detect, gate, report, resolve_masks
+    from tdm.spec_load import load_spec
+
+    plan = load_spec(args.spec, gate_pii=False)
+    samples = None
+    if any(plan.extracted(t) for t in plan.order):
+        samples = {
+            t: plan.reader().sample(t, plan.spec.tables[t], plan.schema(t), args.sample)
+            for t in plan.order
+            if plan.extracted(t)
+        }
+    findings = detect(plan, samples)
+    plan.masks, problems = resolve_masks(plan, findings)
+    reports = report(plan, findings)
+    problems += gate(reports)
+    if args.json:
+        print(json.dumps([_scan_json(r) for r in reports], indent=2))
+    else:
+        for r in reports:
+            print(_scan_line(r))
+    if problems:
+        print(
+            f"\n{len(problems)} problem(s): a run would stop before writing anything:",
+            file=sys.stderr,
+        )
+        for p in problems:
+            print("  " + p.render(args.spec), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _scan_json(r) -> dict:
+    from tdm.masking.detect import suggestion
+
+    return {
+        "table": r.table,
+        "column": r.column,
+        "status": r.status,
+        "mask": r.mask.spec.strategy if r.mask else None,
+        "mask_origin": r.mask.origin if r.mask else None,
+        "allow": r.allow,
+        "findings": [
+            {
+                "category": f.category,
+                "confidence": round(f.confidence, 2),
+                "reason": f.reason,
+                "by": f.by,
+            }
+            for f in r.findings
+        ],
+        "suggestion": suggestion(r.findings[0]) if r.status == "pii" else None,
+    }
+
+
+def _scan_line(r) -> str:
+    from tdm.masking.detect import suggestion
+
+    what = {
+        "masked": f"masked: {r.mask.spec.strategy} ({r.mask.origin})" if r.mask else "",
+        "allowed": f"allowed: {r.allow or 'mask: keep'}",
+        "synthetic": "synthetic (generated)",
+        "clean": "no PII found",
+        "pii": "PII WITHOUT MASK",
+    }[r.status]
+    top = r.findings[0] if r.findings else None
+    line = f"{r.table}.{r.column:<24} {what}"
+    if top:
+        line += f"  [{top.category} {top.confidence:.2f}: {top.reason}]"
+    if r.status == "pii":
+        line += f"\n{'':<26}add: {suggestion(top)}   or: allow: <reason>"
+    return line
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
@@ -146,6 +244,33 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Show a version's stored validation report, or run it again (--rerun, or when missing)."""
+    from tdm.spec_load import plan_from_manifest
+    from tdm.validation import load_report, validate_version
+    from tdm.versions import VersionStore
+
+    store = VersionStore(settings.store_root())
+    version = store.resolve(args.dataset, args.version)
+    report = None if args.rerun else load_report(store, args.dataset, version)
+    if report is None:
+        plan = plan_from_manifest(store.manifest(args.dataset, version))
+        report = validate_version(store, plan, args.dataset, version)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        stats = report["stats"]
+        verdict = "passed" if report["success"] else "FAILED"
+        print(
+            f"{args.dataset} {version}: validation {verdict} ({stats['checks']} checks, "
+            f"{stats['failed']} failed, {stats['rows']:,} rows, validated "
+            f"{report['validated_at']})"
+        )
+        for message in report["failed"]:
+            print(f"  {message}")
+    return 0 if report["success"] else 1
+
+
 def _known_datasets() -> list[str]:
     store = settings.store_root()
     return sorted(p.name for p in store.iterdir() if p.is_dir()) if store.exists() else []
@@ -173,6 +298,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="override the spec's seed")
     r.add_argument("--scale", type=float, help="multiply absolute row counts")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument(
+        "--dev-key",
+        action="store_true",
+        help="mask with the public demo key if TDM_MASKING_KEY is unset (INSECURE)",
+    )
     r.set_defaults(func=cmd_run)
 
     g = sub.add_parser("generate", help="engine only: write one Parquet file per table")
@@ -182,12 +312,30 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--scale", type=float)
     g.add_argument("--batch-size", type=int, help="rows per batch (output is the same for any)")
     g.add_argument("--workers", type=int, default=1, help="processes")
+    g.add_argument(
+        "--dev-key",
+        action="store_true",
+        help="mask with the public demo key if TDM_MASKING_KEY is unset (INSECURE)",
+    )
     g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("scan", help="report PII detection and masking per column; runs nothing")
+    s.add_argument("spec")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--sample", type=int, default=1000, help="rows sampled per extracted table")
+    s.set_defaults(func=cmd_scan)
 
     v = sub.add_parser("versions", help="list the sealed versions of a dataset")
     v.add_argument("dataset")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_versions)
+
+    va = sub.add_parser("validate", help="show (or re-run) a version's validation report")
+    va.add_argument("dataset")
+    va.add_argument("--version", default="latest")
+    va.add_argument("--rerun", action="store_true", help="validate again instead of showing")
+    va.add_argument("--json", action="store_true")
+    va.set_defaults(func=cmd_validate)
 
     e = sub.add_parser("envs", help="list environments and the version each holds")
     e.add_argument("--json", action="store_true")

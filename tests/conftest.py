@@ -63,6 +63,8 @@ def tdm_home(tmp_path_factory, monkeypatch) -> Path:
     monkeypatch.setenv("TDM_HOME", str(home))
     monkeypatch.delenv("TDM_STORE", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name in ("TDM_MASKING_KEY", "TDM_ALLOW_DEV_KEY", "TDM_PROJECT", "TDM_SCHEMAS"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 

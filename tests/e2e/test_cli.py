@@ -31,7 +31,12 @@ def tdm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def test_run_retail_into_the_local_environment(tdm_home):
-    out = tdm("run", str(RETAIL), "--env", "local").stdout
+    missing = tdm("run", str(RETAIL), check=False)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "needs a key: set TDM_MASKING_KEY" in missing.stderr
+    result = tdm("run", str(RETAIL), "--env", "local", "--dev-key")
+    assert "PUBLIC demo key" in result.stderr
+    out = result.stdout
     counts = {
         line.split()[0]: int(line.split()[1].replace(",", ""))
         for line in out.splitlines()

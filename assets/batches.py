@@ -1,0 +1,90 @@
+"""Per-table batch assets: generate (or extract) a batch, mask it in memory, write it."""
+
+import time
+
+import dagster as dg
+
+from assets import names
+from assets.checks import MASKING, check_metadata
+from assets.common import production, say
+from assets.metadata import column_schema, table_description
+from resources import TdmResource
+from tdm.plan import Plan
+from tdm.validation import merge, save_batch_results
+from tdm.validation_cross import validate_masking
+
+
+def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    ds = plan.name
+    key = names.key(ds, names.stage(plan, table), table)
+    index = {k: i for i, k in enumerate(plan.batch_keys())}
+    extracted = plan.extracted(table)
+    checks = (
+        [
+            dg.AssetCheckSpec(
+                MASKING,
+                asset=key,
+                blocking=True,
+                description="No masked value equals its source value (compared in memory while "
+                "extracting; only counts and row indices are reported).",
+            )
+        ]
+        if extracted
+        else []
+    )
+
+    @dg.asset(
+        key=key,
+        deps=[names.key(ds, names.PII_SCAN if extracted else names.SCHEMA)],
+        partitions_def=batches,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=ds,
+        kinds={"postgres" if extracted else "python", "parquet"},
+        description=table_description(plan, table),
+        metadata={
+            "dagster/column_schema": column_schema(plan, table),
+            "rows_planned": plan.rows[table],
+        },
+        check_specs=checks,
+    )
+    def _batches(context: dg.AssetExecutionContext, tdm: TdmResource):
+        prod = production(plan, tdm)
+        store, version = tdm.store(), prod.version
+        started, rows, masking = time.perf_counter(), 0, []
+        keys = context.partition_keys
+        for key_ in keys:
+            start, stop = plan.block(table, index[key_])
+            if start == stop:
+                continue  # this table has no rows in this batch
+            raw = plan.generate(table, start, stop)
+            data = prod.masker.apply(table, raw, start)
+            if extracted:
+                found = validate_masking(plan, ds, data, raw, table, prod.masker.key, start=start)
+                save_batch_results(store, ds, version, table, key_, found, kind="masking")
+                masking += found
+            written = store.write_batch(ds, version, table, key_, data)
+            rows += written.rows
+            context.log.debug(f"{table} {key_}: rows {start:,}..{stop:,} -> {written.path}")
+        seconds = time.perf_counter() - started
+        say(context, f"{table}: {rows:,} rows in {len(keys)} batch(es), {seconds:.2f}s")
+        metadata = {
+            names.VERSION_META: version,
+            "batches": len(keys),
+            "rows": rows,
+            "rows_per_second": round(rows / seconds) if seconds else rows,
+            names.STORE_META: dg.MetadataValue.path(str(store.dir(ds, version) / table)),
+            "masked_columns": dg.MetadataValue.json(prod.masker.describe(table)),
+            "masking_key": prod.masker.fingerprint or "",
+        }
+        if len(keys) == 1:
+            metadata["dagster/row_count"] = rows
+        yield dg.MaterializeResult(metadata=metadata)
+        if extracted:
+            merged = merge(masking)
+            yield dg.AssetCheckResult(
+                check_name=MASKING,
+                passed=all(r.success for r in merged),
+                metadata=check_metadata(merged),
+            )
+
+    return _batches

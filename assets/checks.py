@@ -1,0 +1,84 @@
+"""Blocking asset checks: each batch's expectation suite, beside the batch asset it checks.
+
+A check reads only its own batch files from the store, so one batch is validated without the
+others; its results are kept beside the version for the version's full report. Metadata shows
+failed expectations, counts and example row indices, never values.
+"""
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from assets import names
+from resources import TdmResource
+from tdm.errors import TdmError
+from tdm.plan import Plan
+from tdm.produce import Production
+from tdm.validation import CheckResult, merge, save_batch_results, validate_batch
+
+SUITE = "batch_suite"
+MASKING = "masked_values_changed"
+INTEGRITY = "integrity"
+
+
+def check_metadata(results: list[CheckResult]) -> dict:
+    failed = [r for r in results if not r.success]
+    rows = [
+        dg.TableRecord(
+            {
+                "check": r.expectation,
+                "column": r.column or "",
+                "unexpected": r.unexpected_count,
+                "of": r.element_count,
+                "example_rows": ", ".join(map(str, r.examples)),
+            }
+        )
+        for r in failed[:50]
+    ]
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(c) for c in ("check", "column", "unexpected", "of", "example_rows")]
+    )
+    return {
+        "checks": len(results),
+        "failed": len(failed),
+        "failures": dg.MetadataValue.table(rows, schema=schema),
+        "messages": dg.MetadataValue.md(
+            "\n".join(f"- {r.message}" for r in failed[:50]) or "all passed"
+        ),
+    }
+
+
+def batch_suite_check(
+    plan: Plan, table: str, batches: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
+    ds = plan.name
+    index = {k: i for i, k in enumerate(plan.batch_keys())}
+
+    @dg.asset_check(
+        asset=names.key(ds, names.stage(plan, table), table),
+        name=SUITE,
+        blocking=True,
+        partitions_def=batches,
+        description=f"The expectation suite derived from the spec for {table} (types, not-null, "
+        "uniqueness, ranges, allowed values, patterns, the spec's own `expect:`), run with "
+        "Great Expectations on this batch only.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, tdm: TdmResource) -> dg.AssetCheckResult:
+        store = tdm.store()
+        try:
+            version = Production.start(plan, tdm.masking_key(plan)).version
+        except TdmError as e:
+            raise dg.Failure(description=str(e)) from None
+        results = []
+        for key in context.partition_keys:
+            start, stop = plan.block(table, index[key])
+            if start == stop:
+                continue
+            data = pq.read_table(store.batch_path(ds, version, table, key))
+            found = validate_batch(plan, table, data, start)
+            save_batch_results(store, ds, version, table, key, found)
+            results += found
+        merged = merge(results)
+        passed = all(r.success for r in merged)
+        return dg.AssetCheckResult(passed=passed, metadata=check_metadata(merged))
+
+    return _check

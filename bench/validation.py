@@ -1,0 +1,148 @@
+"""Validation cost against generation: the 10-column customers table of bench/customers.yaml.
+
+    python bench/validation.py [--rows 1000000] [--repeat 3] [--json]
+
+Times, best of --repeat runs each, in one process after warming up (GX imported, Faker pools
+loaded; the one-time GX import is reported apart):
+- generate+mask: every batch generated and passed through the masker (this spec masks nothing,
+  as a generated table usually does);
+- validate, per batch: validate_batch on each batch as it is made (what a per-partition check
+  adds to materialising it);
+- validate, whole table: validate_batch on all rows at once (what validate_version does with
+  batches read back from the store, up to 1M rows a chunk);
+- validate_version: the sealed version from disk: Parquet reads, the suite, row counts and the
+  cross-batch key checks, report written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+from tdm.masking.apply import Masker
+from tdm.spec_load import load_spec
+from tdm.validation import validate_batch, validate_version
+from tdm.versions import VersionStore, version_id
+
+SPEC = Path(__file__).with_name("customers.yaml")
+TABLE = "customers"
+
+
+def best(repeat: int, fn) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), out
+
+
+def breakdown(plan, whole: pa.Table, repeat: int) -> dict[str, float]:
+    """Seconds per part of a whole-table validation: the pandas frame, the pyarrow checks, and
+    each GX-run expectation validated alone (with its share of GX's per-call overhead)."""
+    from tdm.validation import _own_check
+    from tdm.validation_gx import frame, run
+    from tdm.validation_suite import TABLE_LEVEL, is_own, label, suite_for
+
+    configs = [c for c in suite_for(plan, TABLE) if c["type"] not in TABLE_LEVEL]
+    out = {"pandas frame": best(repeat, lambda: frame(whole))[0]}
+    own = [c for c in configs if is_own(c)]
+    out[f"{len(own)} type/not-null checks (pyarrow)"] = best(
+        repeat, lambda: [_own_check(TABLE, c, whole, 0) for c in own]
+    )[0]
+    for c in configs:
+        if not is_own(c):
+            name = f"{c['type']} {label(TABLE, c)[1]}"
+            out[name] = best(repeat, lambda c=c: run(plan, TABLE, [c], whole, 5))[0]
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+
+    started = time.perf_counter()
+    from tdm.validation_gx import runtime
+
+    runtime()
+    gx_import = time.perf_counter() - started
+
+    plan = load_spec(SPEC, scale=args.rows / 1_000_000)
+    masker = Masker(plan, None)
+    n, size = plan.rows[TABLE], plan.spec.batch_size
+    blocks = [(s, min(n, s + size)) for s in range(0, n, size)]
+    validate_batch(plan, TABLE, plan.generate(TABLE, 0, 1000), 0)  # warm pools and suites
+
+    def generate():
+        return [masker.apply(TABLE, plan.generate(TABLE, s, e), s) for s, e in blocks]
+
+    gen, batches = best(args.repeat, generate)
+    whole = pa.concat_tables(batches)
+
+    def per_batch():
+        return [
+            r
+            for (s, _), b in zip(blocks, batches, strict=True)
+            for r in validate_batch(plan, TABLE, b, s)
+        ]
+
+    per, results = best(args.repeat, per_batch)
+    one, results_whole = best(args.repeat, lambda: validate_batch(plan, TABLE, whole, 0))
+    assert all(r.success for r in results + results_whole), "the bench data must validate"
+
+    per_check = breakdown(plan, whole, args.repeat)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store, version = VersionStore(tmp), version_id(plan.spec)
+        for key, data in zip(plan.batch_keys(), batches, strict=False):
+            store.write_batch(plan.name, version, TABLE, key, data)
+        store.seal(plan, version)
+        stored, report = best(
+            args.repeat, lambda: validate_version(store, plan, plan.name, version)
+        )
+    assert report["success"], report["failed"]
+
+    result = {
+        "rows": n,
+        "columns": len(plan.spec.tables[TABLE].columns),
+        "batch_size": size,
+        "expectations": len(results_whole),
+        "gx_import_s": round(gx_import, 2),
+        "generate_mask_s": round(gen, 3),
+        "validate_per_batch_s": round(per, 3),
+        "validate_whole_s": round(one, 3),
+        "validate_version_s": round(stored, 3),
+        "ratio_per_batch": round(per / gen, 3),
+        "ratio_whole": round(one / gen, 3),
+        "ratio_version": round(stored / gen, 3),
+        "whole_table_breakdown_s": per_check,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(
+        f"{n:,} rows x {result['columns']} columns, batches of {size:,}, "
+        f"{result['expectations']} checks; GX import {gx_import:.2f} s (once)"
+    )
+    print(f"generate+mask           : {gen:7.3f} s")
+    for name, secs in [
+        ("validate, per batch", per),
+        ("validate, whole table", one),
+        ("validate_version (disk)", stored),
+    ]:
+        print(f"{name:<24}: {secs:7.3f} s  = {secs / gen:6.1%} of generate+mask")
+    print("whole table, part by part (each GX expectation validated alone):")
+    for name, secs in per_check.items():
+        print(f"  {secs:6.3f} s  {name}")
+
+
+if __name__ == "__main__":
+    main()

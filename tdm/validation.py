@@ -1,0 +1,308 @@
+"""Validation of dataset versions: per-batch suites, row counts, cross-table and privacy checks.
+
+The suite of a table is derived from its spec (tdm.validation_suite); great_expectations 1.x runs
+it on each batch (tdm.validation_gx), except the Arrow type and not-null checks, computed here
+with pyarrow, and the row counts, checked against the table's count. Keys across batches and the
+privacy gates are tdm.validation_cross. Results carry counts and global row indices (batch start
++ position), never values. The report of a version is <version dir>/validation.json.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tdm.validation_suite import TABLE_LEVEL, is_own, label, suite_for
+from tdm.versions import _atomic_write
+
+REPORT = "validation.json"
+EXAMPLES = 5
+CHUNK_ROWS = 1_000_000  # validate_version hands GX up to this many rows of a table at once
+
+
+@dataclass
+class CheckResult:
+    name: str
+    table: str
+    column: str | None
+    expectation: str
+    success: bool
+    unexpected_count: int = 0
+    element_count: int = 0
+    examples: list[int] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        where = self.table
+        if self.column:
+            where += f"({self.column})" if ", " in self.column else f".{self.column}"
+        text = f"{where}: {self.expectation} {'passed' if self.success else 'FAILED'}"
+        if self.unexpected_count or not self.success:
+            text += f": {self.unexpected_count:,} of {self.element_count:,} rows unexpected"
+        if self.examples:
+            text += f" (e.g. rows {', '.join(map(str, self.examples))})"
+        why = self.details.get("error") or self.details.get("reason")
+        if why:
+            text += f" ({why})"
+        return text
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CheckResult:
+        return cls(**{k: v for k, v in d.items() if k != "message"})
+
+
+# ---- one batch -----------------------------------------------------------------------------------
+
+
+def _result(table: str, cfg: dict, success: bool, **rest: Any) -> CheckResult:
+    column, where = label(table, cfg)
+    args = {k: v for k, v in cfg["kwargs"].items() if k != "column"}
+    details = {"kwargs": args, **rest.pop("details", {})}
+    return CheckResult(
+        f"{where} {cfg['type']}", table, column, cfg["type"], success, details=details, **rest
+    )
+
+
+def _own_check(table: str, cfg: dict, data: pa.Table, start: int) -> CheckResult:
+    """The checks computed with pyarrow: the Arrow type, and not-null (a null count is free)."""
+    column, n = cfg["kwargs"]["column"], data.num_rows
+    facts: dict[str, Any] = {"engine": "pyarrow"}
+    if column not in data.column_names:
+        bad, facts["error"] = list(range(n)), f"no column {column!r} in the data"
+    elif cfg["type"] == "expect_column_values_to_be_of_type":
+        facts["observed"] = str(data.schema.field(column).type)
+        bad = [] if facts["observed"] == cfg["kwargs"]["type_"] else list(range(n))
+    else:
+        values = data.column(column)
+        bad = np.flatnonzero(np.asarray(pc.is_null(values))) if values.null_count else []
+    return _result(
+        table,
+        cfg,
+        len(bad) == 0,
+        unexpected_count=len(bad),
+        element_count=n,
+        examples=[start + int(i) for i in bad[:EXAMPLES]],
+        details=facts,
+    )
+
+
+def validate_batch(plan, table: str, data: pa.Table, start: int) -> list[CheckResult]:
+    """The table's suite on one batch (rows [start, start + len)): GX runs all but the type and
+    not-null checks (pyarrow). Row-count expectations are table-level: validate_table_counts."""
+    from tdm.validation_gx import run
+
+    configs = [c for c in suite_for(plan, table) if c["type"] not in TABLE_LEVEL]
+    out = {i: _own_check(table, c, data, start) for i, c in enumerate(configs) if is_own(c)}
+    for i, r in run(plan, table, configs, data, EXAMPLES).items():
+        details = {"engine": "great_expectations"}
+        details.update({k: r[k] for k in ("error", "observed_value") if r.get(k) is not None})
+        out[i] = _result(
+            table,
+            configs[i],
+            r["success"],
+            unexpected_count=r["unexpected_count"],
+            element_count=r["element_count"],
+            examples=[start + j for j in r["index_list"][:EXAMPLES]],
+            details=details,
+        )
+    for i, c in enumerate(configs):
+        if i not in out:  # an empty batch: nothing to check
+            out[i] = _result(table, c, True, details={"engine": "great_expectations"})
+    return [out[i] for i in range(len(configs))]
+
+
+def validate_table_counts(plan, table: str, rows: int) -> list[CheckResult]:
+    """Row-count expectations (derived and the spec's own) against the table's row count; computed
+    here from the count (GX would need the data for it)."""
+    out = []
+    for c in suite_for(plan, table):
+        if c["type"] not in TABLE_LEVEL:
+            continue
+        k = c["kwargs"]
+        if c["type"] == "expect_table_row_count_to_equal":
+            ok, off = rows == k["value"], abs(rows - k["value"])
+        else:
+            lo, hi = k.get("min_value"), k.get("max_value")
+            below = lo is not None and (rows <= lo if k.get("strict_min") else rows < lo)
+            above = hi is not None and (rows >= hi if k.get("strict_max") else rows > hi)
+            ok = not (below or above)
+            off = 0 if ok else min(abs(rows - (lo or 0)), abs(rows - (hi or 0)))
+        out.append(
+            _result(
+                table,
+                c,
+                ok,
+                unexpected_count=off,
+                element_count=rows,
+                details={"observed_value": rows, "engine": "tdm"},
+            )
+        )
+    return out
+
+
+# ---- a sealed version ----------------------------------------------------------------------------
+
+
+def merge(results: list[CheckResult]) -> list[CheckResult]:
+    """Per-batch results of the same check as one: counts added, first examples kept."""
+    merged: dict[str, CheckResult] = {}
+    for r in results:
+        key = r.name + json.dumps(r.details.get("kwargs"), sort_keys=True, default=str)
+        m = merged.get(key)
+        if m is None:
+            merged[key] = CheckResult(**{**asdict(r), "details": dict(r.details)})
+            continue
+        m.success &= r.success
+        m.unexpected_count += r.unexpected_count
+        m.element_count += r.element_count
+        m.examples = (m.examples + r.examples)[:EXAMPLES]
+        if "error" in r.details and "error" not in m.details:
+            m.details["error"] = r.details["error"]
+    return list(merged.values())
+
+
+def _chunks(store, dataset: str, version: str, files: list[dict], limit: int):
+    """(start, table) of consecutive batch files read together, up to `limit` rows each (files
+    whose schemas cannot be combined are validated one by one)."""
+    start, parts, rows = 0, [], 0
+
+    def flush():
+        try:
+            yield start, pa.concat_tables(parts, promote_options="default")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            at = start
+            for part in parts:
+                yield at, part
+                at += part.num_rows
+
+    for f in files:
+        parts.append(pq.read_table(store.dir(dataset, version) / f["path"]))
+        rows += parts[-1].num_rows
+        if rows >= limit:
+            yield from flush()
+            start, parts, rows = start + rows, [], 0
+    if parts:
+        yield from flush()
+
+
+def validate_version(
+    store,
+    plan,
+    dataset: str,
+    version: str,
+    *,
+    extra: list[CheckResult] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    batch_results: dict[str, list[CheckResult]] | None = None,
+) -> dict:
+    """Every check of a sealed version; writes <version dir>/validation.json and returns it.
+
+    `extra`: results computed elsewhere (e.g. validate_masking while extracting, when the raw
+    rows were at hand) to store with the rest. `batch_results`: per-table results of the batch
+    suites already run (by the per-batch asset checks); those tables are not validated again."""
+    from tdm.validation_cross import validate_cross, validate_pii
+
+    manifest = store.manifest(dataset, version)
+    started = time.perf_counter()
+    checks: list[CheckResult] = []
+    timing: dict[str, float] = {}
+    rows_total = 0
+    for table in plan.order:
+        t0, rows, batch_checks = time.perf_counter(), 0, []
+        files = manifest["tables"][table]["files"]
+        done = (batch_results or {}).get(table)
+        if done is not None:
+            batch_checks += done
+            rows = manifest["tables"][table]["rows"]
+            if plan.extracted(table) and files:
+                first = pq.read_table(store.dir(dataset, version) / files[0]["path"])
+                checks += validate_pii(plan, table, first)
+            files = []
+        for start, data in _chunks(store, dataset, version, files, chunk_rows):
+            batch_checks += validate_batch(plan, table, data, start)
+            if start == 0 and plan.extracted(table):
+                checks += validate_pii(plan, table, data)
+            rows = start + data.num_rows
+        if not files and done is None:
+            empty = plan.schema(table).empty_table()
+            batch_checks += validate_batch(plan, table, empty, 0)
+        checks += merge(batch_checks) + validate_table_counts(plan, table, rows)
+        rows_total += rows
+        timing[table] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    checks += validate_cross(store, plan, dataset, version)
+    timing["cross-table"] = round(time.perf_counter() - t0, 3)
+    checks += list(extra or [])
+    failed = [c for c in checks if not c.success]
+    report = {
+        "format": 1,
+        "dataset": dataset,
+        "version": version,
+        "success": not failed,
+        "validated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checks": [c.to_dict() for c in checks],
+        "failed": [c.message for c in failed],
+        "stats": {
+            "tables": len(plan.order),
+            "rows": rows_total,
+            "batches": manifest.get("batches"),
+            "checks": len(checks),
+            "failed": len(failed),
+            "seconds": round(time.perf_counter() - started, 3),
+            "seconds_by_table": timing,
+        },
+    }
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    _atomic_write(store.dir(dataset, version) / REPORT, lambda tmp: tmp.write_text(text))
+    return report
+
+
+def load_report(store, dataset: str, version: str) -> dict | None:
+    path = store.dir(dataset, version) / REPORT
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+# ---- per-batch results kept beside the version, for the version's report ------------------------
+
+
+def _batch_file(store, dataset: str, version: str, table: str, batch: str, kind: str):
+    return store.dir(dataset, version) / "checks" / table / f"{batch}.{kind}.json"
+
+
+def save_batch_results(
+    store,
+    dataset: str,
+    version: str,
+    table: str,
+    batch: str,
+    results: list[CheckResult],
+    kind: str = "suite",
+) -> None:
+    path = _batch_file(store, dataset, version, table, batch, kind)
+    text = json.dumps([r.to_dict() for r in results], default=str)
+    _atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def load_batch_results(
+    store, dataset: str, version: str, table: str, batches: list[str], kind: str = "suite"
+) -> list[CheckResult] | None:
+    """The stored results of every batch, or None when any batch has none."""
+    out = []
+    for batch in batches:
+        path = _batch_file(store, dataset, version, table, batch, kind)
+        if not path.exists():
+            return None
+        out += [CheckResult.from_dict(d) for d in json.loads(path.read_text())]
+    return out

@@ -1,0 +1,271 @@
+"""Checks GX does not do: keys across all batches, and the privacy gates.
+
+Keys are read column-wise from the version's Parquet files (only the key columns), concatenated,
+and checked with Arrow hash kernels: uniqueness with a group-by, single-column foreign keys with
+is_in against the parent's keys, composite ones with an anti-join. Rows with a null in a key are
+skipped (a nullable foreign key may be null; not-null is the per-batch suite's job).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tdm.validation import EXAMPLES, CheckResult
+
+ROW = "__tdm_row"
+# How many values a mask may leave equal to their source (nulls are not compared):
+# - keyed permutations (FPE) keep a value only by chance, about 1 / the size of its domain: 1 in
+#   100 for a 2-character value, under 1 in 10**6 from 6 characters on. So an unchanged value of
+#   FPE_SHORT characters or more fails at once; shorter ones only beyond 1% of the values.
+# - date_shift never shifts by 0, hash, redact and null never give the value back: none may stay.
+# - substitute picks from a pool, so a value meets itself about 1 / pool size: 2%.
+# - partial, generalize and noise keep part of a value by design (short values, values already on
+#   the grid, small integers): 50%. shuffle keeps every value (only moves it), scrub and json leave
+#   text without PII as it is: counted and reported, never failing.
+FPE = {"email", "phone", "pseudonymize", "national_id", "credit_card"}
+FPE_SHORT = 6
+UNCHANGED_TOLERANCE = {
+    **dict.fromkeys(FPE, 0.01),
+    **dict.fromkeys(("date_shift", "hash", "redact", "null"), 0.0),
+    "substitute": 0.02,
+    **dict.fromkeys(("partial", "generalize", "noise"), 0.5),
+    **dict.fromkeys(("shuffle", "scrub", "json"), 1.0),
+}
+DEFAULT_TOLERANCE = 0.0
+PII_SAMPLE = 1000
+
+
+def _keys(store, dataset: str, version: str, table: str, columns: list[str], cache: dict):
+    """The table's `columns` over all batches plus each row's global index; rows with a null key
+    are dropped. Read once per (table, columns)."""
+    key = (table, tuple(columns))
+    if key not in cache:
+        files = store.manifest(dataset, version)["tables"][table]["files"]
+        base = store.dir(dataset, version)
+        parts = [pq.read_table(base / f["path"], columns=columns) for f in files]
+        data = (
+            pa.concat_tables(parts, promote_options="default")
+            if parts
+            else pa.table({c: pa.array([], pa.null()) for c in columns})
+        )
+        data = data.append_column(ROW, pa.array(np.arange(data.num_rows, dtype=np.int64)))
+        valid = None
+        for c in columns:
+            ok = pc.is_valid(data.column(c))
+            valid = ok if valid is None else pc.and_(valid, ok)
+        total = data.num_rows
+        cache[key] = (data.filter(valid) if valid is not None and total else data, total)
+    return cache[key]
+
+
+def _examples(rows: pa.Array | pa.ChunkedArray) -> list[int]:
+    values = np.sort(np.asarray(rows))
+    return [int(v) for v in values[:EXAMPLES]]
+
+
+def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
+    """Rows whose key occurs more than once (all of them, as GX counts) and a few of them."""
+    if data.num_rows == 0:
+        return 0, []
+    counts = (
+        data.select(columns).group_by(columns, use_threads=False).aggregate([([], "count_all")])
+    )
+    dup = counts.filter(pc.greater(counts.column("count_all"), 1))
+    if dup.num_rows == 0:
+        return 0, []
+    total = int(pc.sum(dup.column("count_all")).as_py())
+    if len(columns) == 1:
+        hit = data.filter(pc.is_in(data.column(columns[0]), value_set=dup.column(columns[0])))
+    else:
+        hit = data.join(dup.select(columns), keys=columns, join_type="inner")
+    return total, _examples(hit.column(ROW))
+
+
+def validate_cross(store, plan, dataset: str, version: str) -> list[CheckResult]:
+    """Primary keys and unique columns/groups unique over all batches; every foreign key, single
+    and composite, resolves to a parent row in some batch of the parent."""
+    cache: dict = {}
+    out = []
+    for table in plan.order:
+        spec = plan.spec.tables[table]
+        groups = [("primary_key_unique", spec.primary_key)] if spec.primary_key else []
+        groups += [
+            ("unique_across_batches", [c])
+            for c, col in spec.columns.items()
+            if col.unique and [c] != spec.primary_key
+        ]
+        groups += [("unique_across_batches", g) for g in spec.unique if g != spec.primary_key]
+        for check, cols in groups:
+            data, total = _keys(store, dataset, version, table, cols, cache)
+            bad, examples = _duplicates(data, cols)
+            out.append(
+                CheckResult(
+                    f"{check} {table}({', '.join(cols)})",
+                    table,
+                    ", ".join(cols),
+                    check,
+                    bad == 0,
+                    bad,
+                    total,
+                    examples,
+                    {"columns": cols, "batches": plan.table_batches(table)},
+                )
+            )
+        for fk in spec.all_foreign_keys:
+            out.append(_foreign_key(store, plan, dataset, version, table, fk, cache))
+    return out
+
+
+def _foreign_key(store, plan, dataset, version, table, fk, cache) -> CheckResult:
+    parent = fk.references.table
+    target = list(fk.references.columns or plan.spec.tables[parent].primary_key)
+    child, total = _keys(store, dataset, version, table, list(fk.columns), cache)
+    keys, _ = _keys(store, dataset, version, parent, target, cache)
+    name = f"fk {table}({', '.join(fk.columns)}) -> {parent}({', '.join(target)})"
+    if child.num_rows == 0:
+        orphans = child
+    elif len(target) == 1:
+        values = child.column(fk.columns[0]).combine_chunks()
+        parents = keys.column(target[0]).combine_chunks()
+        if parents.type != values.type:
+            parents = parents.cast(values.type, safe=False)
+        orphans = child.filter(pc.invert(pc.is_in(values, value_set=parents)))
+    else:
+        right = keys.select(target).rename_columns(list(fk.columns))
+        right = right.group_by(list(fk.columns), use_threads=False).aggregate([])
+        orphans = child.join(right, keys=list(fk.columns), join_type="left anti")
+    return CheckResult(
+        name,
+        table,
+        ", ".join(fk.columns),
+        "foreign_key",
+        orphans.num_rows == 0,
+        orphans.num_rows,
+        total,
+        _examples(orphans.column(ROW)),
+        {
+            "parent": parent,
+            "parent_columns": target,
+            "checked": child.num_rows,
+            "null_keys_skipped": total - child.num_rows,
+        },
+    )
+
+
+# ---- privacy -------------------------------------------------------------------------------------
+
+
+def validate_masking(
+    plan, dataset: str, masked: pa.Table, raw: pa.Table, table: str, key=None, start: int = 0
+) -> list[CheckResult]:
+    """Every masked column of a batch against its source batch, row by row: how many non-null
+    values stayed equal (see UNCHANGED_TOLERANCE for what fails). Compared in memory, exactly;
+    nothing but counts and row indices leaves this function. `key` is accepted for callers that
+    hold it: equality of the values themselves needs no keyed hash, which would cost ~1000x more
+    (tdm.masking.fpe.keyed_u64 HMACs each distinct value in Python: 2 s per 1M)."""
+    out = []
+    for column, resolved in plan.masks.get(table, {}).items():
+        strategy = resolved.spec.strategy
+        tolerance = UNCHANGED_TOLERANCE.get(strategy, DEFAULT_TOLERANCE)
+        m, r = masked.column(column), raw.column(column)
+        if m.type != r.type:
+            m, r = m.cast(pa.string()), r.cast(pa.string())
+        same = np.asarray(pc.fill_null(pc.equal(m, r), False), dtype=bool)
+        compared = masked.num_rows - int(pc.sum(pc.or_(pc.is_null(m), pc.is_null(r))).as_py() or 0)
+        hits = np.flatnonzero(same)
+        share = len(hits) / compared if compared else 0.0
+        long_ = 0
+        if strategy in FPE and len(hits):
+            text = r.take(pa.array(hits)).cast(pa.string())
+            long_ = int(np.count_nonzero(np.asarray(pc.utf8_length(text)) >= FPE_SHORT))
+        ok = share <= tolerance and long_ == 0
+        out.append(
+            CheckResult(
+                f"{table}.{column} masked_values_changed",
+                table,
+                column,
+                "masked_values_changed",
+                ok,
+                len(hits),
+                compared,
+                [start + int(i) for i in hits[:EXAMPLES]],
+                {
+                    "strategy": strategy,
+                    "unchanged_share": round(share, 6),
+                    "tolerance": tolerance,
+                    "unchanged_long_values": long_,
+                    "dataset": dataset,
+                },
+            )
+        )
+    return out
+
+
+def validate_pii(plan, table: str, data: pa.Table) -> list[CheckResult]:
+    """The PII gate again, on final data: an extracted column with no mask and no `allow:` whose
+    name or sampled values look personal fails. Generated tables are synthetic: not gated."""
+    if not plan.extracted(table):
+        return []
+    from tdm.masking.detect import detect_column
+
+    spec = plan.spec.tables[table]
+    masked = plan.masks.get(table, {})
+    n = data.num_rows
+    sample = (
+        data.take(np.unique(np.linspace(0, n - 1, min(n, PII_SAMPLE)).astype(np.int64)))
+        if n
+        else data
+    )
+    out, checked = [], []
+    for name, col in spec.columns.items():
+        keep = col.mask is not None and col.mask.strategy == "keep"
+        if name in masked or col.allow or keep:
+            continue
+        checked.append(name)
+        values = sample.column(name) if name in sample.column_names else None
+        found = [
+            f
+            for f in detect_column(
+                name, col.logical, values, tuple(plan.spec.locales), today=plan.spec.today
+            )
+            if f.confidence >= plan.spec.masking.min_confidence
+        ]
+        if found:
+            top = found[0]
+            out.append(
+                CheckResult(
+                    f"{table}.{name} pii_gate",
+                    table,
+                    name,
+                    "pii_gate",
+                    False,
+                    0,
+                    sample.num_rows,
+                    [],
+                    {
+                        "category": top.category,
+                        "confidence": top.confidence,
+                        "reason": top.reason,
+                        "by": top.by,
+                        "hint": "add a mask: to the column, or allow: <why it is safe>",
+                    },
+                )
+            )
+    if not out:
+        out.append(
+            CheckResult(
+                f"{table} pii_gate",
+                table,
+                None,
+                "pii_gate",
+                True,
+                0,
+                sample.num_rows,
+                [],
+                {"columns_checked": checked},
+            )
+        )
+    return out

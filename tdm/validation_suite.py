@@ -1,0 +1,291 @@
+r"""The expectation suite of a table, derived from the spec and its plan (no GX import here).
+
+Each entry is a GX 1.x expectation config: {"type": "expect_...", "kwargs": {...}}, JSON-safe.
+Entries with meta.engine == "pyarrow" are computed by our own code from the Arrow data (the type
+check, as GX's sees pandas dtypes, not Arrow types; not-null, as a null count is free), and
+entries in TABLE_LEVEL are checked against the table's row count; great_expectations runs the
+rest. Regexes avoid \s, \d, \w and \b, which make pandas run them in Python, row by row.
+
+Derivation (per column unless said otherwise):
+- type: the Arrow type of the logical type (named expect_column_values_to_be_of_type);
+- not null: the column is not nullable in plan.schema (null_ratio 0 and not a self-reference);
+  a nullable foreign key may be null (validate_cross skips nulls);
+- unique: `unique: true`, a one-column primary key or unique group; composite ones as
+  expect_compound_columns_to_be_unique;
+- values, from the generator's parameters, only for unmasked generated columns (a mask changes
+  values): ranges (integer, float, decimal, sequence, date, timestamp), allowed values (choice),
+  regexes (pattern, phone with a format, string sequence, email, uuid, credit_card, iban,
+  country_code; uuid-typed columns from elsewhere get a generic UUID regex);
+- row count: exactly the plan's (for extracted tables the source count), and for rows per parent
+  also the range the distribution allows;
+- the spec's own `expect:` entries of the table and its columns (column filled in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import math
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tdm.errors import Problem, TdmError, did_you_mean
+from tdm.spec import RowsPerParent
+from tdm.spec_load import dotted
+
+TABLE_LEVEL = ("expect_table_row_count_to_equal", "expect_table_row_count_to_be_between")
+OWN = {"engine": "pyarrow"}
+
+EMAIL = r"^[^@\x00- ]+@[^@\x00- ]+\.[A-Za-z]{2,}$"
+UUID4 = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+UUID_ANY = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+CARD = {"plain": r"^[0-9]{15,16}$", "spaced": r"^[0-9]{4} [0-9]{4,6} [0-9]{4,5}(?: [0-9]{4})?$"}
+IBAN = {
+    "plain": r"^[A-Z]{2}[0-9]{2}[A-Za-z0-9]{8,30}$",
+    "spaced": r"^[A-Z]{2}[0-9]{2}(?: [A-Za-z0-9]{1,4})+$",
+}
+_PLACEHOLDER = {"#": "[0-9]", "%": "[1-9]", "?": "[A-Z]"}
+
+
+def shape_regex(shape: str) -> str:
+    """'SKU-??##' -> '^SKU\\-[A-Z][A-Z][0-9][0-9]$' ('#' digit, '%' 1-9, '?' A-Z)."""
+    return "^" + "".join(_PLACEHOLDER.get(ch) or re.escape(ch) for ch in shape) + "$"
+
+
+@cache
+def known_expectations() -> tuple[str, ...]:
+    """Names of GX's core expectations, read from its package files (GX is not imported)."""
+    found = importlib.util.find_spec("great_expectations")
+    roots = found.submodule_search_locations if found else []
+    return tuple(
+        sorted(
+            p.stem
+            for root in roots
+            for p in (Path(root) / "expectations" / "core").glob("expect_*.py")
+        )
+    )
+
+
+def is_own(cfg: dict) -> bool:
+    """Computed by our own code (pyarrow), not by GX."""
+    return cfg.get("meta", {}).get("engine") == OWN["engine"]
+
+
+def columns_of(cfg: dict) -> tuple[str, ...] | None:
+    """The columns an expectation is about (None: the table: expect_table_* read all columns)."""
+    kwargs = cfg["kwargs"]
+    if cfg["type"].startswith("expect_table_"):
+        return None
+    if "column" in kwargs:
+        return (kwargs["column"],)
+    cols = kwargs.get("column_list") or [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+    return tuple(cols) if cols else None
+
+
+def label(table: str, cfg: dict) -> tuple[str | None, str]:
+    """(column(s), 'table.column' or 'table(a, b)' or 'table') of an expectation config."""
+    cols = columns_of(cfg)
+    if cols is None:
+        return None, table
+    if len(cols) == 1 and "column" in cfg["kwargs"]:
+        return cols[0], f"{table}.{cols[0]}"
+    return ", ".join(cols), f"{table}({', '.join(cols)})"
+
+
+def _cfg(kind: str, meta: dict | None = None, **kwargs: Any) -> dict:
+    out = {"type": kind, "kwargs": kwargs}
+    if meta:
+        out["meta"] = dict(meta)
+    return out
+
+
+def suite_for(plan, table: str) -> list[dict]:
+    """Every expectation of one table: derived from the spec, then the spec's own `expect:`."""
+    spec = plan.spec.tables[table]
+    schema = plan.schema(table)
+    masked = set(plan.masks.get(table, {}))
+    out: list[dict] = []
+    for name in spec.columns:
+        field = schema.field(name)
+        arrow = str(field.type)
+        out.append(_cfg("expect_column_values_to_be_of_type", OWN, column=name, type_=arrow))
+        if not field.nullable:
+            out.append(_cfg("expect_column_values_to_not_be_null", OWN, column=name))
+        if spec.columns[name].unique or spec.primary_key == [name] or [name] in spec.unique:
+            out.append(_cfg("expect_column_values_to_be_unique", column=name))
+    for group in [spec.primary_key, *spec.unique]:
+        if len(group) > 1:
+            out.append(_cfg("expect_compound_columns_to_be_unique", column_list=list(group)))
+    for name in spec.columns:
+        if name not in masked:
+            derived = _values(plan, table, name)
+            out += [{**c, "kwargs": {"column": name, **c["kwargs"]}} for c in derived]
+    out.append(_cfg("expect_table_row_count_to_equal", value=plan.rows[table]))
+    if isinstance(spec.rows, RowsPerParent):
+        between = _per_parent_range(plan, table, spec.rows)
+        if between:
+            out.append(_cfg("expect_table_row_count_to_be_between", **between))
+    return out + user_expectations(plan, table)
+
+
+def _values(plan, table: str, name: str) -> list[dict]:
+    gen = plan.gens[table][name]
+    kind = plan.spec.tables[table].columns[name].logical
+    p, g = gen.p, gen.name
+    if g in ("integer", "float", "decimal"):
+        lo, hi = p.bounds()
+        digits = {"integer": 0, "float": getattr(p, "round", None), "decimal": kind.scale}[g]
+        return _between(_widen(lo, digits, math.floor), _widen(hi, digits, math.ceil))
+    if g == "sequence":
+        if kind.kind == "int":
+            return _between(*_sequence_range(plan, table, gen))
+        lo, hi = _sequence_range(plan, table, gen)
+        if lo is None or lo >= 0:
+            width = max(p.width, 1)
+            regex = f"^{re.escape(p.prefix)}[0-9]{{{width},}}$"
+            return [_cfg("expect_column_values_to_match_regex", regex=regex)]
+        return []
+    if g == "choice":
+        import pyarrow as pa
+
+        values = pa.array(p.values).cast(kind.arrow).to_pylist()
+        return [_cfg("expect_column_values_to_be_in_set", value_set=[_json(v) for v in values])]
+    if g in ("date", "timestamp"):
+        lo, hi = gen.bounds()
+        if g == "date":
+            return _between(lo.isoformat(), hi.isoformat())
+        end = dt.datetime.combine(hi, dt.time(23, 59, 59), dt.UTC)
+        return _between(dt.datetime.combine(lo, dt.time(), dt.UTC).isoformat(), end.isoformat())
+    regex = {
+        "pattern": lambda: shape_regex(p.pattern),
+        "phone": lambda: shape_regex(p.format) if p.format else None,
+        "email": lambda: EMAIL,
+        "uuid": lambda: UUID4,
+        "credit_card": lambda: CARD[p.format],
+        "iban": lambda: IBAN[p.format],
+        "country_code": lambda: r"^[A-Z]{2}$",
+    }.get(g, lambda: UUID_ANY if kind.kind == "uuid" and g != "foreign_key" else None)()
+    return [_cfg("expect_column_values_to_match_regex", regex=regex)] if regex else []
+
+
+def _widen(bound: float, digits: int | None, rnd) -> float | int | None:
+    """A distribution bound as a closed value bound after rounding to `digits` places."""
+    if bound is None or not math.isfinite(bound):
+        return None
+    if digits is None:
+        return float(bound)
+    scaled = rnd(round(bound * 10**digits, 6))
+    return int(scaled) if digits == 0 else scaled / 10**digits
+
+
+def _between(lo: Any, hi: Any) -> list[dict]:
+    if lo is None and hi is None:
+        return []
+    return [_cfg("expect_column_values_to_be_between", min_value=lo, max_value=hi)]
+
+
+def _sequence_range(plan, table: str, gen) -> tuple[int | None, int | None]:
+    rows = plan.rows[table]
+    if gen.p.per_parent:
+        ends = plan.per_parent[table].ends
+        rows = int(np.diff(ends, prepend=0).max()) if len(ends) else 0
+    if rows == 0:
+        return None, None
+    first, last = gen.p.start, gen.p.start + (rows - 1) * gen.p.step
+    return min(first, last), max(first, last)
+
+
+def _per_parent_range(plan, table: str, rows: RowsPerParent) -> dict | None:
+    parents = plan.rows[rows.per]
+    lo, hi = rows.bounds()
+    low = parents * max(0, math.floor(lo))
+    high = parents * math.ceil(hi) if math.isfinite(hi) else None
+    return None if low == 0 and high is None else {"min_value": low, "max_value": high}
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    if type(v).__name__ == "Decimal":
+        return float(v)
+    return v
+
+
+# ---- the spec's own expectations ----------------------------------------------------------------
+
+
+def _entries(owner: Any) -> list:
+    found = getattr(owner, "expect", None)
+    if found is None:
+        found = (getattr(owner, "model_extra", None) or {}).get("expect")
+    return list(found or [])
+
+
+def user_expectations(plan, table: str) -> list[dict]:
+    """The table's and its columns' `expect:` entries as configs; unknown names raise TdmError."""
+    spec = plan.spec.tables[table]
+    problems = expectation_problems(plan.spec, only=table)
+    if problems:
+        raise TdmError(
+            "\n".join(
+                f"{p.path}: {p.message}" + (f" ({p.hint})" if p.hint else "") for p in problems
+            )
+        )
+    out = [_user(e, None) for e in _entries(spec)]
+    for name, col in spec.columns.items():
+        out += [_user(e, name) for e in _entries(col)]
+    return out
+
+
+def _user(entry: dict, column: str | None) -> dict:
+    kwargs = dict(entry.get("kwargs") or {}) if "kwargs" in entry else dict(entry)
+    kwargs.pop("type", None)
+    column_level = entry["type"].startswith("expect_column_") and "_pair_" not in entry["type"]
+    if column is not None and column_level and "column" not in kwargs:
+        kwargs["column"] = column
+    return {"type": entry["type"], "kwargs": _json_deep(kwargs), "meta": {"origin": "spec"}}
+
+
+def _json_deep(v: Any) -> Any:
+    """YAML values as JSON data (dates as ISO text), so suites and reports stay JSON-safe."""
+    if isinstance(v, dict):
+        return {k: _json_deep(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_deep(x) for x in v]
+    return _json(v)
+
+
+def expectation_problems(spec, only: str | None = None) -> list[Problem]:
+    """Malformed or unknown `expect:` entries, each with its place and a did-you-mean."""
+    out = []
+    known = known_expectations()
+    for tname, table in spec.tables.items():
+        if only is not None and tname != only:
+            continue
+        owners = [(("tables", tname), table)]
+        owners += [(("tables", tname, "columns", c), col) for c, col in table.columns.items()]
+        for at, owner in owners:
+            for i, entry in enumerate(_entries(owner)):
+                where = (*at, "expect", i)
+                path = dotted(where)
+                kind = entry.get("type") if isinstance(entry, dict) else None
+                if not isinstance(kind, str):
+                    out.append(
+                        Problem(
+                            path,
+                            "an expectation is {type: expect_..., <arguments>}",
+                            "e.g. {type: expect_column_values_to_match_regex, regex: '^[A-Z]'}",
+                            at=where,
+                        )
+                    )
+                elif known and kind not in known:
+                    hint = did_you_mean(kind, known) or "see the GX expectation gallery"
+                    label = f"{tname}.{at[3]}" if len(at) > 2 else tname
+                    out.append(
+                        Problem(path, f"{label}: unknown expectation {kind!r}", hint, at=where)
+                    )
+    return out
