@@ -49,6 +49,13 @@ class RunSummary:
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
     messages = []
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            said = check.metadata.get("messages")
+            detail = said.value if said is not None else ""
+            messages.append(
+                f"check {check.asset_key.to_user_string()} {check.check_name} failed:\n{detail}"
+            )
     for event in result.all_events:
         if event.is_step_failure:
             data = event.step_failure_data
@@ -59,7 +66,8 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
             error = data.error
             while error.cause is not None:  # the engine's own error, not Dagster's wrapper
                 error = error.cause
-            messages.append(f"{event.step_key}: {error.message}")
+            if error.cls_name != "DagsterAssetCheckFailedError":  # already told above
+                messages.append(f"{event.step_key}: {error.message}")
     return "\n".join(m.strip() for m in messages) or "the run failed"
 
 
