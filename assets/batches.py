@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets import names
 from assets.checks import MASKING, check_metadata
-from assets.common import production, say
+from assets.common import production, run_plan, say
 from assets.metadata import column_schema, table_description
 from resources import TdmResource
 from tdm.plan import Plan
@@ -48,18 +48,19 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         check_specs=checks,
     )
     def _batches(context: dg.AssetExecutionContext, tdm: TdmResource):
-        prod = production(plan, tdm)
+        run = run_plan(context, plan)
+        prod = production(run, tdm)
         store, version = tdm.store(), prod.version
         started, rows, masking = time.perf_counter(), 0, []
         keys = context.partition_keys
         for key_ in keys:
-            start, stop = plan.block(table, index[key_])
+            start, stop = run.block(table, index[key_])
             if start == stop:
                 continue  # this table has no rows in this batch
-            raw = plan.generate(table, start, stop)
+            raw = run.generate(table, start, stop)
             data = prod.masker.apply(table, raw, start)
             if extracted:
-                found = validate_masking(plan, ds, data, raw, table, prod.masker.key, start=start)
+                found = validate_masking(run, ds, data, raw, table, prod.masker.key, start=start)
                 save_batch_results(store, ds, version, table, key_, found, kind="masking")
                 masking += found
             written = store.write_batch(ds, version, table, key_, data)

@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from assets import names
+from assets.common import run_plan
 from resources import TdmResource
 from tdm.errors import TdmError
 from tdm.plan import Plan
@@ -63,18 +64,19 @@ def batch_suite_check(
         "Great Expectations on this batch only.",
     )
     def _check(context: dg.AssetCheckExecutionContext, tdm: TdmResource) -> dg.AssetCheckResult:
+        run = run_plan(context, plan)
         store = tdm.store()
         try:
-            version = Production.start(plan, tdm.masking_key(plan)).version
+            version = Production.start(run, tdm.masking_key(run)).version
         except TdmError as e:
             raise dg.Failure(description=str(e)) from None
         results = []
         for key in context.partition_keys:
-            start, stop = plan.block(table, index[key])
+            start, stop = run.block(table, index[key])
             if start == stop:
                 continue
             data = pq.read_table(store.batch_path(ds, version, table, key))
-            found = validate_batch(plan, table, data, start)
+            found = validate_batch(run, table, data, start)
             save_batch_results(store, ds, version, table, key, found)
             results += found
         merged = merge(results)

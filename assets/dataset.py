@@ -12,6 +12,7 @@ environment, all or nothing.
 """
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +23,7 @@ from assets.checks import batch_suite_check
 from assets.load import load_asset
 from assets.privacy import pii_scan_asset
 from assets.version import version_asset
-from tdm.environments import load_environments
+from tdm.environments import Environment, load_environments
 from tdm.plan import Plan
 
 KINDS = {"postgresql": "postgres", "mongodb": "mongodb"}
@@ -48,38 +49,48 @@ def schema_asset(dataset: str, path: Path, error: str | None = None) -> dg.Sourc
     return _schema
 
 
-def dataset_definitions(plan: Plan, path: Path) -> dg.Definitions:
-    ds = plan.name
+@dataclass
+class DatasetAssets:
+    """Everything the graph of one dataset is made of; pipelines/ adds jobs and automation."""
+
+    plan: Plan
+    schema: dg.SourceAsset
+    gate: list[dg.AssetsDefinition]
+    tables: list[dg.AssetsDefinition]
+    checks: list[dg.AssetChecksDefinition]
+    version: dg.AssetsDefinition
+    load: dg.AssetsDefinition | None
+    environments: dict[str, Environment]
+
+    @property
+    def assets(self) -> list:
+        return [
+            self.schema,
+            *self.gate,
+            *self.tables,
+            self.version,
+            *([self.load] if self.load else []),
+        ]
+
+
+def dataset_assets(plan: Plan, path: Path) -> DatasetAssets:
     batches = dg.StaticPartitionsDefinition(plan.batch_keys())
-    tables = [batch_asset(plan, t, batches) for t in plan.order]
-    checks = [batch_suite_check(plan, t, batches) for t in plan.order]
-    version = version_asset(plan)
-    gate = [pii_scan_asset(plan)] if any(plan.extracted(t) for t in plan.order) else []
-    assets: list = [schema_asset(ds, path), *gate, *tables, version]
-    jobs = [
-        dg.define_asset_job(
-            names.generate_job(ds),
-            selection=[*gate, *tables, version],  # their checks run with them
-            description=f"Produce every batch of {ds}, check it, seal and validate a version.",
-        ),
-        dg.define_asset_job(
-            names.observe_job(ds),
-            selection=[names.key(ds, names.SCHEMA)],
-            description=f"Record the hash of {ds}'s spec file.",
-        ),
-    ]
-    envs = {n: e for n, e in load_environments().items() if e.receives(ds)}
-    if envs:
-        load = load_asset(plan, list(envs), {KINDS.get(e.scheme, e.scheme) for e in envs.values()})
-        assets.append(load)
-        jobs.append(
-            dg.define_asset_job(
-                names.load_job(ds),
-                selection=[load],
-                description=f"Load a version of {ds} into an environment.",
-            )
-        )
-    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs)
+    envs = {n: e for n, e in load_environments().items() if e.receives(plan.name)}
+    load = (
+        load_asset(plan, list(envs), {KINDS.get(e.scheme, e.scheme) for e in envs.values()})
+        if envs
+        else None
+    )
+    return DatasetAssets(
+        plan=plan,
+        schema=schema_asset(plan.name, path),
+        gate=[pii_scan_asset(plan)] if any(plan.extracted(t) for t in plan.order) else [],
+        tables=[batch_asset(plan, t, batches) for t in plan.order],
+        checks=[batch_suite_check(plan, t, batches) for t in plan.order],
+        version=version_asset(plan),
+        load=load,
+        environments=envs,
+    )
 
 
 def broken_dataset_definitions(path: Path, error: str) -> dg.Definitions:

@@ -1,4 +1,9 @@
-"""Loading a version into a test environment: one partition per environment, all or nothing."""
+"""Loading a version into a test environment: one partition per environment, all or nothing.
+
+Only versions that passed validation load. An environment whose live schema drifted from what
+was loaded (reported by the drift sensor) is blocked until the drift is resolved, or until a
+load with `force: true` rebuilds it.
+"""
 
 import time
 
@@ -7,44 +12,67 @@ import dagster as dg
 from assets import names
 from assets.common import say
 from resources import TdmResource
+from tdm.drift import DriftState
 from tdm.errors import TdmError
 from tdm.plan import Plan
 from tdm.targets import open_target
 from tdm.validation import load_report
 
+DRIFT = "schema_drift"
+
 
 class LoadConfig(dg.Config):
     version: str = "latest"  # or a version id, to roll an environment back
+    force: bool = False  # load even though the live schema drifted (the load rebuilds it)
 
 
 def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.AssetsDefinition:
     ds = plan.name
+    key = names.key(ds, names.LOAD)
+    envs = dg.StaticPartitionsDefinition(environments)
 
     @dg.asset(
-        key=names.key(ds, names.LOAD),
+        key=key,
         deps=[names.key(ds, names.VERSION, t) for t in plan.order],
-        partitions_def=dg.StaticPartitionsDefinition(environments),
+        partitions_def=envs,
         group_name=ds,
         kinds=kinds,
         description=f"{ds} loaded into a test environment (one partition per environment), all "
         "or nothing. Only versions that passed validation load. Set `version` in the launchpad "
-        "to load an older version.",
+        "to roll back to an older version.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                DRIFT,
+                asset=key,
+                partitions_def=envs,
+                description="The environment's live schema matches what was loaded (the drift "
+                "sensor re-checks PostgreSQL environments on an interval).",
+            )
+        ],
     )
-    def _load(
-        context: dg.AssetExecutionContext, config: LoadConfig, tdm: TdmResource
-    ) -> dg.MaterializeResult:
+    def _load(context: dg.AssetExecutionContext, config: LoadConfig, tdm: TdmResource):
         env = tdm.environment(context.partition_key)
         store = tdm.store()
+        drift = DriftState(env.name, ds)
         try:
             version = store.resolve(ds, config.version)
             require_valid(store, ds, version)
+            store.verify(ds, version)
+            if drift.blocked() and not config.force:
+                raise TdmError(
+                    f"{env.name} is blocked: its live schema drifted from the loaded "
+                    f"version:\n  {drift.describe()}\nrevert the change, or load "
+                    "with `force: true` to rebuild it"
+                )
             started = time.perf_counter()
-            report = open_target(env.url(ds)).load(store, ds, version)
+            target = open_target(env.url(ds), schema=env.spec.db_schema, database=env.spec.database)
+            report = target.load(store, ds, version)
         except TdmError as e:
             raise dg.Failure(description=str(e)) from None
+        drift.clear()
         seconds = time.perf_counter() - started
         say(context, f"loaded {ds} {version} into {env.name}: {report.total_rows:,} rows")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 names.VERSION_META: version,
                 "environment": env.name,
@@ -54,6 +82,9 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
                 "rows_per_table": dg.MetadataValue.json(report.rows),
                 "rows_per_second": round(report.total_rows / seconds) if seconds else 0,
             }
+        )
+        yield dg.AssetCheckResult(
+            check_name=DRIFT, passed=True, metadata={"note": "schema rebuilt by this load"}
         )
 
     return _load

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets import names
+from assets.common import run_plan
 from resources import TdmResource
 from tdm.plan import Plan
 
@@ -20,9 +21,10 @@ def pii_scan_asset(plan: Plan) -> dg.AssetsDefinition:
         "row is extracted. The report names columns and reasons, never values.",
     )
     def _scan(context: dg.AssetExecutionContext, tdm: TdmResource) -> dg.MaterializeResult:
+        run = run_plan(context, plan)
         from tdm.masking.policy import rescan
 
-        reports, problems = rescan(plan)
+        reports, problems = rescan(run)
         rows = [
             dg.TableRecord(
                 {
@@ -50,7 +52,7 @@ def pii_scan_asset(plan: Plan) -> dg.AssetsDefinition:
             },
         }
         if problems:
-            text = "\n".join(p.render(str(plan.source)) for p in problems)
+            text = "\n".join(p.render(str(run.source)) for p in problems)
             raise dg.Failure(
                 description=f"unmasked PII, nothing was extracted:\n{text}", metadata=metadata
             )

@@ -9,7 +9,7 @@ import dagster as dg
 
 from assets import names
 from assets.checks import INTEGRITY, check_metadata
-from assets.common import production, say
+from assets.common import production, run_plan, say
 from assets.metadata import column_schema
 from resources import TdmResource
 from tdm.plan import Plan
@@ -44,26 +44,28 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
 
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{ds}_version", can_subset=False)
     def _version(context: dg.AssetExecutionContext, tdm: TdmResource):
-        prod = production(plan, tdm)
+        run = run_plan(context, plan)
+        prod = production(run, tdm)
         store, version = tdm.store(), prod.version
         reused = store.is_sealed(ds, version)
-        manifest = store.seal(plan, version, dagster_run_id=context.run.run_id, **prod.facts())
-        store.mark_latest(ds, version)
-        report = validate(store, plan, version)
+        manifest = store.seal(run, version, dagster_run_id=context.run.run_id, **prod.facts())
+        report = validate(store, run, version)
+        if report["success"]:  # `latest` is what environments may load: never a failed one
+            store.mark_latest(ds, version)
         verdict = "passed" if report["success"] else f"FAILED ({len(report['failed'])} checks)"
         say(
             context,
             f"version {version} of {ds} "
             f"{'reused (already sealed)' if reused else 'sealed'}; validation {verdict}",
         )
-        for t in plan.order:
+        for t in run.order:
             info = manifest["tables"][t]
             yield dg.MaterializeResult(
                 asset_key=names.key(ds, names.VERSION, t),
                 metadata={
                     names.VERSION_META: version,
                     "dagster/row_count": info["rows"],
-                    "dagster/column_schema": column_schema(plan, t),
+                    "dagster/column_schema": column_schema(run, t),
                     names.STORE_META: dg.MetadataValue.path(str(store.dir(ds, version))),
                     "spec_hash": manifest["spec_hash"],
                     "seed": manifest["seed"],
@@ -73,7 +75,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
                     "validation": "passed" if report["success"] else "failed",
                 },
             )
-        for t in plan.order:
+        for t in run.order:
             mine = [CheckResult.from_dict(c) for c in report["checks"] if c["table"] == t]
             yield dg.AssetCheckResult(
                 asset_key=names.key(ds, names.VERSION, t),

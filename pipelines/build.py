@@ -1,4 +1,4 @@
-"""Building Definitions from spec files (or ready plans), without side effects at import."""
+"""Building Definitions from spec files (or ready plans): assets, jobs, schedules, sensors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.dataset import broken_dataset_definitions, dataset_definitions
+from assets import names
+from assets.dataset import DatasetAssets, broken_dataset_definitions, dataset_assets
+from pipelines.automation import load_after_refresh, refresh_schedule, schema_sensor
 from resources import TdmResource
 from tdm import settings
 from tdm.errors import TdmError
@@ -22,16 +24,53 @@ def spec_files(directory: Path | None = None) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_SPECS)
 
 
+def dataset_definitions(graph: DatasetAssets) -> dg.Definitions:
+    ds = graph.plan.name
+    generate = dg.define_asset_job(
+        names.generate_job(ds),
+        selection=[*graph.gate, *graph.tables, graph.version],  # their checks run with them
+        description=f"Produce every batch of {ds}, check it, seal and validate a version.",
+    )
+    observe = dg.define_asset_job(
+        names.observe_job(ds),
+        selection=[names.key(ds, names.SCHEMA)],
+        description=f"Record the hash of {ds}'s spec file.",
+    )
+    jobs, schedules, sensors = [generate, observe], [], []
+    if graph.plan.source is not None:
+        sensors.append(schema_sensor(graph.plan, list(graph.environments)))
+    if graph.load is not None:
+        load = dg.define_asset_job(
+            names.load_job(ds),
+            selection=[graph.load],
+            description=f"Load a version of {ds} into an environment.",
+        )
+        jobs.append(load)
+        sensors.append(load_after_refresh(graph.plan, generate, load))
+        schedules += [
+            refresh_schedule(graph.plan, env)
+            for env in graph.environments.values()
+            if env.spec.refresh
+        ]
+    return dg.Definitions(
+        assets=graph.assets,
+        asset_checks=graph.checks,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+    )
+
+
 def build_definitions(
     paths: list[Path] | None = None, plans: list | None = None, tdm: TdmResource | None = None
 ) -> dg.Definitions:
     parts = []
     for path in paths if paths is not None else spec_files():
         try:
-            parts.append(dataset_definitions(load_spec(path), path))
+            parts.append(dataset_definitions(dataset_assets(load_spec(path), path)))
         except TdmError as e:
             log.warning("spec %s does not load:\n%s", path, e)
             parts.append(broken_dataset_definitions(path, str(e)))
     for plan in plans or []:
-        parts.append(dataset_definitions(plan, plan.source))
+        parts.append(dataset_definitions(dataset_assets(plan, plan.source)))
     return dg.Definitions.merge(*parts, dg.Definitions(resources={"tdm": tdm or TdmResource()}))

@@ -213,17 +213,21 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_envs(args: argparse.Namespace) -> int:
+    """Environments and the version each holds (asking each target; unreachable ones say so)."""
     from tdm.environments import load_environments
     from tdm.targets import open_target
 
     out = []
     for name, env in load_environments().items():
-        held = {}
+        held, errors = {}, {}
         for dataset in env.spec.datasets or _known_datasets():
             try:
-                current = open_target(env.url(dataset)).current(dataset)
-            except TdmError:
-                current = None
+                target = open_target(
+                    env.url(dataset), schema=env.spec.db_schema, database=env.spec.database
+                )
+                current = target.current(dataset)
+            except TdmError as e:
+                current, errors[dataset] = None, str(e).splitlines()[0]
             held[dataset] = current["version"] if current else None
         out.append(
             {
@@ -231,7 +235,11 @@ def cmd_envs(args: argparse.Namespace) -> int:
                 "url": env.display_url(),
                 "datasets": env.spec.datasets or "*",
                 "refresh": env.spec.refresh,
+                "seed": env.spec.seed,
+                # the version held: one id when the environment receives one dataset
+                "version": next(iter(held.values())) if len(held) == 1 else held,
                 "versions": held,
+                "errors": errors,
                 "description": env.spec.description,
             }
         )
@@ -240,14 +248,25 @@ def cmd_envs(args: argparse.Namespace) -> int:
         return 0
     for e in out:
         held = ", ".join(f"{d}={v or '-'}" for d, v in e["versions"].items()) or "-"
-        print(f"{e['name']:<12} {e['url']}\n{'':<12} holds: {held}")
+        refresh = f"  refresh: {e['refresh']}" if e["refresh"] else ""
+        print(f"{e['name']:<12} {e['url']}{refresh}\n{'':<12} holds: {held}")
+        for dataset, error in e["errors"].items():
+            print(f"{'':<12} {dataset}: {error}")
     return 0
+
+
+def _known_datasets() -> list[str]:
+    """Datasets with a spec in schemas/ (or, without specs, with versions in the store)."""
+    specs = [p.stem for p in settings.schemas_dir().glob("*.yaml") if p.name != "environments.yaml"]
+    store = settings.store_root()
+    stored = [p.name for p in store.iterdir() if p.is_dir()] if store.exists() else []
+    return sorted(set(specs) or set(stored))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Show a version's stored validation report, or run it again (--rerun, or when missing)."""
     from tdm.spec_load import plan_from_manifest
-    from tdm.validation import load_report, validate_version
+    from tdm.validation import load_batch_results, load_report, validate_version
     from tdm.versions import VersionStore
 
     store = VersionStore(settings.store_root())
@@ -255,7 +274,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     report = None if args.rerun else load_report(store, args.dataset, version)
     if report is None:
         plan = plan_from_manifest(store.manifest(args.dataset, version))
-        report = validate_version(store, plan, args.dataset, version)
+        masking = []  # compared with the raw rows while extracting; those are gone now
+        for table in plan.order:
+            if plan.extracted(table):
+                keys = plan.batch_keys()[: plan.table_batches(table)]
+                masking += (
+                    load_batch_results(store, args.dataset, version, table, keys, kind="masking")
+                    or []
+                )
+        report = validate_version(store, plan, args.dataset, version, extra=masking)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -271,9 +298,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report["success"] else 1
 
 
-def _known_datasets() -> list[str]:
-    store = settings.store_root()
-    return sorted(p.name for p in store.iterdir() if p.is_dir()) if store.exists() else []
+def cmd_diff(args: argparse.Namespace) -> int:
+    from tdm.diff import diff_versions
+    from tdm.versions import VersionStore
+
+    store = VersionStore(settings.store_root())
+    old, new = store.resolve(args.dataset, args.old), store.resolve(args.dataset, args.new)
+    report = diff_versions(store, args.dataset, old, new)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.dataset}: {old} (seed {report['seed'][0]}) -> {new} (seed {report['seed'][1]})")
+    for table, d in report["tables"].items():
+        if d["status"] in ("added", "removed"):
+            print(f"  {table:<20} {d['status']}")
+            continue
+        rows = d["rows"]
+        line = f"  {table:<20} rows {rows['from']:,} -> {rows['to']:,} ({rows['delta']:+,})"
+        line += f", content {d['content']}"
+        schema = d["schema"]
+        for c in schema["added"]:
+            line += f"\n{'':<24}+ column {c}"
+        for c in schema["removed"]:
+            line += f"\n{'':<24}- column {c}"
+        for c in schema["changed"]:
+            line += f"\n{'':<24}~ column {c['column']}: {c['from']} -> {c['to']}"
+        print(line)
+    return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -283,7 +334,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     _progress(args.quiet)
     path = Path(args.spec) if args.spec else settings.schemas_dir() / f"{args.dataset}.yaml"
     plan = load_spec(path)
-    load_version(plan, args.env, args.version)
+    load_version(plan, args.env, args.version)  # verifies validation and checksums first
     print(f"loaded {args.dataset} {args.version} into {args.env}")
     return 0
 
@@ -336,6 +387,13 @@ def parser() -> argparse.ArgumentParser:
     va.add_argument("--rerun", action="store_true", help="validate again instead of showing")
     va.add_argument("--json", action="store_true")
     va.set_defaults(func=cmd_validate)
+
+    df = sub.add_parser("diff", help="row counts, schema and content differences of versions")
+    df.add_argument("dataset")
+    df.add_argument("old", help="version id (or latest)")
+    df.add_argument("new", help="version id (or latest)")
+    df.add_argument("--json", action="store_true")
+    df.set_defaults(func=cmd_diff)
 
     e = sub.add_parser("envs", help="list environments and the version each holds")
     e.add_argument("--json", action="store_true")

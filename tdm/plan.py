@@ -55,6 +55,10 @@ class Plan:
     per_parent: dict[str, PerParent] = field(default_factory=dict)
     source: Path | None = None  # the spec file
     masks: dict[str, dict[str, Any]] = field(default_factory=dict)  # see tdm.masking.policy
+    # Keep the batch partitions of an earlier plan of the same spec (another seed, or the spec
+    # file edited since the code location loaded): the last batch then takes any extra rows.
+    fixed_batches: int | None = None
+    source_hash: str | None = None  # sha256 of the spec file when this plan was made
     _reader: Any = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -84,19 +88,24 @@ class Plan:
 
     @property
     def batches(self) -> int:
-        return max(1, *(self.table_batches(t) for t in self.rows))
+        if self.fixed_batches:
+            return self.fixed_batches
+        return max(1, *(math.ceil(n / self.spec.batch_size) for n in self.rows.values()))
 
     def table_batches(self, table: str) -> int:
         """How many batches hold rows of this table (the rest are empty)."""
-        return math.ceil(self.rows[table] / self.spec.batch_size)
+        return min(self.batches, math.ceil(self.rows[table] / self.spec.batch_size))
 
     def batch_keys(self) -> list[str]:
         width = max(4, len(str(self.batches - 1)))
         return [f"b{i:0{width}d}" for i in range(self.batches)]
 
     def block(self, table: str, batch: int) -> tuple[int, int]:
-        n, size = self.rows[table], self.spec.batch_size
-        return min(n, batch * size), min(n, (batch + 1) * size)
+        """Rows of the table in this batch; with fixed_batches the last one takes the rest."""
+        n, size, last = self.rows[table], self.spec.batch_size, self.table_batches(table) - 1
+        if batch > last:
+            return n, n
+        return min(n, batch * size), n if batch == last else min(n, (batch + 1) * size)
 
     def parent_of(self, table: str, idx: np.ndarray) -> np.ndarray:
         return self.per_parent[table].parent_of(idx)

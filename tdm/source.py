@@ -1,6 +1,6 @@
 """Reading extracted tables from a source database, in independent batches.
 
-A spec may declare `source: {url: ${SOURCE_URL}}` and, per table, `source: {table, where, key}`
+A spec may declare `source: {url: "${SOURCE_URL}"}` and, per table, `source: {table, where, key}`
 instead of generators. `SourceReader` reads such a table the way generation partitions a
 generated one: batch k holds rows [k*batch_size, (k+1)*batch_size) in key order, and every batch
 is read on its own, in any order, on any process, with no cursor shared between batches:

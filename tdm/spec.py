@@ -179,6 +179,9 @@ class TableSpec(StrictModel):
     unique: list[list[Identifier]] = []
     description: str | None = None
     expect: list[dict[str, Any]] = []  # extra table-level GX expectations
+    # Document targets (MongoDB): child tables whose rows are embedded as arrays in this table's
+    # documents (each child must reference this table); they get no collection of their own.
+    embed: list[Identifier] = []
 
     _lists = field_validator("primary_key", mode="before")(lambda cls, v: _as_list(v))
 

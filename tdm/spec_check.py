@@ -171,8 +171,13 @@ def _build_generator(
                 problem(
                     ("tables", tname, "source"),
                     f"{tname} is extracted but the dataset has no source",
-                    "add `source: {url: ${SOURCE_URL}}` at the top of the spec",
+                    'add `source: {url: "${SOURCE_URL}"}` at the top of the spec',
                 )
+            ]
+        if col.params:  # extracted columns have no generator, so no other keys
+            name = next(iter(col.params))
+            return None, [
+                problem((*at, name), f"unknown field {name!r}", did_you_mean(name, COLUMN_FIELDS))
             ]
         return Extracted(None, info), []
     fk = table.foreign_key_of(cname)

@@ -157,10 +157,11 @@ def _parse(path: Path) -> tuple[DatasetSpec, dict[Path_, int]]:
 def _plan_masks(plan, gate_pii: bool = True) -> list[Problem]:
     """Resolve every column's mask; gate extracted columns whose names say they are personal
     (their values are checked again, on a sample, before extraction writes anything)."""
-    from tdm.masking.policy import detect, gate, report, resolve_masks
+    from tdm.masking.policy import check_defaults, detect, gate, report, resolve_masks
 
     findings = detect(plan)
     plan.masks, problems = resolve_masks(plan, findings)
+    problems = check_defaults(plan) + problems
     return problems or (gate(report(plan, findings)) if gate_pii else [])
 
 
@@ -193,6 +194,48 @@ def plan_from_manifest(manifest: dict):
     return plan
 
 
+def file_hash(path: str | Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def replan(plan, seed: int | None = None, reread: bool = False):
+    """The same dataset under another seed, or re-read from its (edited) file, keeping `plan`'s
+    batch partitions so a running Dagster graph can produce it."""
+    if reread and plan.source is not None:
+        fresh = load_spec(plan.source, seed=seed)
+    else:
+        fresh = _plan_spec(plan.spec.with_overrides(seed=seed), plan.source)
+    if set(fresh.spec.tables) != set(plan.spec.tables):
+        raise SpecError(
+            str(plan.source or plan.name),
+            [
+                Problem(
+                    "tables",
+                    "the spec's tables changed since the code location loaded",
+                    "reload the code location (UI: Deployment > Reload), then run again",
+                )
+            ],
+        )
+    fresh.fixed_batches = plan.batches
+    return fresh
+
+
+def _plan_spec(spec: DatasetSpec, source: Path | None):
+    from tdm.plan import build_plan
+    from tdm.spec_check import check_spec
+
+    problems, gens = check_spec(spec)
+    if not problems:
+        plan, problems = build_plan(spec, gens, source=source)
+    if not problems:
+        problems = _plan_masks(plan)
+    if problems:
+        raise SpecError(str(source or spec.dataset), problems)
+    return plan
+
+
 def load_spec(
     path: str | Path, seed: int | None = None, scale: float | None = None, gate_pii: bool = True
 ):
@@ -213,4 +256,5 @@ def load_spec(
     problems = [p if p.line else replace(p, line=line_of(lines, p.at)) for p in problems]
     if problems:
         raise SpecError(str(path), problems)
+    plan.source_hash = file_hash(path)
     return plan

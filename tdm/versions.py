@@ -30,17 +30,32 @@ ENGINE = f"tdm-{tdm.__version__};numpy-{np.__version__};faker-{faker.VERSION};ch
 
 
 def canonical_spec(spec: Any) -> dict:
-    """The spec as JSON data without what cannot change generated values: the batch size and the
-    descriptions of the dataset, its tables and its columns (only at those places: a column may
-    itself be called 'description')."""
+    """The spec as JSON data without what cannot change the data of a version: descriptions,
+    `expect:` (validation), `allow:` (the gate's reasons), `embed:` (a target's layout) and the
+    batch size -- except with a `shuffle` mask, which shuffles within batches. Only at those
+    places: a column may itself be called 'description'."""
     data = spec.model_dump(mode="json", exclude_none=True)
-    data.pop("batch_size", None)
+    if not _shuffles(data):
+        data.pop("batch_size", None)
     data.pop("description", None)
     for table in data["tables"].values():
-        table.pop("description", None)
+        for key in ("description", "expect", "embed"):
+            table.pop(key, None)
         for column in table["columns"].values():
-            column.pop("description", None)
+            for key in ("description", "expect", "allow"):
+                column.pop(key, None)
     return data
+
+
+def _shuffles(data: dict) -> bool:
+    masks = [c.get("mask") for t in data["tables"].values() for c in t["columns"].values()]
+    masks += list(data.get("masking", {}).get("defaults", {}).values())
+    return any(m and m.get("strategy") == "shuffle" for m in masks)
+
+
+def full_spec(spec: Any) -> dict:
+    """The whole spec as JSON data, as manifests keep it (to rebuild the plan of a version)."""
+    return spec.model_dump(mode="json", exclude_none=True)
 
 
 def spec_hash(spec: Any) -> str:
@@ -158,7 +173,7 @@ class VersionStore:
             "batches": plan.batches,
             "order": plan.order,
             "tables": tables,
-            "spec": canonical_spec(plan.spec),
+            "spec": full_spec(plan.spec),
             **facts,
         }
         _atomic_write(
@@ -206,6 +221,19 @@ class VersionStore:
             return self.latest(dataset)
         self.manifest(dataset, version)
         return version
+
+    def verify(self, dataset: str, version: str) -> None:
+        """Every file of the version still has the checksum it was sealed with."""
+        manifest = self.manifest(dataset, version)
+        for info in manifest["tables"].values():
+            for f in info["files"]:
+                path = self.dir(dataset, version) / f["path"]
+                if not path.exists() or file_sha256(path) != f["sha256"]:
+                    raise TdmError(
+                        f"{path} changed or vanished since version {version} was "
+                        "sealed; versions are immutable: regenerate it or load "
+                        "another"
+                    )
 
     def batches(self, dataset: str, version: str, table: str):
         """The table's batches in row order, one pyarrow Table at a time."""

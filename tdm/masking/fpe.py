@@ -39,7 +39,9 @@ def _alphabets() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     for name, classes in {
         "alnum": ["abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"],
         "digits": ["0123456789"],
-        "hex": ["0123456789abcdef", "0123456789ABCDEF"],
+        # one class: upper-case input is lower-cased first (see strings), so '0b' and '0B' are
+        # the same value and cannot collide in the output
+        "hex": ["0123456789abcdef"],
     }.items():
         radix = np.zeros(256, dtype=np.uint8)
         digit = np.zeros(256, dtype=np.uint8)
@@ -167,6 +169,8 @@ class Pseudonymizer:
             return pa.array([], pa.string())
         if arr.type != pa.string():
             arr = pc.cast(arr, pa.string())
+        if alphabet == "hex":  # hex digits are case-insensitive: the output is lower case
+            arr = pc.utf8_lower(arr)
         if arr.offset:
             arr = pa.concat_arrays([arr])
         n = len(arr)

@@ -101,6 +101,18 @@ def resolve_masks(
                         at=_at(tname, cname),
                     )
                 )
+            if inherited is None and mine is not None and mine.spec.strategy != "keep":
+                problems.append(
+                    Problem(
+                        dotted(_at(tname, cname, "mask")),
+                        f"{cname} references "
+                        f"{fk.references.table}.{target}, which is not masked: masking only the "
+                        "foreign key would point rows at the wrong parents",
+                        f"mask {fk.references.table}.{target} instead; its foreign keys follow",
+                        at=_at(tname, cname),
+                    )
+                )
+                mine = None
             if inherited is not None:
                 mine = Resolved(inherited.spec, f"foreign key to {fk.references.table}.{target}")
         resolved[(tname, cname)] = mine
@@ -111,7 +123,9 @@ def resolve_masks(
             of(tname, cname)
     masks: dict[str, dict[str, Resolved]] = {t: {} for t in spec.tables}
     for (tname, cname), r in resolved.items():
-        if r is not None and r.spec.strategy != "keep":
+        if r is not None and r.spec.strategy == "keep":
+            problems += _check(plan, tname, cname, r)  # its params (reason) are checked too
+        elif r is not None:
             problems += _check(plan, tname, cname, r)
             masks[tname][cname] = r
     return masks, problems
@@ -188,6 +202,56 @@ def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
                 at=where,
             )
         )
+    nulls = cls.name == "null" or (
+        cls.name == "redact"
+        and params.model_dump().get("value") is None
+        and params.model_dump().get("keep_nulls") is False
+    )
+    if nulls and not plan.schema(tname).field(cname).nullable:
+        out.append(
+            Problem(
+                dotted(where),
+                f"{cname} is NOT NULL, so mask {cls.name!r} would break it",
+                "use redact (a constant) or another strategy",
+                at=where,
+            )
+        )
+    return out
+
+
+def check_defaults(plan) -> list[Problem]:
+    """Every `masking.defaults` entry: a known category and a valid strategy with its params."""
+    from tdm.masking.detect import CATEGORIES
+    from tdm.masking.strategies import STRATEGIES
+
+    out = []
+    for category, spec in plan.spec.masking.defaults.items():
+        at = ("masking", "defaults", category)
+        if category not in CATEGORIES:
+            out.append(
+                Problem(
+                    dotted(at),
+                    f"unknown PII category {category!r}",
+                    did_you_mean(category, CATEGORIES) or one_of(CATEGORIES),
+                    at=at,
+                )
+            )
+            continue
+        cls = STRATEGIES.get(spec.strategy)
+        if cls is None:
+            out.append(
+                Problem(
+                    dotted((*at, "strategy")),
+                    f"unknown mask strategy {spec.strategy!r}",
+                    did_you_mean(spec.strategy, STRATEGIES) or one_of(STRATEGIES),
+                    at=at,
+                )
+            )
+            continue
+        try:
+            cls.Params.model_validate(spec.params)
+        except ValidationError as err:
+            out += pydantic_problems(err, cls.Params, {}, at)
     return out
 
 
@@ -201,6 +265,8 @@ def _why_unique(plan, tname: str, cname: str) -> str | None:
         return "primary key"
     if table.columns[cname].unique or [cname] in table.unique:
         return "unique"
+    if any(cname in group for group in table.unique):
+        return "part of a unique group"
     for other_name, other in plan.spec.tables.items():
         for fk in other.all_foreign_keys:
             target = fk.references.columns or plan.spec.tables[fk.references.table].primary_key

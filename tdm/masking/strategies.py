@@ -41,11 +41,16 @@ from tdm.masking.fpe import keyed_u64
 __all__ = ["STRATEGIES", "MaskBatch", "MaskColumn", "NoParams", "Strategy", "register"]
 
 
+class KeepParams(Model):
+    reason: str | None = None  # why keeping the values is safe (shown by tdm scan)
+
+
 @register
 class Keep(Strategy):
     """The values as they are (for columns reviewed as not personal)."""
 
     name = "keep"
+    Params = KeepParams
     bijective = True
     summary: ClassVar[str] = "leave the values as they are"
 

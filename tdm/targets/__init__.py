@@ -5,14 +5,30 @@ from __future__ import annotations
 from tdm.errors import TdmError
 from tdm.targets.base import LoadReport, Target
 
+SCHEMES = ("sqlite", "postgresql", "mongodb", "file")
 
-def open_target(url: str) -> Target:
+
+def open_target(url: str, schema: str | None = None, database: str | None = None) -> Target:
+    """The target for an environment URL; `schema` (PostgreSQL) and `database` (MongoDB) come
+    from the environment's settings."""
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme == "sqlite":
         from tdm.targets.sqlite import SqliteTarget
 
         return SqliteTarget(url)
-    raise TdmError(f"no target for URL scheme {scheme!r} (supported: sqlite)")
+    if scheme in ("postgresql", "postgres"):
+        from tdm.targets.postgres import PostgresTarget
+
+        return PostgresTarget(url, schema=schema)
+    if scheme in ("mongodb", "mongodb+srv", "mongomock"):
+        from tdm.targets.mongo import MongoTarget
+
+        return MongoTarget(url, database=database)
+    if scheme == "file":
+        from tdm.targets.files import FilesTarget
+
+        return FilesTarget(url)
+    raise TdmError(f"no target for URL scheme {scheme!r} (supported: {', '.join(SCHEMES)})")
 
 
 __all__ = ["LoadReport", "Target", "open_target"]

@@ -1,4 +1,4 @@
-"""docker-compose.yml and the Dockerfile, checked as far as a machine without a Docker engine can."""
+"""docker-compose.yml and the Dockerfile, checked as far as a machine without Docker can."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ SERVICES = {"dagster-postgres", "code", "webserver", "daemon", "target-postgres"
 def compose_command() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
-                                                 capture_output=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
         return ["docker", "compose"]
     return None
 
@@ -43,13 +45,24 @@ def test_dockerfile_copies_what_exists():
 def test_docker_compose_config_parses():
     command = compose_command()
     if command is None:
-        pytest.skip("no docker compose client installed (.ci/run installs Debian's "
-                    "docker-compose); there is no Docker engine here either way")
+        pytest.skip(
+            "no docker compose client installed (.ci/run installs Debian's "
+            "docker-compose); there is no Docker engine here either way"
+        )
     env = {**os.environ, "TDM_MASKING_KEY": "x" * 32}
-    result = subprocess.run([*command, "-f", "docker-compose.yml", "config", "-q"],
-                            capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [*command, "-f", "docker-compose.yml", "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
-    missing = subprocess.run([*command, "-f", "docker-compose.yml", "config", "-q"],
-                             capture_output=True, text=True, cwd=ROOT,
-                             env={k: v for k, v in env.items() if k != "TDM_MASKING_KEY"})
+    missing = subprocess.run(
+        [*command, "-f", "docker-compose.yml", "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k != "TDM_MASKING_KEY"},
+    )
     assert missing.returncode != 0 and "TDM_MASKING_KEY" in missing.stderr

@@ -18,13 +18,16 @@ def seal(store, spec_path, **overrides):
 
 
 def test_content_checksum_ignores_the_batch_layout(small_spec, write_spec, tmp_path):
-    other = write_spec(small_spec.read_text().replace("batch_size: 700", "batch_size: 333"),
-                       "other.yaml")
+    other = write_spec(
+        small_spec.read_text().replace("batch_size: 700", "batch_size: 333"), "other.yaml"
+    )
     a, b = VersionStore(tmp_path / "a"), VersionStore(tmp_path / "b")
     va, vb = seal(a, small_spec), seal(b, other)
     assert va == vb  # the batch size is not part of the version
-    files = [len(a.manifest("shop", va)["tables"]["orders"]["files"]),
-             len(b.manifest("shop", vb)["tables"]["orders"]["files"])]
+    files = [
+        len(a.manifest("shop", va)["tables"]["orders"]["files"]),
+        len(b.manifest("shop", vb)["tables"]["orders"]["files"]),
+    ]
     assert files[0] != files[1]
     for table in ("customers", "orders", "order_items"):
         assert content_checksum(a, "shop", va, table) == content_checksum(b, "shop", vb, table)
@@ -33,9 +36,14 @@ def test_content_checksum_ignores_the_batch_layout(small_spec, write_spec, tmp_p
 def test_diff_reports_rows_schema_and_content(small_spec, write_spec, tmp_path):
     store = VersionStore(tmp_path / "store")
     old = seal(store, small_spec)
-    changed = small_spec.read_text().replace(
-        "      total: {type: float", "      note: {type: string, generator: sentence}\n"
-        "      total: {type: float").replace("rows: 40", "rows: 45")
+    changed = (
+        small_spec.read_text()
+        .replace(
+            "      total: {type: float",
+            "      note: {type: string, generator: sentence}\n      total: {type: float",
+        )
+        .replace("rows: 40", "rows: 45")
+    )
     new = seal(store, write_spec(changed, "changed.yaml"))
     report = diff_versions(store, "shop", old, new)["tables"]
     assert report["customers"]["status"] == "same" and report["customers"]["content"] == "same"

@@ -547,6 +547,8 @@ def reference_strings(p: Pseudonymizer, values: list, alphabet: str, head, tail)
         if s is None:
             out.append(None)
             continue
+        if alphabet == "hex":  # hex is case-insensitive: lower-cased first
+            s = s.lower()
         b = bytearray(s.encode())
         pos = [i for i, c in enumerate(b) if radix_of[c]]
         h = min(h, len(pos))
@@ -643,3 +645,11 @@ def test_scrub_inside_json_documents():
         "tags": ["call [PHONE]", 7],
     }
     assert out[1] == "free text [ID]" and out[2] is None
+
+
+def test_hex_is_case_insensitive_so_it_cannot_collide():
+    p = Pseudonymizer(KEY, "test")
+    out = p.strings(pa.array(["0b", "0B", "ab12", "AB12"]), "hex").to_pylist()
+    assert out[0] == out[1] and out[2] == out[3]  # the same value, written two ways
+    inputs = [f"{i:04x}" for i in range(65536)]
+    assert len(set(p.strings(pa.array(inputs), "hex").to_pylist())) == 65536
