@@ -133,3 +133,57 @@ def schema_sensor(plan: Plan, environments: list[str]) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=[request], asset_events=[observed])
 
     return _watch
+
+
+def drift_sensor(graphs: list) -> dg.SensorDefinition:
+    """Every PostgreSQL environment, compared with the version it holds, on an interval."""
+    from assets.load import DRIFT
+    from tdm.drift import DriftState
+    from tdm.targets import open_target
+
+    @dg.sensor(
+        name="schema_drift",
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Introspects the live schema of each PostgreSQL environment and compares it "
+        "with the version it holds. Differences are recorded as a failed `schema_drift` check on "
+        "the environment's load partition, and block further loads there until resolved.",
+    )
+    def _drift(context: dg.SensorEvaluationContext):
+        events, notes = [], []
+        for graph in graphs:
+            ds = graph.plan.name
+            for env in graph.environments.values():
+                if env.scheme not in ("postgresql", "postgres"):
+                    continue
+                try:
+                    target = open_target(env.url(ds), schema=env.spec.db_schema)
+                    held = target.current(ds)
+                    differences = target.drift(ds) if held else []
+                except TdmError as e:
+                    notes.append(f"{env.name}/{ds}: {str(e).splitlines()[0]}")
+                    continue
+                if held is None:
+                    continue
+                state = DriftState(env.name, ds)
+                state.record(differences, held["version"]) if differences else state.clear()
+                text = "\n".join(f"- {d['message']}" for d in differences) or "no drift"
+                events.append(
+                    dg.AssetCheckEvaluation(
+                        asset_key=names.key(ds, names.LOAD),
+                        check_name=DRIFT,
+                        partition=env.name,
+                        passed=not differences,
+                        description=text,
+                        metadata={
+                            "version": held["version"],
+                            "differences": len(differences),
+                            "details": dg.MetadataValue.md(text),
+                        },
+                    )
+                )
+        if not events:
+            return dg.SkipReason("; ".join(notes) or "no PostgreSQL environment holds data yet")
+        return dg.SensorResult(asset_events=events)
+
+    return _drift

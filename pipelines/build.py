@@ -9,7 +9,12 @@ import dagster as dg
 
 from assets import names
 from assets.dataset import DatasetAssets, broken_dataset_definitions, dataset_assets
-from pipelines.automation import load_after_refresh, refresh_schedule, schema_sensor
+from pipelines.automation import (
+    drift_sensor,
+    load_after_refresh,
+    refresh_schedule,
+    schema_sensor,
+)
 from resources import TdmResource
 from tdm import settings
 from tdm.errors import TdmError
@@ -64,13 +69,16 @@ def dataset_definitions(graph: DatasetAssets) -> dg.Definitions:
 def build_definitions(
     paths: list[Path] | None = None, plans: list | None = None, tdm: TdmResource | None = None
 ) -> dg.Definitions:
-    parts = []
+    parts, graphs = [], []
     for path in paths if paths is not None else spec_files():
         try:
-            parts.append(dataset_definitions(dataset_assets(load_spec(path), path)))
+            graphs.append(dataset_assets(load_spec(path), path))
         except TdmError as e:
             log.warning("spec %s does not load:\n%s", path, e)
             parts.append(broken_dataset_definitions(path, str(e)))
-    for plan in plans or []:
-        parts.append(dataset_definitions(dataset_assets(plan, plan.source)))
-    return dg.Definitions.merge(*parts, dg.Definitions(resources={"tdm": tdm or TdmResource()}))
+    graphs += [dataset_assets(plan, plan.source) for plan in plans or []]
+    parts += [dataset_definitions(graph) for graph in graphs]
+    shared = dg.Definitions(
+        resources={"tdm": tdm or TdmResource()}, sensors=[drift_sensor(graphs)] if graphs else []
+    )
+    return dg.Definitions.merge(*parts, shared)

@@ -333,9 +333,18 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     _progress(args.quiet)
     path = Path(args.spec) if args.spec else settings.schemas_dir() / f"{args.dataset}.yaml"
+    from tdm.versions import VersionStore
+
+    from tdm.environments import load_environments
+
     plan = load_spec(path)
-    load_version(plan, args.env, args.version)  # verifies validation and checksums first
-    print(f"loaded {args.dataset} {args.version} into {args.env}")
+    receiving = [n for n, e in load_environments().items() if e.receives(plan.name)]
+    if args.env not in receiving:
+        raise TdmError(f"environment {args.env!r} does not receive {plan.name} (environments "
+                       f"that do: {', '.join(receiving) or 'none'})")
+    version = VersionStore(settings.store_root()).resolve(args.dataset, args.version)
+    load_version(plan, args.env, version)  # verifies validation and checksums first
+    print(f"loaded {args.dataset} {version} into {args.env}")
     return 0
 
 

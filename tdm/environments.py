@@ -70,7 +70,13 @@ class Environment:
 
     @property
     def scheme(self) -> str:
-        return self.spec.url.split(":", 1)[0].split("+", 1)[0]
+        """postgresql, sqlite, mongodb, file ... ('unknown' while its ${VARIABLE} is unset)."""
+        try:
+            url = self.url()
+        except TdmError:
+            url = self.spec.url
+        scheme = url.split(":", 1)[0].split("+", 1)[0]
+        return scheme if re.fullmatch(r"[a-z][a-z0-9]*", scheme) else "unknown"
 
     def receives(self, dataset: str) -> bool:
         return not self.spec.datasets or dataset in self.spec.datasets
