@@ -329,19 +329,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from pipelines.runner import load_version
+    from tdm.environments import load_environments
     from tdm.spec_load import load_spec
+    from tdm.versions import VersionStore
 
     _progress(args.quiet)
     path = Path(args.spec) if args.spec else settings.schemas_dir() / f"{args.dataset}.yaml"
-    from tdm.versions import VersionStore
-
-    from tdm.environments import load_environments
-
     plan = load_spec(path)
     receiving = [n for n, e in load_environments().items() if e.receives(plan.name)]
     if args.env not in receiving:
-        raise TdmError(f"environment {args.env!r} does not receive {plan.name} (environments "
-                       f"that do: {', '.join(receiving) or 'none'})")
+        raise TdmError(
+            f"environment {args.env!r} does not receive {plan.name} (environments "
+            f"that do: {', '.join(receiving) or 'none'})"
+        )
     version = VersionStore(settings.store_root()).resolve(args.dataset, args.version)
     load_version(plan, args.env, version)  # verifies validation and checksums first
     print(f"loaded {args.dataset} {version} into {args.env}")
