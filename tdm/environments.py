@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tdm import settings
 from tdm.errors import Problem, SpecError, TdmError
@@ -34,9 +34,63 @@ class EnvironmentSpec(BaseModel):
     datasets: list[Identifier] = []  # empty: every dataset
     description: str | None = None
     refresh: str | None = None  # cron for scheduled refreshes
+
+    @field_validator("refresh")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        return None if v is None else check_cron(v.strip())
+
     seed: int | None = None  # pin the seed of refreshes; otherwise it changes per refresh
     db_schema: Identifier | None = Field(None, alias="schema")  # PostgreSQL schema
     database: Identifier | None = None  # MongoDB database
+
+
+_CRON_FIELD = re.compile(
+    r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?"
+    r"(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
+)
+_CRON_MAX = (59, 23, 31, 12, 7)
+_CRON_NAMES = {
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+    "sun",
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+}
+
+
+def check_cron(text: str) -> str:
+    """A standard five-field cron expression (minute hour day month weekday) or @daily etc."""
+    if text in ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually"):
+        return text
+    fields = text.split()
+    bad = len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
+    for value, top in zip(fields, _CRON_MAX, strict=False):
+        for token in re.split(r"[,\-/]", value):
+            too_big = token.isdigit() and int(token) > top
+            unknown = token.isalpha() and token.lower() not in _CRON_NAMES
+            if too_big or unknown:
+                bad = True
+    if bad:
+        raise ValueError(
+            f"{text!r} is not a cron expression; write five fields, minute hour "
+            "day month weekday, e.g. '0 6 * * 1-5' for 06:00 on weekdays"
+        )
+    return text
 
 
 class EnvironmentsFile(BaseModel):

@@ -6,6 +6,8 @@ raised together as one `SpecError`, so a user fixes a spec in one pass, never fr
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -105,27 +107,45 @@ def pydantic_problems(
 
 
 def _fields_at(model: type[BaseModel], loc: Path_) -> list[str]:
-    """Field names of the (nested) model at `loc`, for did-you-mean on unknown fields."""
-    from tdm.spec import ColumnSpec, ForeignKeySpec, Reference, RowsPerParent, TableSpec
+    """Field names (and aliases) of the model found at `loc` inside `model`, following field
+    annotations through dicts, lists and unions, for did-you-mean on unknown fields."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    for member in _members(current):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return [n for name, f in member.model_fields.items() for n in (name, f.alias) if n]
+    return []
 
-    names = [p for p in loc if isinstance(p, str)]
-    if not names:
-        return list(model.model_fields)
-    last = names[-1]
-    parent = names[-2] if len(names) > 1 else None
-    by_name: dict[str, type[BaseModel]] = {
-        "rows": RowsPerParent,
-        "references": Reference,
-    }
-    if last in by_name:
-        return list(by_name[last].model_fields)
-    if isinstance(loc[-1], int) and last == "foreign_keys":
-        return list(ForeignKeySpec.model_fields)
-    if parent == "tables":
-        return list(TableSpec.model_fields)
-    if parent == "columns":
-        return list(ColumnSpec.model_fields)
-    return list(model.model_fields)
+
+def _step(annotation: Any, part: str | int) -> Any:
+    """The type one step down: a model's field, a dict's value, a list's item."""
+    for candidate in _members(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            fields = {
+                **candidate.model_fields,
+                **{f.alias: f for f in candidate.model_fields.values() if f.alias},
+            }
+            if isinstance(part, str) and part in fields:
+                return fields[part].annotation
+        origin = typing.get_origin(candidate)
+        if origin is dict and isinstance(part, str):
+            return typing.get_args(candidate)[1]
+        if origin is list and isinstance(part, int):
+            return typing.get_args(candidate)[0]
+    return None
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives of a union (and the type inside Annotated), else the type itself."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
 
 
 def parse_spec(path: str | Path) -> DatasetSpec:
