@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tdm.validation_suite import TABLE_LEVEL, is_own, label, suite_for
+from tdm.validation_suite import SAMPLE_ROWS, TABLE_LEVEL, is_own, label, suite_for
 from tdm.versions import _atomic_write
 
 REPORT = "validation.json"
@@ -105,18 +105,33 @@ def validate_batch(plan, table: str, data: pa.Table, start: int) -> list[CheckRe
 
     configs = [c for c in suite_for(plan, table) if c["type"] not in TABLE_LEVEL]
     out = {i: _own_check(table, c, data, start) for i, c in enumerate(configs) if is_own(c)}
-    for i, r in run(plan, table, configs, data, EXAMPLES).items():
-        details = {"engine": "great_expectations"}
-        details.update({k: r[k] for k in ("error", "observed_value") if r.get(k) is not None})
-        out[i] = _result(
-            table,
-            configs[i],
-            r["success"],
-            unexpected_count=r["unexpected_count"],
-            element_count=r["element_count"],
-            examples=[start + j for j in r["index_list"][:EXAMPLES]],
-            details=details,
-        )
+    step = max(1, -(-data.num_rows // SAMPLE_ROWS))
+    positions = np.arange(0, data.num_rows, step)
+    sample = data.take(pa.array(positions)) if step > 1 else data
+    for sampled in (False, True):
+        picked = [
+            i
+            for i, c in enumerate(configs)
+            if not is_own(c) and bool(c.get("meta", {}).get("sample")) == sampled
+        ]
+        rows = sample if sampled else data
+        for j, r in run(plan, table, [configs[i] for i in picked], rows, EXAMPLES).items():
+            details = {"engine": "great_expectations"}
+            details.update({k: r[k] for k in ("error", "observed_value") if r.get(k) is not None})
+            if sampled and step > 1:
+                details["sampled_rows"] = len(positions)
+            at = positions if sampled else None
+            out[picked[j]] = _result(
+                table,
+                configs[picked[j]],
+                r["success"],
+                unexpected_count=r["unexpected_count"],
+                element_count=r["element_count"],
+                examples=[
+                    start + int(at[k] if at is not None else k) for k in r["index_list"][:EXAMPLES]
+                ],
+                details=details,
+            )
     for i, c in enumerate(configs):
         if i not in out:  # an empty batch: nothing to check
             out[i] = _result(table, c, True, details={"engine": "great_expectations"})

@@ -39,6 +39,11 @@ from tdm.spec_load import dotted
 
 TABLE_LEVEL = ("expect_table_row_count_to_equal", "expect_table_row_count_to_be_between")
 OWN = {"engine": "pyarrow"}
+# The formats generators build by construction (emails, card numbers, ...) are checked on an
+# evenly spread sample of each batch: a generator defect is systematic, so a sample finds it,
+# at a fraction of a full regex scan. User patterns, `expect:` and everything else see all rows.
+SAMPLED = {"sample": True}
+SAMPLE_ROWS = 20_000
 
 EMAIL = r"^[^@\x00- ]+@[^@\x00- ]+\.[A-Za-z]{2,}$"
 UUID4 = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
@@ -160,8 +165,9 @@ def _values(plan, table: str, name: str) -> list[dict]:
             return _between(lo.isoformat(), hi.isoformat())
         end = dt.datetime.combine(hi, dt.time(23, 59, 59), dt.UTC)
         return _between(dt.datetime.combine(lo, dt.time(), dt.UTC).isoformat(), end.isoformat())
+    if g == "pattern":
+        return [_cfg("expect_column_values_to_match_regex", regex=shape_regex(p.pattern))]
     regex = {
-        "pattern": lambda: shape_regex(p.pattern),
         "phone": lambda: shape_regex(p.format) if p.format else None,
         "email": lambda: EMAIL,
         "uuid": lambda: UUID4,
@@ -169,7 +175,7 @@ def _values(plan, table: str, name: str) -> list[dict]:
         "iban": lambda: IBAN[p.format],
         "country_code": lambda: r"^[A-Z]{2}$",
     }.get(g, lambda: UUID_ANY if kind.kind == "uuid" and g != "foreign_key" else None)()
-    return [_cfg("expect_column_values_to_match_regex", regex=regex)] if regex else []
+    return [_cfg("expect_column_values_to_match_regex", SAMPLED, regex=regex)] if regex else []
 
 
 def _widen(bound: float, digits: int | None, rnd) -> float | int | None:

@@ -394,3 +394,30 @@ def test_unmasked_pii_in_an_extracted_table_fails_the_gate(extracted):
     # with a mask (or an allow:) the column passes
     plan.masks["people"]["info"] = plan.masks["people"]["email"]
     assert all(c.success for c in validate_pii(plan, "people", masked))
+
+
+def test_generator_formats_are_checked_on_a_spread_sample_of_big_batches(write_spec):
+    import pyarrow.compute as pc
+
+    spec = write_spec("""
+        dataset: people
+        reference_date: 2026-01-01
+        tables:
+          people:
+            rows: 60000
+            primary_key: id
+            columns:
+              id: {type: int, generator: sequence}
+              email: {type: string, generator: email}
+              code: {type: string, generator: pattern, pattern: "P-####"}
+    """, "people.yaml")
+    plan = load_spec(spec)
+    data = plan.generate("people", 0, 60_000)
+    results = {(r.column, r.expectation): r for r in validate_batch(plan, "people", data, 0)}
+    email = results[("email", "expect_column_values_to_match_regex")]
+    code = results[("code", "expect_column_values_to_match_regex")]
+    assert email.success and email.details["sampled_rows"] == 20_000
+    assert code.success and "sampled_rows" not in code.details  # user patterns: every row
+    broken = data.set_column(1, "email", pc.replace_substring(data.column("email"), "@", "#"))
+    failed = {(r.column, r.expectation): r for r in validate_batch(plan, "people", broken, 0)}
+    assert not failed[("email", "expect_column_values_to_match_regex")].success
