@@ -131,3 +131,36 @@ def test_dagster_definitions_validate():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scan_reports_pii_and_fails_closed(tmp_path, write_spec):
+    import sqlite3 as sq
+
+    db = tmp_path / "crm.sqlite"
+    with sq.connect(db) as conn:
+        conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, city TEXT)")
+        conn.executemany("INSERT INTO people VALUES (?, ?, ?)",
+                         [(i, f"person{i}@mail{i % 5}.com", "Springfield") for i in range(200)])
+    spec = write_spec(f"""
+        dataset: crm
+        source: {{url: "sqlite:///{db}"}}
+        tables:
+          people:
+            source: true
+            primary_key: id
+            columns:
+              id: {{type: int, mask: pseudonymize}}
+              email: {{type: string}}
+              city: {{type: string, allow: a city alone identifies nobody here}}
+    """, "crm.yaml")
+    result = tdm("scan", str(spec), check=False)
+    assert result.returncode == 1, result.stderr
+    assert "people.email" in result.stdout and "PII WITHOUT MASK" in result.stdout
+    assert "add: mask: email" in result.stdout
+    assert "person1@" not in result.stdout + result.stderr  # never a value
+    report = json.loads(tdm("scan", str(spec), "--json", check=False).stdout)
+    email = next(r for r in report if r["column"] == "email")
+    assert email["status"] == "pii" and email["findings"][0]["category"] == "email"
+    assert next(r for r in report if r["column"] == "city")["status"] == "allowed"
+    retail = tdm("scan", str(RETAIL))
+    assert "customers.email" in retail.stdout and "masked: email" in retail.stdout
