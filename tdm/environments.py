@@ -153,6 +153,17 @@ def hide_password(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+def without_secret(text: str, password: str) -> str:
+    """`text` (a URL or a driver's message) with the password hidden wherever it appears."""
+    from urllib.parse import unquote
+
+    text = hide_password(text)
+    for secret in {password, unquote(password)} if password else ():
+        if len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
 def load_environments(path: str | Path | None = None) -> dict[str, Environment]:
     path = Path(path) if path else settings.environments_file()
     if not path.exists():

@@ -58,7 +58,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import psycopg
 import psycopg.sql
@@ -69,7 +68,7 @@ from sqlalchemy.dialects import postgresql as _pg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from tdm.environments import hide_password
+from tdm.environments import without_secret
 from tdm.errors import TdmError, did_you_mean
 from tdm.spec import TableSpec
 from tdm.types import LogicalType
@@ -331,13 +330,7 @@ class SourceReader:
         return self._safe(self.url)
 
     def _safe(self, text: str) -> str:
-        """`text` with the password hidden (hide_password, then any leftover occurrence)."""
-        text = hide_password(text)
-        pw = getattr(self, "_password", "")
-        for secret in {pw, unquote(pw)} if pw else ():
-            if len(secret) >= 3:
-                text = text.replace(secret, "***")
-        return text
+        return without_secret(text, getattr(self, "_password", ""))
 
     def __getstate__(self) -> dict:
         return {"url": self.url}

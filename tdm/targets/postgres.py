@@ -69,7 +69,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import unquote
 
 import numpy as np
 import pgpq
@@ -85,7 +84,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import AddConstraint, CreateIndex, SetColumnComment, SetTableComment
 
-from tdm.environments import hide_password
+from tdm.environments import hide_password, without_secret
 from tdm.errors import TdmError
 from tdm.spec import DatasetSpec
 from tdm.targets.base import LoadReport, Target
@@ -302,12 +301,7 @@ class PostgresTarget(Target):
         return self._safe(self.url)
 
     def _safe(self, text: str) -> str:
-        text = hide_password(text)
-        pw = getattr(self, "_password", "")
-        for secret in {pw, unquote(pw)} if pw else ():
-            if len(secret) >= 3:
-                text = text.replace(secret, "***")
-        return text
+        return without_secret(text, getattr(self, "_password", ""))
 
     def connect(self, doing: str = "") -> psycopg.Connection:
         """A new autocommit connection; a TdmError naming host and database when it fails."""

@@ -139,9 +139,12 @@ def test_scan_reports_pii_and_fails_closed(tmp_path, write_spec):
     db = tmp_path / "crm.sqlite"
     with sq.connect(db) as conn:
         conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, city TEXT)")
-        conn.executemany("INSERT INTO people VALUES (?, ?, ?)",
-                         [(i, f"person{i}@mail{i % 5}.com", "Springfield") for i in range(200)])
-    spec = write_spec(f"""
+        conn.executemany(
+            "INSERT INTO people VALUES (?, ?, ?)",
+            [(i, f"person{i}@mail{i % 5}.com", "Springfield") for i in range(200)],
+        )
+    spec = write_spec(
+        f"""
         dataset: crm
         source: {{url: "sqlite:///{db}"}}
         tables:
@@ -152,7 +155,9 @@ def test_scan_reports_pii_and_fails_closed(tmp_path, write_spec):
               id: {{type: int, mask: pseudonymize}}
               email: {{type: string}}
               city: {{type: string, allow: a city alone identifies nobody here}}
-    """, "crm.yaml")
+    """,
+        "crm.yaml",
+    )
     result = tdm("scan", str(spec), check=False)
     assert result.returncode == 1, result.stderr
     assert "people.email" in result.stdout and "PII WITHOUT MASK" in result.stdout

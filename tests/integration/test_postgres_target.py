@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -506,69 +505,6 @@ def test_unreachable_target(sealed):
     with pytest.raises(TdmError, match="is the server running") as e:
         target.current("shop")
     assert "cannot connect to the environment database" in str(e.value)
-
-
-@pytest.fixture
-def password_rejecting_server():
-    """A PostgreSQL wire-protocol stand-in that asks for a cleartext password and rejects it
-    (the real server here trusts every local login)."""
-    srv = socket.socket()
-    srv.bind((HOST, 0))
-    srv.listen()
-    srv.settimeout(0.1)
-    stop = threading.Event()
-    seen: list[bytes] = []
-
-    def recv(conn, n):
-        data = b""
-        while len(data) < n:
-            chunk = conn.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError
-            data += chunk
-        return data
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(5)
-            with conn:
-                try:
-                    while True:  # SSL / GSS requests are declined, then comes the startup
-                        (length,) = struct.unpack("!I", recv(conn, 4))
-                        body = recv(conn, length - 4)
-                        if struct.unpack("!I", body[:4])[0] in (80877103, 80877104):
-                            conn.sendall(b"N")
-                            continue
-                        break
-                    conn.sendall(b"R" + struct.pack("!II", 8, 3))
-                    kind, length = recv(conn, 1), struct.unpack("!I", recv(conn, 4))[0]
-                    seen.append(kind + recv(conn, length - 4))
-                    fields = b"".join(
-                        code + text.encode() + b"\0"
-                        for code, text in [
-                            (b"S", "FATAL"),
-                            (b"V", "FATAL"),
-                            (b"C", "28P01"),
-                            (b"M", 'password authentication failed for user "alice"'),
-                        ]
-                    )
-                    fields += b"\0"
-                    conn.sendall(b"E" + struct.pack("!I", len(fields) + 4) + fields)
-                except (ConnectionError, OSError):
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    thread.join(5)
-    srv.close()
 
 
 def test_wrong_password(sealed, password_rejecting_server):

@@ -13,8 +13,6 @@ import pickle
 import random
 import socket
 import sqlite3
-import struct
-import threading
 import uuid
 from decimal import Decimal
 
@@ -583,71 +581,6 @@ def test_unreachable_host(pg):
     text = str(e.value)
     assert "table customers" in text and "cannot connect" in text and "refused" in text
     assert "alice:***@" in text and SECRET not in text
-
-
-@pytest.fixture
-def password_rejecting_server():
-    """A PostgreSQL wire-protocol stand-in that asks for a password and rejects it, as a server
-    with password auth does (the real server here trusts every local login)."""
-    srv = socket.socket()
-    srv.bind((HOST, 0))
-    srv.listen()
-    srv.settimeout(0.1)
-    stop = threading.Event()
-    seen: list[bytes] = []
-
-    def recv(conn, n):
-        data = b""
-        while len(data) < n:
-            chunk = conn.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError
-            data += chunk
-        return data
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(5)
-            with conn:
-                try:
-                    while True:  # SSL / GSS requests are declined, then comes the startup
-                        (length,) = struct.unpack("!I", recv(conn, 4))
-                        body = recv(conn, length - 4)
-                        if struct.unpack("!I", body[:4])[0] in (80877103, 80877104):
-                            conn.sendall(b"N")
-                            continue
-                        break
-                    conn.sendall(b"R" + struct.pack("!II", 8, 3))  # cleartext password, please
-                    kind, length = recv(conn, 1), struct.unpack("!I", recv(conn, 4))[0]
-                    seen.append(kind + recv(conn, length - 4))
-                    fields = (
-                        b"".join(
-                            code + text.encode() + b"\0"
-                            for code, text in [
-                                (b"S", "FATAL"),
-                                (b"V", "FATAL"),
-                                (b"C", "28P01"),
-                                (b"M", 'password authentication failed for user "alice"'),
-                            ]
-                        )
-                        + b"\0"
-                    )
-                    conn.sendall(b"E" + struct.pack("!I", len(fields) + 4) + fields)
-                except (ConnectionError, OSError):
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1], seen
-    stop.set()
-    thread.join(5)
-    srv.close()
 
 
 def test_wrong_password(password_rejecting_server):

@@ -399,7 +399,8 @@ def test_unmasked_pii_in_an_extracted_table_fails_the_gate(extracted):
 def test_generator_formats_are_checked_on_a_spread_sample_of_big_batches(write_spec):
     import pyarrow.compute as pc
 
-    spec = write_spec("""
+    spec = write_spec(
+        """
         dataset: people
         reference_date: 2026-01-01
         tables:
@@ -410,7 +411,9 @@ def test_generator_formats_are_checked_on_a_spread_sample_of_big_batches(write_s
               id: {type: int, generator: sequence}
               email: {type: string, generator: email}
               code: {type: string, generator: pattern, pattern: "P-####"}
-    """, "people.yaml")
+    """,
+        "people.yaml",
+    )
     plan = load_spec(spec)
     data = plan.generate("people", 0, 60_000)
     results = {(r.column, r.expectation): r for r in validate_batch(plan, "people", data, 0)}
