@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tdm.masking.apply import Masker
+from tdm.masking.keys import key_from_env
 from tdm.spec_load import load_spec
 from tdm.validation import validate_batch, validate_version
 from tdm.versions import VersionStore, version_id
@@ -67,6 +68,12 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--masked",
+        action="store_true",
+        help="the table with its PII masked (customers_masked.yaml; needs a key: "
+        "TDM_MASKING_KEY, or the public demo key is used)",
+    )
     args = p.parse_args()
 
     started = time.perf_counter()
@@ -75,8 +82,9 @@ def main() -> None:
     runtime()
     gx_import = time.perf_counter() - started
 
-    plan = load_spec(SPEC, scale=args.rows / 1_000_000)
-    masker = Masker(plan, None)
+    spec = SPEC.with_name("customers_masked.yaml") if args.masked else SPEC
+    plan = load_spec(spec, scale=args.rows / 1_000_000)
+    masker = Masker(plan, key_from_env(allow_dev=True) if args.masked else None)
     n, size = plan.rows[TABLE], plan.spec.batch_size
     blocks = [(s, min(n, s + size)) for s in range(0, n, size)]
     validate_batch(plan, TABLE, plan.generate(TABLE, 0, 1000), 0)  # warm pools and suites
