@@ -1,6 +1,6 @@
 # One image for the Dagster code server, webserver and daemon (see docker-compose.yml).
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=0 PIP_NO_CACHE_DIR=1 DAGSTER_HOME=/opt/dagster/home TDM_HOME=/data
+ENV PIP_NO_CACHE_DIR=1 DAGSTER_HOME=/opt/dagster/home TDM_HOME=/data
 WORKDIR /opt/tdm
 RUN pip install uv==0.13.9
 COPY pyproject.toml requirements.lock README.md ./

@@ -1,7 +1,8 @@
 """Blocking asset checks: each batch's expectation suite, beside the batch asset it checks.
 
-A check reads only its own batch files from the store, so one batch is validated without the
-others; its results are kept beside the version for the version's full report. Metadata shows
+A check reads only the batch files of its own run's partitions from the store (consecutive ones
+validated together), never the others; its results are kept beside the version for the
+version's full report. Metadata shows
 failed expectations, counts and example row indices, never values.
 """
 
@@ -99,9 +100,17 @@ def batch_suite_check(
         ):
             found = validate_batch(run, table, data, start)
             # one GX validation for consecutive batches (GX costs ~50 ms per call); the results
-            # are kept with the first batch, the others get none, so merging counts them once
+            # are kept with the first batch, which says which batches they cover
             for i, key in enumerate(keys):
-                save_batch_results(store, ds, version, table, key, found if i == 0 else [])
+                save_batch_results(
+                    store,
+                    ds,
+                    version,
+                    table,
+                    key,
+                    found if i == 0 else [],
+                    covers=keys if i == 0 else [],
+                )
             results += found
         merged = merge(results)
         passed = all(r.success for r in merged)

@@ -118,16 +118,17 @@ def schema_sensor(plan: Plan, environments: list[str]) -> dg.SensorDefinition:
             return dg.SkipReason(f"watching {path.name} ({digest[:12]})")
         if digest == context.cursor:
             return dg.SkipReason(f"{path.name} unchanged")
-        context.update_cursor(digest)
+        previous = context.cursor
         try:
             replan(plan, reread=True)
-        except TdmError as e:
+        except TdmError as e:  # the cursor stays: fixed (or after a reload) it runs then
             return dg.SkipReason(f"{path.name} changed but does not load, nothing run:\n{e}")
+        context.update_cursor(digest)
         observed = dg.AssetObservation(
             asset_key=names.key(ds, names.SCHEMA), tags={"dagster/data_version": digest[:16]}
         )
         request = dg.RunRequest(
-            run_key=f"{ds}-spec-{digest[:16]}",
+            run_key=f"{ds}-spec-{previous[:12]}-{digest[:12]}",
             tags={REFRESH_TAG: ",".join(environments), **_range(plan)},
         )
         return dg.SensorResult(run_requests=[request], asset_events=[observed])

@@ -110,6 +110,8 @@ def load_version(
     version: str = "latest",
     inst: dg.DagsterInstance | None = None,
     defs: dg.Definitions | None = None,
+    *,
+    force: bool = False,
 ) -> str:
     """Load a sealed version into an environment through the load asset; returns the run id."""
     inst = inst or instance()
@@ -131,7 +133,7 @@ def load_version(
         instance=inst,
         partition_key=env,
         raise_on_error=False,
-        run_config={**QUIET, "ops": {op: {"config": {"version": version}}}},
+        run_config={**QUIET, "ops": {op: {"config": {"version": version, "force": force}}}},
     )
     if not result.success:
         raise TdmError(f"loading {plan.name} into {env} failed:\n{_failure(result)}")

@@ -328,22 +328,37 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    """Load a sealed version; the plan comes from the spec file, or from the version's manifest
+    when the file no longer loads (a rollback must not depend on today's spec)."""
     from pipelines.runner import load_version
-    from tdm.environments import load_environments
-    from tdm.spec_load import load_spec
-    from tdm.versions import VersionStore
+    from tdm.environments import get_environment
+    from tdm.errors import SpecError
+    from tdm.spec_load import load_spec, plan_from_manifest
+    from tdm.versions import MANIFEST, VersionStore
 
     _progress(args.quiet)
-    path = Path(args.spec) if args.spec else settings.schemas_dir() / f"{args.dataset}.yaml"
-    plan = load_spec(path)
-    receiving = [n for n, e in load_environments().items() if e.receives(plan.name)]
-    if args.env not in receiving:
+    env = get_environment(args.env)
+    if not env.receives(args.dataset):
         raise TdmError(
-            f"environment {args.env!r} does not receive {plan.name} (environments "
-            f"that do: {', '.join(receiving) or 'none'})"
+            f"environment {args.env!r} does not receive {args.dataset} (its "
+            f"datasets: {', '.join(env.spec.datasets)})"
         )
-    version = VersionStore(settings.store_root()).resolve(args.dataset, args.version)
-    load_version(plan, args.env, version)  # verifies validation and checksums first
+    store = VersionStore(settings.store_root())
+    version = store.resolve(args.dataset, args.version)
+    path = Path(args.spec) if args.spec else settings.schemas_dir() / f"{args.dataset}.yaml"
+    try:
+        plan = load_spec(path)
+    except SpecError as e:
+        print(
+            f"note: {path} does not load ({len(e.problems)} problem(s)); using the plan "
+            f"recorded in version {version}",
+            file=sys.stderr,
+        )
+        plan = plan_from_manifest(store.manifest(args.dataset, version))
+        plan.source = store.dir(args.dataset, version) / MANIFEST
+    if plan.name != args.dataset:
+        raise TdmError(f"{path} describes dataset {plan.name}, not {args.dataset}")
+    load_version(plan, args.env, version, force=args.force)  # checks validation, checksums
     print(f"loaded {args.dataset} {version} into {args.env}")
     return 0
 
@@ -414,6 +429,11 @@ def parser() -> argparse.ArgumentParser:
     ld.add_argument("--version", default="latest")
     ld.add_argument("--spec", help="spec file (default schemas/<dataset>.yaml)")
     ld.add_argument("--quiet", action="store_true")
+    ld.add_argument(
+        "--force",
+        action="store_true",
+        help="load although the environment's schema drifted (rebuilds it)",
+    )
     ld.set_defaults(func=cmd_load)
     return p
 

@@ -49,28 +49,10 @@ _CRON_FIELD = re.compile(
     r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?"
     r"(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
 )
-_CRON_MAX = (59, 23, 31, 12, 7)
-_CRON_NAMES = {
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-    "sun",
-    "mon",
-    "tue",
-    "wed",
-    "thu",
-    "fri",
-    "sat",
-}
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+_DAYS = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+_CRON_NAMES = (set(), set(), set(), _MONTHS, _DAYS)
 
 
 def check_cron(text: str) -> str:
@@ -79,12 +61,18 @@ def check_cron(text: str) -> str:
         return text
     fields = text.split()
     bad = len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
-    for value, top in zip(fields, _CRON_MAX, strict=False):
-        for token in re.split(r"[,\-/]", value):
-            too_big = token.isdigit() and int(token) > top
-            unknown = token.isalpha() and token.lower() not in _CRON_NAMES
-            if too_big or unknown:
+    for i, value in enumerate(fields[:5]):
+        (low, high), names = _CRON_BOUNDS[i], _CRON_NAMES[i]
+        for part in value.split(","):
+            base, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) > 0):
                 bad = True
+            for token in [] if base == "*" else base.split("-"):
+                bad |= (
+                    not (low <= int(token) <= high)
+                    if token.isdigit()
+                    else (token.lower() not in names)
+                )
     if bad:
         raise ValueError(
             f"{text!r} is not a cron expression; write five fields, minute hour "
@@ -105,7 +93,9 @@ def interpolate(text: str, where: str, defaults: dict[str, str] | None = None) -
 
     def sub(m: re.Match) -> str:
         name, default = m.group(1), m.group(2)
-        value = os.environ.get(name, defaults.get(name, default))
+        value = os.environ.get(name) or defaults.get(name)
+        if not value:  # as in the shell, ${VAR:-default} also applies when VAR is empty
+            value = default if default is not None else os.environ.get(name)
         if value is None:
             raise TdmError(
                 f"{where} needs the environment variable {name}; set it or write "
@@ -146,7 +136,7 @@ class Environment:
         try:
             return hide_password(self.url(dataset))
         except TdmError:
-            return self.spec.url
+            return hide_password(self.spec.url)
 
 
 def hide_password(url: str) -> str:

@@ -304,20 +304,30 @@ def save_batch_results(
     batch: str,
     results: list[CheckResult],
     kind: str = "suite",
+    covers: list[str] | None = None,
 ) -> None:
+    """Results of one validation, kept with `batch`; `covers` lists every batch it validated
+    (consecutive batches are validated together), so a later validation of one of them alone is
+    noticed instead of counted twice."""
     path = _batch_file(store, dataset, version, table, batch, kind)
-    text = json.dumps([r.to_dict() for r in results], default=str)
+    record = {
+        "covers": [batch] if covers is None else covers,
+        "results": [r.to_dict() for r in results],
+    }
+    text = json.dumps(record, default=str)
     _atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def load_batch_results(
     store, dataset: str, version: str, table: str, batches: list[str], kind: str = "suite"
 ) -> list[CheckResult] | None:
-    """The stored results of every batch, or None when any batch has none."""
-    out = []
+    """The stored results covering every batch exactly once, or None (then validate again)."""
+    out, covered = [], []
     for batch in batches:
         path = _batch_file(store, dataset, version, table, batch, kind)
         if not path.exists():
             return None
-        out += [CheckResult.from_dict(d) for d in json.loads(path.read_text())]
-    return out
+        record = json.loads(path.read_text())
+        covered += record["covers"]
+        out += [CheckResult.from_dict(d) for d in record["results"]]
+    return out if sorted(covered) == sorted(batches) else None

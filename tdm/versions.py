@@ -30,20 +30,19 @@ ENGINE = f"tdm-{tdm.__version__};numpy-{np.__version__};faker-{faker.VERSION};ch
 
 
 def canonical_spec(spec: Any) -> dict:
-    """The spec as JSON data without what cannot change the data of a version: descriptions,
-    `expect:` (validation), `allow:` (the gate's reasons), `embed:` (a target's layout) and the
-    batch size -- except with a `shuffle` mask, which shuffles within batches. Only at those
-    places: a column may itself be called 'description'."""
+    """The spec as JSON data without what changes neither the data of a version nor its
+    validation: descriptions, `embed:` (a target's layout) and the batch size -- except with a
+    `shuffle` mask, which shuffles within batches. (`expect:` and `allow:` stay: they decide
+    whether the version passes.) Only at those places: a column may be called 'description'."""
     data = spec.model_dump(mode="json", exclude_none=True)
     if not _shuffles(data):
         data.pop("batch_size", None)
     data.pop("description", None)
     for table in data["tables"].values():
-        for key in ("description", "expect", "embed"):
+        for key in ("description", "embed"):
             table.pop(key, None)
         for column in table["columns"].values():
-            for key in ("description", "expect", "allow"):
-                column.pop(key, None)
+            column.pop("description", None)
     return data
 
 

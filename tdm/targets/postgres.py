@@ -291,8 +291,11 @@ class PostgresTarget(Target):
             raise TdmError(f"{head}: no version of {dataset} is loaded there")
         spec = DatasetSpec.model_validate(mine[2])
         expected = expected_schema(spec, schema, order=list(mine[1]))
-        others = {t for r in rows if r[0] != dataset for t in r[1]}
-        return drift(expected, live_schema(self.url, schema), ignore={META, *others})
+        live = live_schema(self.url, schema)
+        # only this dataset's tables can drift: others', and tables tdm did not create, are
+        # someone else's business (in a shared schema such as public they must not block loads)
+        mine_tables = set(mine[1])
+        return drift(expected, live, ignore={META, *(set(live.get("tables", {})) - mine_tables)})
 
     # -- connections and errors ----------------------------------------------------------------
 

@@ -80,6 +80,23 @@ class SqliteTarget(Target):
                 "version TEXT NOT NULL, loaded_at TEXT NOT NULL, tables TEXT NOT NULL)"
             )
             old_tables = previous["tables"] if previous else []
+            owned = {
+                t
+                for (tables,) in conn.execute(f"SELECT tables FROM {META}")
+                for t in json.loads(tables)
+            }
+            existing = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                )
+            }
+            foreign = sorted((set(order) & existing) - owned)
+            if foreign:  # never drop what tdm did not create
+                raise TdmError(
+                    f"{self.path} already has {', '.join(foreign)}, which tdm did not "
+                    "load; use another database file or drop them yourself"
+                )
             for name in [*reversed(order), *old_tables]:
                 conn.execute(f'DROP TABLE IF EXISTS "{name}"')
             rows = {}
@@ -98,6 +115,9 @@ class SqliteTarget(Target):
                 ),
             )
             conn.execute("COMMIT")
+        except TdmError:
+            conn.execute("ROLLBACK")
+            raise
         except sqlite3.DatabaseError as e:
             conn.execute("ROLLBACK")
             raise TdmError(

@@ -101,3 +101,15 @@ def test_bad_url_is_a_clear_error():
         open_target("oracle://x")
     with pytest.raises(TdmError, match="sqlite:///path"):
         open_target("sqlite://relative.db")
+
+
+def test_tables_tdm_did_not_create_are_never_dropped(sealed, tmp_path):
+    store, versions = sealed
+    db = tmp_path / "env.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (note TEXT)")
+        conn.execute("INSERT INTO customers VALUES ('mine')")
+    with pytest.raises(TdmError, match="already has customers, which tdm did not load"):
+        open_target(f"sqlite:///{db}").load(store, "shop", versions[1][1])
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT note FROM customers").fetchall() == [("mine",)]

@@ -424,3 +424,18 @@ def test_generator_formats_are_checked_on_a_spread_sample_of_big_batches(write_s
     broken = data.set_column(1, "email", pc.replace_substring(data.column("email"), "@", "#"))
     failed = {(r.column, r.expectation): r for r in validate_batch(plan, "people", broken, 0)}
     assert not failed[("email", "expect_column_values_to_match_regex")].success
+
+
+def test_batch_results_covering_a_batch_twice_are_not_trusted(tmp_path):
+    from tdm.validation import CheckResult, load_batch_results, save_batch_results
+    from tdm.versions import VersionStore
+
+    store = VersionStore(tmp_path)
+    r = CheckResult("t.a x", "t", "a", "x", True, 0, 100)
+    save_batch_results(store, "d", "v", "t", "b0", [r], covers=["b0", "b1"])
+    save_batch_results(store, "d", "v", "t", "b1", [], covers=[])
+    assert [x.element_count for x in load_batch_results(store, "d", "v", "t", ["b0", "b1"])] == [
+        100
+    ]
+    save_batch_results(store, "d", "v", "t", "b1", [r])  # b1 validated again, alone
+    assert load_batch_results(store, "d", "v", "t", ["b0", "b1"]) is None
