@@ -22,7 +22,7 @@ def pii_scan_asset(plan: Plan) -> dg.AssetsDefinition:
     )
     def _scan(context: dg.AssetExecutionContext, tdm: TdmResource) -> dg.MaterializeResult:
         run = run_plan(context, plan)
-        from tdm.masking.policy import rescan
+        from tdm.masking.gate import rescan
 
         reports, problems = rescan(run)
         rows = [

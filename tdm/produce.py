@@ -28,7 +28,7 @@ class Production:
     def start(cls, plan: Plan, key: MaskingKey | None) -> Production:
         """Check extracted tables' samples against the PII gate, then fix the version id."""
         if any(plan.extracted(t) for t in plan.spec.tables):
-            from tdm.masking.policy import rescan
+            from tdm.masking.gate import rescan
 
             _, problems = rescan(plan)
             if problems:

@@ -13,6 +13,7 @@ from tdm.generators.extracted import Extracted
 from tdm.generators.reference import ForeignKeyGen
 from tdm.spec import COLUMN_FIELDS, DatasetSpec, ForeignKeySpec, RowsPerParent, TableSpec
 from tdm.spec_load import dotted, pydantic_problems
+from tdm.spec_refs import check_cycles, check_references
 from tdm.validation_suite import expectation_problems
 
 Gens = dict[str, dict[str, Generator]]
@@ -39,8 +40,8 @@ def check_spec(spec: DatasetSpec) -> tuple[list[Problem], Gens]:
             if gen is not None:
                 gens[tname][cname] = gen
         problems += _check_dependencies(tname, table, gens[tname])
-    problems += _check_references(spec, gens)
-    problems += _check_cycles(spec)
+    problems += check_references(spec, gens)
+    problems += check_cycles(spec)
     problems += expectation_problems(spec)
     return problems, gens
 
@@ -301,167 +302,3 @@ def _check_dependencies(tname: str, table: TableSpec, gens: dict[str, Generator]
                     )
                 )
     return out
-
-
-def _check_references(spec: DatasetSpec, gens: Gens) -> list[Problem]:
-    out = []
-    for tname, table in spec.tables.items():
-        for i, fk in enumerate(table.all_foreign_keys):
-            out += _check_fk(spec, gens, tname, table, fk, i)
-    return out
-
-
-def _fk_at(table: TableSpec, fk: ForeignKeySpec, tname: str, i: int) -> tuple:
-    if i < len(table.foreign_keys):
-        return ("tables", tname, "foreign_keys", i)
-    return ("tables", tname, "columns", fk.columns[0], "references")
-
-
-def _check_fk(spec, gens, tname, table, fk, i) -> list[Problem]:
-    at = _fk_at(table, fk, tname, i)
-    if not set(fk.columns) <= set(table.columns):
-        return []  # reported by _check_keys
-    ref = fk.references
-    parent = spec.tables.get(ref.table)
-    if parent is None:
-        return [
-            problem(
-                at,
-                f"references unknown table {ref.table!r}",
-                did_you_mean(ref.table, spec.tables) or one_of(spec.tables),
-            )
-        ]
-    if (table.source is None) != (parent.source is None):
-        kinds = ("extracted", "generated") if table.source else ("generated", "extracted")
-        return [
-            problem(
-                at,
-                f"{tname} is {kinds[0]} but {ref.table} is {kinds[1]}: their keys cannot match",
-                "extract both tables or generate both",
-            )
-        ]
-    target = ref.columns or parent.primary_key
-    if not target:
-        return [
-            problem(
-                at,
-                f"{ref.table} has no primary key to reference",
-                f"name the columns, e.g. {ref.table}.id, or give {ref.table} a primary key",
-            )
-        ]
-    missing = [c for c in target if c not in parent.columns]
-    if missing:
-        return [
-            problem(
-                at,
-                f"{ref.table} has no column {missing[0]!r}",
-                did_you_mean(missing[0], parent.columns),
-            )
-        ]
-    if len(target) != len(fk.columns):
-        return [
-            problem(
-                at,
-                f"{len(fk.columns)} column(s) {fk.columns} reference {len(target)} "
-                f"column(s) {target} of {ref.table}",
-                "list as many columns on each side",
-            )
-        ]
-    keyed = [parent.primary_key, *parent.unique] + [
-        [c] for c in parent.columns if parent.columns[c].unique
-    ]
-    if sorted(target) not in [sorted(k) for k in keyed]:
-        return [
-            problem(
-                at,
-                f"{ref.table}({', '.join(target)}) is neither its primary key nor unique",
-                f"reference {ref.table}'s primary key {parent.primary_key}",
-            )
-        ]
-    out = []
-    for child_col, parent_col in zip(fk.columns, target, strict=True):
-        ct, pt = table.columns[child_col].logical, parent.columns[parent_col].logical
-        if ct != pt:
-            out.append(
-                problem(
-                    ("tables", tname, "columns", child_col, "type"),
-                    f"{child_col} is {ct} but references {ref.table}.{parent_col} of type {pt}",
-                    f"declare {child_col} as {pt}",
-                )
-            )
-        pgen = gens.get(ref.table, {}).get(parent_col)
-        if pgen is not None and not pgen.index_based and table.source is None:
-            out.append(
-                problem(
-                    at,
-                    f"{ref.table}.{parent_col} (generator {pgen.name}) cannot be "
-                    "referenced: its values are not derived from the row index",
-                    "reference a key made by sequence, uuid, or a unique pattern",
-                )
-            )
-    ratios = {table.columns[c].null_ratio for c in fk.columns}
-    if len(ratios) > 1:
-        out.append(
-            problem(
-                at,
-                "columns of one foreign key have different null_ratio",
-                "give them all the same null_ratio",
-            )
-        )
-    if fk.distinct_per_parent:
-        rows = table.rows
-        if not isinstance(rows, RowsPerParent) or rows.per == ref.table:
-            out.append(
-                problem(
-                    at,
-                    "distinct_per_parent needs rows per another parent",
-                    "e.g. rows: {per: orders, ...} and this key distinct per order",
-                )
-            )
-    return out
-
-
-def _check_cycles(spec: DatasetSpec) -> list[Problem]:
-    """A cycle of non-nullable foreign keys can never be loaded: every row needs another first."""
-    edges: dict[str, list[tuple[str, str]]] = {t: [] for t in spec.tables}
-    for tname, table in spec.tables.items():
-        for fk in table.all_foreign_keys:
-            known = fk.references.table in spec.tables and set(fk.columns) <= set(table.columns)
-            if known and not any(table.nullable(c) for c in fk.columns):
-                edges[tname].append((fk.references.table, fk.columns[0]))
-    state: dict[str, int] = {}
-    stack: list[tuple[str, str]] = []
-
-    def visit(t: str) -> list[tuple[str, str]] | None:
-        state[t] = 1
-        for parent, col in edges[t]:
-            stack.append((t, col))
-            if state.get(parent) == 1:
-                return stack[next(i for i, (x, _) in enumerate(stack) if x == parent) :]
-            if parent not in state and (found := visit(parent)):
-                return found
-            stack.pop()
-        state[t] = 2
-        return None
-
-    for t in spec.tables:
-        if t not in state and (cycle := visit(t)):
-            path = " -> ".join(f"{t}.{c}" for t, c in cycle) + f" -> {cycle[0][0]}"
-            first = cycle[0]
-            if len(cycle) == 1:
-                return [
-                    problem(
-                        ("tables", first[0], "columns", first[1]),
-                        f"self reference {first[0]}.{first[1]} must be nullable: the first row "
-                        "has no earlier row to point at (cycle of non-nullable foreign keys)",
-                        f"add e.g. `null_ratio: 0.5` to {first[0]}.{first[1]}",
-                    )
-                ]
-            return [
-                problem(
-                    ("tables", first[0], "columns", first[1]),
-                    f"cycle of non-nullable foreign keys: {path}",
-                    f"make one nullable, e.g. `null_ratio: 0.1` on {first[0]}.{first[1]}",
-                )
-            ]
-    return []

@@ -177,7 +177,8 @@ def _parse(path: Path) -> tuple[DatasetSpec, dict[Path_, int]]:
 def _plan_masks(plan, gate_pii: bool = True) -> list[Problem]:
     """Resolve every column's mask; gate extracted columns whose names say they are personal
     (their values are checked again, on a sample, before extraction writes anything)."""
-    from tdm.masking.policy import check_defaults, detect, gate, report, resolve_masks
+    from tdm.masking.gate import detect, gate, report
+    from tdm.masking.policy import check_defaults, resolve_masks
 
     findings = detect(plan)
     plan.masks, problems = resolve_masks(plan, findings)

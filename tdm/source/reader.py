@@ -1,0 +1,254 @@
+"""`SourceReader`: counts, reads, samples and fingerprints extracted tables in independent
+batches (see the package docstring for the design)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+import pyarrow as pa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from tdm.environments import without_secret
+from tdm.errors import TdmError, did_you_mean
+from tdm.source.backend import _Backend
+from tdm.source.checks import _Checks
+from tdm.source.copy_csv import _conform, _logical
+from tdm.source.names import _key_of, _quote, _Relation, _Target, split_name
+from tdm.source.postgres import _Postgres
+from tdm.source.sqlite import _Sqlite
+from tdm.spec import TableSpec
+from tdm.types import LogicalType
+
+
+class SourceReader(_Checks):
+    """Reads extracted tables from the source database; one connection, opened on first use.
+
+    Picklable (only the URL travels, a copy opens its own connection), usable as a context
+    manager. A reader is cheap: make one per process.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self._lock = threading.RLock()
+        self._relations: dict[str, _Relation] = {}
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            raise TdmError(
+                f"source.url is not a database URL: {self._safe(url)}; write e.g. "
+                "postgresql+psycopg://user:${PASSWORD}@host:5432/database or sqlite:///file.sqlite"
+            ) from None
+        self._password = parsed.password or ""
+        backend = parsed.get_backend_name()
+        if backend in ("postgresql", "postgres"):
+            self._db: _Backend = _Postgres(parsed, self)
+        elif backend == "sqlite":
+            self._db = _Sqlite(parsed, self)
+        else:
+            raise TdmError(
+                f"cannot extract from {self.display_url}: source databases can be PostgreSQL "
+                "(postgresql://, postgresql+psycopg://) or SQLite (sqlite:///path)"
+            )
+
+    # -- what others call ------------------------------------------------------------------
+
+    def count(self, name: str, table: TableSpec) -> int:
+        """Rows of the source table meeting `where`. Also checks the key has no NULLs."""
+        with self._lock:
+            target = self._target(name, table, list(table.columns))
+            nullable = [k for k in target.key if not target.rel.columns[k].notnull]
+            nulls = ""
+            if nullable:
+                cond = " OR ".join(f"{_quote(k)} IS NULL" for k in nullable)
+                nulls = f", SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+            sql = f"SELECT COUNT(*){nulls} FROM {target.rel.sql}{target.filter()}"
+            with self._failing(target, "counting rows"):
+                row = self._db.fetch(sql)[0]
+            if nullable and row[1]:
+                raise TdmError(
+                    f"{target.about}: {row[1]} row(s) have a NULL in the key "
+                    f"({', '.join(target.key)}); the key must be unique and not null to read the "
+                    "table in batches: choose another source.key, or exclude them in source.where"
+                )
+            return int(row[0])
+
+    def read(
+        self, name: str, table: TableSpec, start: int, stop: int, schema: pa.Schema
+    ) -> pa.Table:
+        """Rows [start, stop) in key order, typed exactly as `schema`, columns in its order."""
+        if start < 0 or stop < start:
+            raise ValueError(f"bad row range [{start}, {stop})")
+        with self._lock:
+            target = self._target(name, table, schema.names)
+            if stop == start:
+                return schema.empty_table()
+            cond = []
+            if start > 0:
+                bound = self._probe(target, start)
+                if bound is None:
+                    return schema.empty_table()
+                cond = [self._db.keyset(target.key, bound)]
+            sql_from = (
+                f" FROM {target.rel.sql}{target.filter(*cond)} ORDER BY {target.order()} "
+                f"LIMIT {stop - start}"
+            )
+            out = self._select(target, table, schema, sql_from, check_keys=True)
+            if out.num_rows < stop - start:
+                self._check_no_null_keys(target)  # they sort last, past every keyset bound
+            return out
+
+    def sample(self, name: str, table: TableSpec, schema: pa.Schema, limit: int = 1000) -> pa.Table:
+        """Up to `limit` rows for PII detection, in key order; the same rows while the source
+        does not change. PostgreSQL tables: a Bernoulli sample spread over the whole table
+        (TABLESAMPLE ... REPEATABLE with a fixed seed); otherwise the first rows by key."""
+        with self._lock:
+            target = self._target(name, table, schema.names)
+            if limit <= 0:
+                return schema.empty_table()
+            with self._failing(target, "sampling rows"):
+                sampled = self._db.tablesample(target, limit)
+            if sampled is None:
+                return self.read(name, table, 0, limit, schema)
+            sql_from = (
+                f" FROM {target.rel.sql} {sampled}{target.filter()} ORDER BY {target.order()} "
+                f"LIMIT {limit}"
+            )
+            return self._select(target, table, schema, sql_from, check_keys=False)
+
+    def snapshot(self, tables: dict[str, TableSpec]) -> str:
+        """A 16-hex-digit fingerprint of the rows these tables would read now.
+
+        Per table it covers: the source relation, key, `where` and the declared types of the
+        columns read; the row count; the first and last key; and an order-independent sum of a
+        64-bit hash per row meeting `where`. For PostgreSQL tables (and partitioned tables and
+        materialized views) the hash is of the row's xmin, the id of the transaction that wrote
+        that row version: every committed INSERT, UPDATE (even one writing the same values) and
+        DELETE changes the multiset of xmins, and one scan with no per-column work computes it
+        (about the cost of COUNT(*)). VACUUM, FREEZE, VACUUM FULL and row locks leave xmin as it
+        is. For views, foreign tables and SQLite sources the hash is of the row's text (the
+        columns read), which costs a full read.
+
+        It misses: changes to rows outside `where` (they are not read) and to columns of a view's
+        underlying tables that are not read; changes still uncommitted; and a 2**-64 hash
+        collision. A table rewritten with new xmins but the same rows (dump and restore, a copy
+        into a new table) reads as changed: the fingerprint errs on the side of change. Schema
+        changes show only through the declared types of the columns read.
+        """
+        with self._lock:
+            state = {}
+            for name in sorted(tables):
+                table = tables[name]
+                target = self._target(name, table, list(table.columns), fresh=True)
+                with self._failing(target, "fingerprinting rows"):
+                    state[name] = {
+                        "relation": target.rel.display,
+                        "key": target.key,
+                        "where": target.where,
+                        "types": {c: target.rel.columns[c].type for c in table.columns},
+                        **self._db.state(target, list(table.columns)),
+                    }
+            text = json.dumps(state, sort_keys=True, default=str)
+            return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            self._relations.clear()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @property
+    def display_url(self) -> str:
+        return self._safe(self.url)
+
+    def _safe(self, text: str) -> str:
+        return without_secret(text, getattr(self, "_password", ""))
+
+    def __getstate__(self) -> dict:
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["url"])
+
+    def __enter__(self) -> SourceReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _target(self, name: str, table: TableSpec, columns: list[str], fresh: bool = False):
+        key = _key_of(name, table)
+        src = table.source.table if table.source and table.source.table else name
+        where = table.source.where if table.source and table.source.where else None
+        parts = split_name(src)
+        cache = "\x00".join(parts)
+        rel = None if fresh else self._relations.get(cache)
+        if rel is None:
+            with self._failing(name, f"looking up source table {src!r}"):
+                rel = self._db.relation(parts)
+            if rel is None:
+                known = self._db.relation_names()
+                hint = did_you_mean(src, known)
+                raise TdmError(
+                    f"table {name}: source table {src!r} does not exist in {self.display_url}"
+                    + (f"; {hint}" if hint else "")
+                    + " (set source.table to the name in the source, schema.table if needed)"
+                )
+            self._relations[cache] = rel
+        for col in dict.fromkeys([*key, *columns]):
+            if col not in rel.columns:
+                what = "key column" if col in key and col not in columns else "column"
+                hint = did_you_mean(col, rel.columns) or next(
+                    (f'did you mean "{c}"?' for c in rel.columns if c.lower() == col.lower()), None
+                )
+                raise TdmError(
+                    f"table {name}: {what} {col!r} is not in source {rel.kind} {rel.display}"
+                    + (f"; {hint}" if hint else "")
+                    + f" (its columns: {', '.join(rel.columns)})"
+                )
+        target = _Target(name, rel, key, where)
+        for col, spec in table.columns.items():
+            if col in columns:
+                self._db.check_type(target, col, spec.logical)
+        return target
+
+    def _probe(self, target: _Target, start: int) -> tuple | None:
+        """The key of row `start` (None past the end), checking it differs from row start-1."""
+        sql = (
+            f"SELECT {target.key_list()} FROM {target.rel.sql}{target.filter()} "
+            f"ORDER BY {target.order()} LIMIT 2 OFFSET {start - 1}"
+        )
+        with self._failing(target, f"finding the key of row {start}"):
+            rows = self._db.fetch(sql)
+        if len(rows) < 2:
+            return None
+        before, bound = tuple(rows[0]), tuple(rows[1])
+        if any(v is None for v in bound):
+            raise self._null_key(target)
+        if before == bound:
+            raise self._duplicate_key(target, bound)
+        return bound
+
+    def _select(
+        self, target: _Target, table: TableSpec, schema: pa.Schema, sql_from: str, check_keys: bool
+    ) -> pa.Table:
+        kinds = [_logical(table, f) for f in schema]
+        # Key columns the caller did not ask for are read too, to check them, then dropped.
+        extra = [k for k in target.key if k not in schema.names] if check_keys else []
+        kinds += [LogicalType("string")] * len(extra)
+        names = [*schema.names, *extra]
+        with self._failing(target, "reading rows"):
+            columns = self._db.select(sql_from, names, kinds)
+        arrays = dict(zip(names, columns, strict=True))
+        if check_keys:
+            self._check_keys(target, [arrays[k] for k in target.key])
+        try:
+            out = [_conform(arrays[f.name], f.type) for f in schema]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+            raise TdmError(
+                f"{target.about}: cannot convert values to the spec types: {e}"
+            ) from None
+        return pa.Table.from_arrays(out, schema=schema)
