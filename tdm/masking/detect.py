@@ -37,7 +37,7 @@ _TABLE = [
     ("email", "email", "an email", "string"),
     ("phone", "phone", "a phone number", "string int"),
     ("credit_card", "credit_card", "a card number", "string int decimal"),
-    ("iban", "pseudonymize", "a bank account", "string int"),
+    ("iban", "iban", "a bank account", "string int"),
     ("national_id", "national_id", "a national id", "string int"),
     ("ip_address", "hash", "an IP address", "string"),
     ("date_of_birth", "date_shift days=30", "a date of birth", "date timestamp string"),

@@ -298,7 +298,15 @@ class Substitute(Strategy):
 
 def _load_modules() -> None:
     """Register the strategies of the sibling modules."""
-    from tdm.masking import contact, identifiers, json_paths, perturb, temporal, text  # noqa: F401
+    from tdm.masking import (  # noqa: F401
+        banking,
+        contact,
+        identifiers,
+        json_paths,
+        perturb,
+        temporal,
+        text,
+    )
 
 
 _load_modules()

@@ -17,7 +17,7 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 # RE2 syntax (pyarrow.compute): no look-around. Applied in this order: emails before phones (their
 # digits), IBANs and cards before the shorter digit patterns they contain.
 PATTERNS: dict[str, tuple[str, str]] = {
-    "email": (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "[EMAIL]"),
+    "email": (r"[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}", "[EMAIL]"),
     "iban": (r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", "[IBAN]"),
     "card": (r"\b\d(?:[ -]?\d){12,18}\b", "[CARD]"),
     "id": (r"\b\d{3}-\d{2}-\d{4}\b", "[ID]"),
@@ -25,8 +25,9 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "phone": (
         r"(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
         r"|\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}"
-        r"|\b\d{3}[.-]\d{3}[.-]\d{4}\b"
-        r"|\b0\d{2,4}[ /-]\d{4,8}\b)",
+        r"|\b\d{3}[.-]\d{3}[.-]\d{4}"
+        r"|\b0\d{2,4}[ /-]\d{4,8})"
+        r"(?: ?(?:x|ext\.?) ?\d{1,6}\b|\b)",  # an extension goes with its number
         "[PHONE]",
     ),
 }

@@ -29,6 +29,7 @@ STRATEGIES = {
     "credit_card",
     "national_id",
     "pseudonymize",
+    "iban",
     "date_shift",
     "generalize",
     "noise",

@@ -81,6 +81,7 @@ def test_registry_has_every_strategy_with_strict_params():
         "credit_card",
         "national_id",
         "pseudonymize",
+        "iban",
         "date_shift",
         "generalize",
         "noise",
@@ -95,7 +96,15 @@ def test_registry_has_every_strategy_with_strict_params():
     with pytest.raises(ValidationError):
         STRATEGIES["partial"].Params.model_validate({"keep_lst": 4})
     bijective = {n for n, c in STRATEGIES.items() if c.bijective}
-    assert bijective == {"keep", "email", "phone", "credit_card", "national_id", "pseudonymize"}
+    assert bijective == {
+        "keep",
+        "email",
+        "phone",
+        "credit_card",
+        "national_id",
+        "pseudonymize",
+        "iban",
+    }
 
 
 def test_domain_is_strategy_and_mapping_params_only():
@@ -653,3 +662,27 @@ def test_hex_is_case_insensitive_so_it_cannot_collide():
     assert out[0] == out[1] and out[2] == out[3]  # the same value, written two ways
     inputs = [f"{i:04x}" for i in range(65536)]
     assert len(set(p.strings(pa.array(inputs), "hex").to_pylist())) == 65536
+
+
+def _valid_iban(iban: str) -> bool:
+    s = iban.replace(" ", "")
+    moved = s[4:] + s[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def test_iban_stays_valid_keeps_country_and_never_collides():
+    from tests.unit import helpers
+
+    raw = helpers.run(helpers.make("iban", "string", unique=True, locales=("de_DE",)), 0, 50_000)
+    masked = run(make("iban"), raw)
+    assert all(_valid_iban(v) for v in masked[:5000])
+    pairs = zip(masked, raw.to_pylist(), strict=True)
+    assert all(m[:2] == r[:2] and len(m) == len(r) for m, r in pairs)
+    assert len(set(masked)) == len(masked) and not set(masked) & set(raw.to_pylist())
+    spaced = run(make("iban"), ["DE89 3704 0044 0532 0130 00", None])
+    assert spaced[1] is None and spaced[0].count(" ") == 5 and _valid_iban(spaced[0])
+
+
+def test_scrub_finds_extensions_and_non_ascii_addresses():
+    out = run(make("scrub"), ["call 206.269.0743x9150 today", "mail Jürgen.Müller@beispiel.de"])
+    assert out == ["call [PHONE] today", "mail [EMAIL]"]
