@@ -78,7 +78,6 @@ def parser() -> argparse.ArgumentParser:
     ld.add_argument("dataset")
     ld.add_argument("--env", required=True)
     ld.add_argument("--version", default="latest")
-    ld.add_argument("--spec", help="spec file (default schemas/<dataset>.yaml)")
     ld.add_argument("--quiet", action="store_true")
     ld.add_argument(
         "--force",

@@ -107,12 +107,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    """Load a sealed version; the plan comes from the spec file, or from the version's manifest
-    when the file no longer loads (a rollback must not depend on today's spec)."""
+    """Load a sealed version. The plan comes from the version's own manifest, so a rollback
+    depends neither on today's spec file nor on the source database being reachable."""
     from pipelines.runner import load_version
     from tdm.environments import get_environment
-    from tdm.errors import SpecError
-    from tdm.spec_load import load_spec, plan_from_manifest
+    from tdm.spec_load import plan_from_manifest
     from tdm.versions import MANIFEST, VersionStore
 
     _progress(args.quiet)
@@ -124,19 +123,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         )
     store = VersionStore(settings.store_root())
     version = store.resolve(args.dataset, args.version)
-    path = Path(args.spec) if args.spec else settings.schemas_dir() / f"{args.dataset}.yaml"
-    try:
-        plan = load_spec(path)
-    except SpecError as e:
-        print(
-            f"note: {path} does not load ({len(e.problems)} problem(s)); using the plan "
-            f"recorded in version {version}",
-            file=sys.stderr,
-        )
-        plan = plan_from_manifest(store.manifest(args.dataset, version))
-        plan.source = store.dir(args.dataset, version) / MANIFEST
-    if plan.name != args.dataset:
-        raise TdmError(f"{path} describes dataset {plan.name}, not {args.dataset}")
+    plan = plan_from_manifest(store.manifest(args.dataset, version))
+    plan.source = store.dir(args.dataset, version) / MANIFEST
     load_version(plan, args.env, version, force=args.force)  # checks validation, checksums
     print(f"loaded {args.dataset} {version} into {args.env}")
     return 0

@@ -77,7 +77,7 @@ def test_seed_scale_and_rollback(small_spec, tdm_home):
     db = tdm_home / "local" / "shop.sqlite"
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 750
-    tdm("load", "shop", "--env", "local", "--version", v1, "--spec", str(small_spec))
+    tdm("load", "shop", "--env", "local", "--version", v1)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 1500
         assert conn.execute("SELECT version FROM _tdm_meta").fetchone()[0] == v1
@@ -98,7 +98,7 @@ def test_errors_are_clear_and_without_traceback(write_spec, small_spec):
     for args in (
         ["generate", str(bad), "--out", "x"],
         ["run", str(bad)],
-        ["load", "shop", "--env", "staging", "--spec", str(small_spec)],
+        ["load", "shop", "--env", "staging"],
         ["versions", "nothing-here"],
     ):
         result = tdm(*args, check=False)
@@ -108,7 +108,7 @@ def test_errors_are_clear_and_without_traceback(write_spec, small_spec):
     result = tdm("generate", str(bad), "--out", "x", check=False)
     assert "bad.yaml:6: tables.t.columns.a.generator: unknown generator" in result.stderr
     assert 'did you mean "sequence"?' in result.stderr
-    load = tdm("load", "shop", "--env", "staging", "--spec", str(small_spec), check=False)
+    load = tdm("load", "shop", "--env", "staging", check=False)
     assert "no environment named 'staging'" in load.stderr
 
 
