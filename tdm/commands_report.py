@@ -133,6 +133,12 @@ def cmd_envs(args: argparse.Namespace) -> int:
             except TdmError as e:
                 current, errors[dataset] = None, str(e).splitlines()[0]
             held[dataset] = current["version"] if current else None
+            swapping = (current or {}).get("swap_in_progress")
+            if swapping:  # MongoDB: a load died mid-swap; collections may mix two versions
+                errors[dataset] = (
+                    f"swap to {swapping.get('version')} in progress since "
+                    f"{swapping.get('started_at')}: the next load completes it"
+                )
         out.append(
             {
                 "name": name,
