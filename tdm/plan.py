@@ -125,16 +125,26 @@ class Plan:
             ]
         )
 
+    def locales(self, table: str, start: int, stop: int) -> np.ndarray:
+        """The locale (index into spec.locales) of rows [start, stop). Rows counted per a parent
+        row take their parent's locale, so a German customer's addresses and orders are German
+        too; other rows draw theirs by the locale weights."""
+        per = self.per_parent.get(table)
+        if per is not None and stop > start:
+            parents = per.parent_of(np.arange(start, stop, dtype=np.int64))
+            first = int(parents.min())
+            parent = self.spec.tables[table].rows.per
+            return self.locales(parent, first, int(parents.max()) + 1)[parents - first]
+        weights = np.array(list(self.spec.locales.values()), dtype=np.float64)
+        rr = RowRandom(stream_key(self.spec.seed, table, "__locale__"), start, stop)
+        return rr.weighted_index(np.cumsum(weights) / weights.sum())
+
     def generate(self, table: str, start: int, stop: int) -> pa.Table:
         """Rows [start, stop) of a table: a pure function of (spec, seed, table, row index)."""
         spec = self.spec.tables[table]
         if spec.source is not None:
             return self.reader().read(table, spec, start, stop, self.schema(table))
-        locale = None
-        if len(self.spec.locales) > 1:
-            weights = np.array(list(self.spec.locales.values()), dtype=np.float64)
-            rr = RowRandom(stream_key(self.spec.seed, table, "__locale__"), start, stop)
-            locale = rr.weighted_index(np.cumsum(weights) / weights.sum())
+        locale = self.locales(table, start, stop) if len(self.spec.locales) > 1 else None
         row: dict[str, pa.Array] = {}
         for name in self.columns[table]:
             gen = self.gens[table][name]

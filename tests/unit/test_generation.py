@@ -153,3 +153,30 @@ def test_schema_matches_the_spec(small_spec, table):
     data = whole(plan, table)
     assert data.schema == plan.schema(table)
     assert data.column_names == list(plan.spec.tables[table].columns)
+
+
+def test_child_rows_share_their_parents_locale(write_spec):
+    spec = write_spec("""
+        dataset: world
+        locales: {en_US: 0.5, de_DE: 0.5}
+        tables:
+          customers:
+            rows: 2000
+            primary_key: id
+            columns:
+              id: {type: int, generator: sequence}
+              country: {type: string, generator: country_code, of_locale: true}
+          addresses:
+            rows: {per: customers, distribution: uniform, min: 1, max: 3}
+            primary_key: id
+            columns:
+              id: {type: int, generator: sequence}
+              customer_id: {type: int, references: customers}
+              country: {type: string, generator: country_code, of_locale: true}
+    """)
+    plan = load_spec(spec)
+    customers = whole(plan, "customers").column("country").to_pylist()
+    addresses = in_blocks(plan, "addresses", 777)
+    owner = addresses.column("customer_id").to_pylist()
+    assert {"US", "DE"} == set(customers)
+    assert addresses.column("country").to_pylist() == [customers[c - 1] for c in owner]
