@@ -3,7 +3,6 @@ raise, and the one-line form of driver messages."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -18,10 +17,6 @@ if TYPE_CHECKING:
 
 class _ConnectError(TdmError):
     """The source database cannot be reached; `_failing` adds the table it was wanted for."""
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 # -- backends --------------------------------------------------------------------------------

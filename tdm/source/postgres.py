@@ -11,8 +11,9 @@ import psycopg
 import psycopg.sql
 import pyarrow as pa
 
+from tdm.dberrors import connect_hint, one_line
 from tdm.errors import TdmError
-from tdm.source.backend import _Backend, _ConnectError, _one_line
+from tdm.source.backend import _Backend, _ConnectError
 from tdm.source.copy_csv import _parse_csv, _parse_type, _pg_expr
 from tdm.source.names import _Column, _quote, _Relation, _Target
 from tdm.types import LogicalType
@@ -78,20 +79,8 @@ class _Postgres(_Backend):
         return c
 
     def _connect_failure(self, e: Exception) -> str:
-        msg = self.reader._safe(_one_line(str(e)))
-        low = msg.lower()
-        if "password" in low or "authentication" in low:
-            hint = "check the user and password of source.url (its environment variable)"
-        elif "does not exist" in low:
-            hint = "check the database and user names in source.url"
-        elif "resolve host" in low or "translate host" in low:
-            hint = "check the host name in source.url"
-        elif "refused" in low or "timeout" in low or "timed out" in low or "no route" in low:
-            hint = "is the server running and reachable from here? check host and port"
-        elif "invalid" in low and "option" in low:
-            hint = "remove or fix the ?options of source.url"
-        else:
-            hint = "check source.url"
+        msg = self.reader._safe(one_line(str(e)))
+        hint = connect_hint(msg, "source.url")
         return f"cannot connect to the source database {self.reader.display_url}: {msg} ({hint})"
 
     def fetch(self, sql: str) -> list[tuple]:
@@ -220,10 +209,10 @@ class _Postgres(_Backend):
     def describe(self, error: Exception) -> tuple[str, str] | None:
         if not isinstance(error, psycopg.Error):
             if isinstance(error, pa.ArrowInvalid | pa.ArrowNotImplementedError):
-                return "data", _one_line(str(error))
+                return "data", one_line(str(error))
             return None
         diag = getattr(error, "diag", None)
-        message = _one_line((diag.message_primary if diag else None) or str(error))
+        message = one_line((diag.message_primary if diag else None) or str(error))
         state = getattr(error, "sqlstate", None) or ""
         if isinstance(error, psycopg.OperationalError) and not state:
             return "connection", message

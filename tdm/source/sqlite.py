@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from tdm.dberrors import one_line
 from tdm.errors import TdmError
-from tdm.source.backend import _Backend, _ConnectError, _one_line
+from tdm.source.backend import _Backend, _ConnectError
 from tdm.source.names import _Column, _quote, _Relation, _Target
 from tdm.source.pyrows import _FROM_PY
 from tdm.types import LogicalType
@@ -112,7 +113,7 @@ class _Sqlite(_Backend):
             return "data", str(error)
         if not isinstance(error, sqlite3.Error):
             return None
-        message = _one_line(str(error))
+        message = one_line(str(error))
         if "no such table" in message:
             return "missing", message
         if "no such column" in message or "syntax error" in message:

@@ -9,18 +9,14 @@ Permissions: the environment's user needs CREATE on the database (staging schema
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 
+from tdm.dberrors import connect_hint, one_line
 from tdm.environments import without_secret
 from tdm.errors import TdmError
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 class _Connections:
@@ -38,18 +34,8 @@ class _Connections:
         try:
             return psycopg.connect(**self._params, autocommit=True)
         except psycopg.Error as e:
-            msg = self._safe(_one_line(str(e)))
-            low = msg.lower()
-            if "password" in low or "authentication" in low:
-                hint = "check the user and password of the environment URL (its variable)"
-            elif "does not exist" in low:
-                hint = "check the database and user names in the environment URL"
-            elif "resolve host" in low or "translate host" in low:
-                hint = "check the host name in the environment URL"
-            elif "refused" in low or "timeout" in low or "timed out" in low or "no route" in low:
-                hint = "is the server running and reachable from here? check host and port"
-            else:
-                hint = "check the environment URL"
+            msg = self._safe(one_line(str(e)))
+            hint = connect_hint(msg, "the environment URL")
             where = f"{doing}: " if doing else ""
             raise TdmError(
                 f"{where}cannot connect to the environment database {self.display_url}: "
@@ -81,8 +67,8 @@ def _aftermath(state: dict | None) -> str:
 def describe(e: psycopg.Error) -> str:
     """A driver error as one line: the message, its detail, and a hint for the usual causes."""
     diag = getattr(e, "diag", None)
-    message = _one_line((diag.message_primary if diag else None) or str(e))
-    detail = _one_line(diag.message_detail) if diag and diag.message_detail else ""
+    message = one_line((diag.message_primary if diag else None) or str(e))
+    detail = one_line(diag.message_detail) if diag and diag.message_detail else ""
     state = getattr(e, "sqlstate", None) or ""
     if len(detail) > 300:
         detail = detail[:300] + "..."
