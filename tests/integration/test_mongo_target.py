@@ -19,12 +19,10 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from tdm.errors import TdmError
 from tdm.spec import DatasetSpec
-from tdm.spec_load import load_spec
 from tdm.targets import open_target
 from tdm.targets.mongo import META, STAGING, MongoTarget, embeddings, mock_client
-from tdm.versions import VersionStore, version_id
-
-from ..unit.test_versions import write_all
+from tdm.versions import VersionStore
+from tests.builders import seal_version
 
 STAND_IN, REAL = "mongomock-stand-in", "real-mongodb"
 
@@ -122,11 +120,9 @@ def versions(write_spec, tmp_path):
         "orphans": (True, 4, 0.2),
     }
     for name, (embed, seed, nulls) in cases.items():
-        plan = load_spec(write_spec(spec_text(embed, nulls), f"{name}.yaml"), seed=seed)
-        version = version_id(plan.spec)
-        write_all(store, plan, version)
-        store.seal(plan, version)
-        out[name] = (plan, version)
+        out[name] = seal_version(
+            store, write_spec(spec_text(embed, nulls), f"{name}.yaml"), seed=seed
+        )
     return store, out
 
 

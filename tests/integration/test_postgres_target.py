@@ -20,13 +20,12 @@ import pytest
 
 from tdm.errors import TdmError
 from tdm.introspect import drift, expected_schema, live_schema, spec_from_database
-from tdm.spec_load import load_spec
 from tdm.targets import open_target
 from tdm.targets.postgres import PostgresTarget, lock_key, uuid_bytes
-from tdm.versions import VersionStore, version_id
+from tdm.versions import VersionStore
+from tests.builders import seal_version
 
 from ..conftest import SMALL
-from ..unit.test_versions import write_all
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -75,11 +74,7 @@ def sealed(tmp_path_factory):
         path = base / f"{name}.yaml"
         path.write_text(text)
         for seed in seeds:
-            plan = load_spec(path, seed=seed)
-            version = version_id(plan.spec)
-            write_all(store, plan, version)
-            store.seal(plan, version)
-            out[name, seed] = (plan, version)
+            out[name, seed] = seal_version(store, path, seed=seed)
     return store, out
 
 

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from tdm.diff import content_checksum, diff_versions
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore, version_id
-
-from .test_versions import write_all
+from tdm.versions import VersionStore
+from tests.builders import seal_version
 
 
 def seal(store, spec_path, **overrides):
-    plan = load_spec(spec_path, **overrides)
-    version = version_id(plan.spec)
-    write_all(store, plan, version)
-    store.seal(plan, version)
-    return version
+    return seal_version(store, spec_path, **overrides)[1]
 
 
 def test_content_checksum_ignores_the_batch_layout(small_spec, write_spec, tmp_path):

@@ -11,12 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tdm.errors import TdmError
-from tdm.spec_load import load_spec
 from tdm.targets import open_target
 from tdm.targets.files import FilesTarget
-from tdm.versions import VersionStore, version_id
-
-from .test_versions import write_all
+from tdm.versions import VersionStore
+from tests.builders import seal_version
 
 SPEC = """
 dataset: depot
@@ -56,14 +54,7 @@ tables:
 def sealed(write_spec, tmp_path):
     spec = write_spec(SPEC, "depot.yaml")
     store = VersionStore(tmp_path / "store")
-    out = {}
-    for seed in (1, 2):
-        plan = load_spec(spec, seed=seed)
-        version = version_id(plan.spec)
-        write_all(store, plan, version)
-        store.seal(plan, version)
-        out[seed] = (plan, version)
-    return store, out
+    return store, {seed: seal_version(store, spec, seed=seed) for seed in (1, 2)}
 
 
 def _expected_json(row: dict, kinds: dict[str, str]) -> dict:
@@ -230,10 +221,8 @@ def test_switching_format_replaces_every_file(sealed, tmp_path):
 
 def test_an_empty_table_still_gets_a_file(write_spec, tmp_path):
     spec = write_spec(SPEC.replace("rows: 300", "rows: 0"), "empty.yaml")
-    plan, store = load_spec(spec), VersionStore(tmp_path / "store")
-    version = version_id(plan.spec)
-    write_all(store, plan, version)
-    store.seal(plan, version)
+    store = VersionStore(tmp_path / "store")
+    _, version = seal_version(store, spec)
     for fmt in ("parquet", "csv", "jsonl"):
         root = tmp_path / f"env-{fmt}"
         open_target(f"file://{root}?format={fmt}").load(store, "depot", version)

@@ -7,24 +7,15 @@ import sqlite3
 import pytest
 
 from tdm.errors import TdmError
-from tdm.spec_load import load_spec
 from tdm.targets import open_target
-from tdm.versions import VersionStore, version_id
-
-from .test_versions import write_all
+from tdm.versions import VersionStore
+from tests.builders import seal_version
 
 
 @pytest.fixture
 def sealed(small_spec, tmp_path):
     store = VersionStore(tmp_path / "store")
-    out = {}
-    for seed in (1, 2):
-        plan = load_spec(small_spec, seed=seed)
-        version = version_id(plan.spec)
-        write_all(store, plan, version)
-        store.seal(plan, version)
-        out[seed] = (plan, version)
-    return store, out
+    return store, {seed: seal_version(store, small_spec, seed=seed) for seed in (1, 2)}
 
 
 def counts(path, tables):

@@ -19,7 +19,8 @@ from tdm.validation import (
     validate_version,
 )
 from tdm.validation_cross import validate_masking, validate_pii
-from tdm.versions import VersionStore, version_id
+from tdm.versions import VersionStore
+from tests.builders import seal_version
 
 SPEC = """
 dataset: vshop
@@ -89,16 +90,8 @@ def build(write_spec, tmp_path):
     """A sealed version of SPEC; `corrupt(table, batch, data)` may change a batch first."""
 
     def make(corrupt=None):
-        plan = load_spec(write_spec(SPEC, "vshop.yaml"))
-        store, version = VersionStore(tmp_path / "store"), version_id(plan.spec)
-        for table in plan.order:
-            for i, key in enumerate(plan.batch_keys()):
-                start, stop = plan.block(table, i)
-                if start < stop:
-                    data = plan.generate(table, start, stop)
-                    data = (corrupt(table, i, data) if corrupt else None) or data
-                    store.write_batch(plan.name, version, table, key, data)
-        store.seal(plan, version)
+        store = VersionStore(tmp_path / "store")
+        plan, version = seal_version(store, write_spec(SPEC, "vshop.yaml"), corrupt)
         return plan, store, version
 
     return make

@@ -9,14 +9,7 @@ import pytest
 from tdm.errors import TdmError
 from tdm.spec_load import load_spec
 from tdm.versions import VersionStore, version_id
-
-
-def write_all(store: VersionStore, plan, version: str) -> None:
-    for table in plan.order:
-        for i, key in enumerate(plan.batch_keys()):
-            start, stop = plan.block(table, i)
-            if start < stop:
-                store.write_batch(plan.name, version, table, key, plan.generate(table, start, stop))
+from tests.builders import write_all
 
 
 def test_version_id_is_deterministic_and_sensitive(small_spec, write_spec):
