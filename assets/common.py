@@ -26,11 +26,8 @@ def run_plan(context, plan: Plan) -> Plan:
     seed tag, or re-read when the spec file changed since the code location loaded."""
     seed = context.run.tags.get(SEED_TAG)
     seed = int(seed) if seed not in (None, "") else None
-    edited = (
-        plan.source is not None
-        and plan.source.exists()
-        and file_hash(plan.source) != plan.source_hash
-    )
+    current = file_hash(plan.source) if plan.source is not None and plan.source.exists() else None
+    edited = current is not None and current != plan.source_hash
     extracted = any(plan.extracted(t) for t in plan.order)
     if seed in (None, plan.spec.seed) and not edited and not extracted:
         return plan
@@ -38,7 +35,7 @@ def run_plan(context, plan: Plan) -> Plan:
     key = (
         id(plan),
         seed,
-        file_hash(plan.source) if edited else None,
+        current if edited else None,
         context.run.run_id if extracted else None,
     )
     if key not in _PLANS:

@@ -27,9 +27,8 @@ def blocks(rows: int, batch_size: int) -> list[tuple[int, int]]:
     return [(s, min(rows, s + batch_size)) for s in range(0, rows, batch_size)]
 
 
-def _produce(args: tuple[Plan, MaskingKey | None, str, int, int]) -> pa.Table:
-    plan, key, table, start, stop = args
-    which = (spec_hash(plan.spec), key.fingerprint if key else None)
+def _produce(args: tuple[Plan, MaskingKey | None, tuple, str, int, int]) -> pa.Table:
+    plan, key, which, table, start, stop = args
     masker = _MASKERS.get(which) or _MASKERS.setdefault(which, Masker(plan, key))
     return masker.apply(table, plan.generate(table, start, stop), start)
 
@@ -41,7 +40,8 @@ def batches(
     batch_size: int,
     pool: ProcessPoolExecutor | None,
 ) -> Iterator[pa.Table]:
-    work = [(plan, key, table, s, e) for s, e in blocks(plan.rows[table], batch_size)]
+    which = (spec_hash(plan.spec), key.fingerprint if key else None)  # the masker to reuse
+    work = [(plan, key, which, table, s, e) for s, e in blocks(plan.rows[table], batch_size)]
     yield from (pool.map(_produce, work) if pool else map(_produce, work))
 
 

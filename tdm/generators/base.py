@@ -117,8 +117,3 @@ def register(cls: type[Generator]) -> type[Generator]:
         raise ValueError(f"generator {cls.name!r} registered twice")
     REGISTRY[cls.name] = cls
     return cls
-
-
-def to_array(values: np.ndarray, info: ColumnInfo) -> pa.Array:
-    """Numeric numpy values as an array of the column's Arrow type."""
-    return pa.array(values).cast(info.type.arrow)

@@ -357,19 +357,6 @@ def alphabet_id(name: str) -> int:
     return list(ALPHABETS).index(name) + 1
 
 
-def keyed_hash(values: pa.Array, key: MaskingKey, purpose: str) -> list[bytes | None]:
-    """HMAC-SHA256 of each value's UTF-8 (or decimal) text, computed once per distinct value."""
-    secret = key.derive(f"hash/{purpose}")
-    encoded = pc.dictionary_encode(
-        pc.cast(values, pa.string()) if values.type != pa.string() else values
-    )
-    digests = [
-        hmac.new(secret, v.encode(), hashlib.sha256).digest()
-        for v in encoded.dictionary.to_pylist()
-    ]
-    return [None if i is None else digests[i] for i in encoded.indices.to_pylist()]
-
-
 def keyed_u64(values: pa.Array, key: MaskingKey, purpose: str) -> np.ndarray:
     """A keyed 64-bit number per value (same value -> same number), via HMAC on distinct values."""
     secret = key.derive(f"hash/{purpose}")

@@ -106,12 +106,6 @@ def _show(spec: MaskSpec) -> str:
     )
 
 
-def strategy_class(name: str):
-    from tdm.masking.strategies import STRATEGIES
-
-    return STRATEGIES.get(name)
-
-
 def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
     from tdm.masking.strategies import STRATEGIES, MaskColumn
 
@@ -157,14 +151,14 @@ def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
         for n in strategy.needs()
         if n not in table.columns
     ]
-    if not cls.bijective and _must_stay_unique(plan, tname, cname):
+    why = _why_unique(plan, tname, cname)
+    if not cls.bijective and why is not None:
         out.append(
             Problem(
                 dotted(where),
-                f"{cname} is a key ({_why_unique(plan, tname, cname)}) "
-                f"but mask {cls.name!r} can map two values to one",
+                f"{cname} is a key ({why}) but mask {cls.name!r} can map two values to one",
                 "use a collision-free strategy: pseudonymize, email, phone, "
-                "credit_card or national_id",
+                "credit_card, national_id or iban",
                 at=where,
             )
         )
@@ -219,10 +213,6 @@ def check_defaults(plan) -> list[Problem]:
         except ValidationError as err:
             out += pydantic_problems(err, cls.Params, {}, at)
     return out
-
-
-def _must_stay_unique(plan, tname: str, cname: str) -> bool:
-    return _why_unique(plan, tname, cname) is not None
 
 
 def _why_unique(plan, tname: str, cname: str) -> str | None:
