@@ -1,9 +1,10 @@
 """Checks GX does not do: keys across all batches, and the privacy gates.
 
 Keys are read column-wise from the version's Parquet files (only the key columns), concatenated,
-and checked with Arrow hash kernels: uniqueness with a group-by, single-column foreign keys with
-is_in against the parent's keys, composite ones with an anti-join. Rows with a null in a key are
-skipped (a nullable foreign key may be null; not-null is the per-batch suite's job).
+and checked with Arrow kernels: uniqueness with a sort (integer-like keys) or a group-by,
+single-column foreign keys with is_in against the parent's keys, composite ones with an
+anti-join. Rows with a null in a key are skipped (a nullable foreign key may be null; not-null
+is the per-batch suite's job).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tdm.validation import EXAMPLES, CheckResult
+from tdm.validation_suite import all_batches, columns_of, label, suite_for
 
 ROW = "__tdm_row"
 # How many values a mask may leave equal to their source (nulls are not compared):
@@ -66,10 +68,38 @@ def _examples(rows: pa.Array | pa.ChunkedArray) -> list[int]:
     return [int(v) for v in values[:EXAMPLES]]
 
 
+def _no_repeats(ordered: np.ndarray) -> bool:
+    return not np.any(ordered[1:] == ordered[:-1])
+
+
+def _key_array(data: pa.Table, columns: list[str]) -> np.ndarray | None:
+    """The key as one int64 array when every column is an integer, date, time or timestamp and
+    their ranges pack into 62 bits; else None. (Keys are often already increasing; else numpy
+    sorts 1M int64 in ~7 ms, ~8x faster than a hash group-by.)"""
+    packed, span = None, 1
+    for c in columns:
+        col = data.column(c).combine_chunks()
+        t = col.type
+        kinds = (pa.types.is_integer, pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
+        if not any(k(t) for k in kinds) or pa.types.is_uint64(t):
+            return None
+        plain = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
+        v = np.asarray(col.cast(plain)).astype(np.int64, copy=False)
+        lo, hi = int(v.min()), int(v.max())
+        if span * (hi - lo + 1) >= 2**62:
+            return None
+        packed = v - lo if packed is None else packed * (hi - lo + 1) + (v - lo)
+        span *= hi - lo + 1
+    return packed
+
+
 def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
     """Rows whose key occurs more than once (all of them, as GX counts) and a few of them."""
     if data.num_rows == 0:
         return 0, []
+    key = _key_array(data, columns)
+    if key is not None and (np.all(key[1:] > key[:-1]) or _no_repeats(np.sort(key))):
+        return 0, []  # the usual case, settled by a sort; duplicates are counted below
     counts = (
         data.select(columns).group_by(columns, use_threads=False).aggregate([([], "count_all")])
     )
@@ -84,37 +114,41 @@ def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
     return total, _examples(hit.column(ROW))
 
 
+def unique_result(plan, table: str, cfg: dict, keys: pa.Table, total: int) -> CheckResult:
+    """A derived uniqueness expectation over every batch of the table: `keys` holds its
+    columns, nulls dropped, and ROW (global row indices); `total` counts the rows with nulls."""
+    cols = list(columns_of(cfg))
+    bad, examples = _duplicates(keys, cols)
+    column, where = label(table, cfg)
+    return CheckResult(
+        f"{where} {cfg['type']}",
+        table,
+        column,
+        cfg["type"],
+        bad == 0,
+        bad,
+        total,
+        examples,
+        {
+            "engine": "pyarrow",
+            "scope": "all batches",
+            "batches": plan.table_batches(table),
+            "primary_key": cols == list(plan.spec.tables[table].primary_key),
+            "null_keys_skipped": total - keys.num_rows,
+        },
+    )
+
+
 def validate_cross(store, plan, dataset: str, version: str) -> list[CheckResult]:
-    """Primary keys and unique columns/groups unique over all batches; every foreign key, single
-    and composite, resolves to a parent row in some batch of the parent."""
+    """Derived uniqueness (primary keys, unique columns and groups) over all batches; every
+    foreign key, single and composite, resolves to a parent row in some batch of the parent."""
     cache: dict = {}
     out = []
     for table in plan.order:
-        spec = plan.spec.tables[table]
-        groups = [("primary_key_unique", spec.primary_key)] if spec.primary_key else []
-        groups += [
-            ("unique_across_batches", [c])
-            for c, col in spec.columns.items()
-            if col.unique and [c] != spec.primary_key
-        ]
-        groups += [("unique_across_batches", g) for g in spec.unique if g != spec.primary_key]
-        for check, cols in groups:
-            data, total = _keys(store, dataset, version, table, cols, cache)
-            bad, examples = _duplicates(data, cols)
-            out.append(
-                CheckResult(
-                    f"{check} {table}({', '.join(cols)})",
-                    table,
-                    ", ".join(cols),
-                    check,
-                    bad == 0,
-                    bad,
-                    total,
-                    examples,
-                    {"columns": cols, "batches": plan.table_batches(table)},
-                )
-            )
-        for fk in spec.all_foreign_keys:
+        for cfg in filter(all_batches, suite_for(plan, table)):
+            data, total = _keys(store, dataset, version, table, list(columns_of(cfg)), cache)
+            out.append(unique_result(plan, table, cfg, data, total))
+        for fk in plan.spec.tables[table].all_foreign_keys:
             out.append(_foreign_key(store, plan, dataset, version, table, fk, cache))
     return out
 

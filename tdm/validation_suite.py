@@ -2,16 +2,19 @@ r"""The expectation suite of a table, derived from the spec and its plan (no GX 
 
 Each entry is a GX 1.x expectation config: {"type": "expect_...", "kwargs": {...}}, JSON-safe.
 Entries with meta.engine == "pyarrow" are computed by our own code from the Arrow data (the type
-check, as GX's sees pandas dtypes, not Arrow types; not-null, as a null count is free), and
+check, as GX's sees pandas dtypes, not Arrow types; not-null, as a null count is free); derived
+uniqueness (meta.scope == "all batches") is checked once over every batch of the table
+(tdm.validation_cross), as a key unique within each batch may still repeat across batches;
 entries in TABLE_LEVEL are checked against the table's row count; great_expectations runs the
-rest. Regexes avoid \s, \d, \w and \b, which make pandas run them in Python, row by row.
+rest, batch by batch (per_batch). Regexes avoid \s, \d, \w and \b, which make pandas run them
+in Python, row by row.
 
 Derivation (per column unless said otherwise):
 - type: the Arrow type of the logical type (named expect_column_values_to_be_of_type);
 - not null: the column is not nullable in plan.schema (null_ratio 0 and not a self-reference);
   a nullable foreign key may be null (validate_cross skips nulls);
 - unique: `unique: true`, a one-column primary key or unique group; composite ones as
-  expect_compound_columns_to_be_unique;
+  expect_compound_columns_to_be_unique (all batches at once);
 - values, from the generator's parameters, only for unmasked generated columns (a mask changes
   values): ranges (integer, float, decimal, sequence, date, timestamp), allowed values (choice),
   regexes (pattern, phone with a format, string sequence, email, uuid, credit_card, iban,
@@ -39,11 +42,14 @@ from tdm.spec_load import dotted
 
 TABLE_LEVEL = ("expect_table_row_count_to_equal", "expect_table_row_count_to_be_between")
 OWN = {"engine": "pyarrow"}
-# The formats generators build by construction (emails, card numbers, ...) are checked on an
-# evenly spread sample of each batch: a generator defect is systematic, so a sample finds it,
-# at a fraction of a full regex scan. User patterns, `expect:` and everything else see all rows.
+ALL_BATCHES = {**OWN, "scope": "all batches"}
+# The formats generators build by construction (emails, card numbers, ...) are checked on a
+# sample of each batch, SAMPLE_ROWS rows in runs of SAMPLE_BLOCK spread evenly over it: a
+# generator defect is systematic, so a sample finds it, at a fraction of a full regex scan.
+# User patterns, `expect:` and everything else see all rows.
 SAMPLED = {"sample": True}
 SAMPLE_ROWS = 20_000
+SAMPLE_BLOCK = 500
 
 EMAIL = r"^[^@\x00- ]+@[^@\x00- ]+\.[A-Za-z]{2,}$"
 UUID4 = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
@@ -78,6 +84,16 @@ def known_expectations() -> tuple[str, ...]:
 def is_own(cfg: dict) -> bool:
     """Computed by our own code (pyarrow), not by GX."""
     return cfg.get("meta", {}).get("engine") == OWN["engine"]
+
+
+def per_batch(cfg: dict) -> bool:
+    """Checked on each batch (not on the row count, nor once over all batches)."""
+    return cfg["type"] not in TABLE_LEVEL and cfg.get("meta", {}).get("scope") != "all batches"
+
+
+def all_batches(cfg: dict) -> bool:
+    """Checked once over every batch of the table (uniqueness derived from the spec)."""
+    return cfg.get("meta", {}).get("scope") == "all batches"
 
 
 def columns_of(cfg: dict) -> tuple[str, ...] | None:
@@ -121,10 +137,12 @@ def suite_for(plan, table: str) -> list[dict]:
         if not field.nullable:
             out.append(_cfg("expect_column_values_to_not_be_null", OWN, column=name))
         if spec.columns[name].unique or spec.primary_key == [name] or [name] in spec.unique:
-            out.append(_cfg("expect_column_values_to_be_unique", column=name))
-    for group in [spec.primary_key, *spec.unique]:
+            out.append(_cfg("expect_column_values_to_be_unique", ALL_BATCHES, column=name))
+    for group in dict.fromkeys(tuple(g) for g in [spec.primary_key, *spec.unique]):
         if len(group) > 1:
-            out.append(_cfg("expect_compound_columns_to_be_unique", column_list=list(group)))
+            out.append(
+                _cfg("expect_compound_columns_to_be_unique", ALL_BATCHES, column_list=list(group))
+            )
     for name in spec.columns:
         if name not in masked:
             derived = _values(plan, table, name)

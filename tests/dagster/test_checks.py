@@ -94,7 +94,7 @@ def test_a_corrupted_batch_fails_integrity_and_is_never_loaded(write_spec):
         report = store.dir("shop", version) / "validation.json"
         text = report.read_text()
         assert '"success": false' in text
-        assert "primary_key_unique" in text and "foreign_key" in text
+        assert "expect_column_values_to_be_unique" in text and "foreign_key" in text
         with pytest.raises(TdmError, match="failed validation, so it is not loaded"):
             load_version(plan, "local", version, instance, defs)
     assert not (settings.home() / "local" / "shop.sqlite").exists()
@@ -105,4 +105,4 @@ def test_a_corrupted_batch_fails_integrity_and_is_never_loaded(write_spec):
         cwd=ROOT,
     )
     assert cli.returncode == 1 and "FAILED" in cli.stdout
-    assert "customers.id: primary_key_unique FAILED" in cli.stdout
+    assert "customers.id: expect_column_values_to_be_unique FAILED" in cli.stdout

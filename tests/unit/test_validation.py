@@ -130,7 +130,6 @@ def test_a_clean_dataset_passes_and_the_report_is_stored(build):
         ("order_lines", "expect_compound_columns_to_be_unique"),
         ("order_lines", "expect_table_row_count_to_equal"),
         ("order_lines", "expect_table_row_count_to_be_between"),
-        ("order_lines", "primary_key_unique"),
         ("returns", "foreign_key"),
     ]:
         assert expected in kinds
@@ -138,7 +137,8 @@ def test_a_clean_dataset_passes_and_the_report_is_stored(build):
     unique = next(
         c for c in report["checks"] if c["name"] == "customers.id expect_column_values_to_be_unique"
     )
-    assert unique["element_count"] == 120 and unique["details"]["engine"] == "great_expectations"
+    assert unique["element_count"] == 120 and unique["details"]["scope"] == "all batches"
+    assert unique["details"]["primary_key"] and unique["details"]["batches"] == 3
 
 
 def test_suite_is_derived_from_the_spec(build):
@@ -179,9 +179,11 @@ def test_duplicate_keys_are_caught_within_and_across_batches(build):
     assert not report["success"]
     within = the_failure(report, "returns", "id", "expect_column_values_to_be_unique")
     assert within["unexpected_count"] == 2 and within["examples"] == [4, 5]
-    assert the_failure(report, "returns", "id", "primary_key_unique")["examples"] == [4, 5]
-    across = the_failure(report, "customers", "code", "unique_across_batches")
-    assert across["examples"] == [3, 100]
+    across = the_failure(report, "customers", "code", "expect_column_values_to_be_unique")
+    assert across["unexpected_count"] == 2 and across["examples"] == [3, 100]
+    # each key is checked once, over all batches: one failure per key, not one per batch
+    names = [c["name"] for c in report["checks"] if not c["success"]]
+    assert names.count("returns.id expect_column_values_to_be_unique") == 1
     assert "C-0000-AA" not in json.dumps(report)  # never values
 
 
@@ -199,7 +201,7 @@ def test_a_composite_duplicate_key_is_caught(build):
     )
     assert check["examples"] == [56, 57]
     assert "order_lines(order_id, line_no)" in check["message"]
-    the_failure(report, "order_lines", "order_id, line_no", "primary_key_unique")
+    assert check["details"]["primary_key"] and check["unexpected_count"] == 2
 
 
 def test_a_parent_in_another_batch_resolves(build):
@@ -417,6 +419,16 @@ def test_generator_formats_are_checked_on_a_spread_sample_of_big_batches(write_s
     broken = data.set_column(1, "email", pc.replace_substring(data.column("email"), "@", "#"))
     failed = {(r.column, r.expectation): r for r in validate_batch(plan, "people", broken, 0)}
     assert not failed[("email", "expect_column_values_to_match_regex")].success
+    assert failed[("email", "expect_column_values_to_match_regex")].examples == [0, 1, 2, 3, 4]
+
+    def one_bad(row: int):
+        bad = put(data, "email", row, "not an email")
+        found = validate_batch(plan, "people", bad, 1000)  # rows 1000.. of the table
+        return next(r for r in found if r.column == "email" and "regex" in r.expectation)
+
+    last = one_bad(59_999)  # the last run of the sample ends at the last row
+    assert not last.success and last.examples == [60_999] and last.unexpected_count == 1
+    assert one_bad(510).success  # between the first two runs: not sampled (documented)
 
 
 def test_batch_results_covering_a_batch_twice_are_not_trusted(tmp_path):
