@@ -55,21 +55,30 @@ CHUNK_ROWS = 1_000_000
 
 def _runs_of_batches(plan, table, keys, index, store, ds, version):
     """(batch keys, first row, data) of consecutive non-empty batches, up to CHUNK_ROWS rows."""
-    group, parts, first, rows = [], [], None, 0
+    group, parts, starts, rows = [], [], [], 0
     for key in keys:
         start, stop = plan.block(table, index[key])
         if start == stop:
             continue
-        if parts and (start != first + rows or rows + stop - start > CHUNK_ROWS):
-            yield group, first, pa.concat_tables(parts)
-            group, parts, rows = [], [], 0
-        if not parts:
-            first = start
-        group.append(key)
-        parts.append(pq.read_table(store.batch_path(ds, version, table, key)))
+        if parts and (start != starts[0] + rows or rows + stop - start > CHUNK_ROWS):
+            yield from _joined(group, starts, parts)
+            group, parts, starts, rows = [], [], [], 0
         rows += stop - start
+        group.append(key)
+        starts.append(start)
+        parts.append(pq.read_table(store.batch_path(ds, version, table, key)))
     if parts:
-        yield group, first, pa.concat_tables(parts)
+        yield from _joined(group, starts, parts)
+
+
+def _joined(keys, starts, parts):
+    """The batches as one table; batches whose schemas cannot be combined (a defect the type
+    checks will name) one by one."""
+    try:
+        yield keys, starts[0], pa.concat_tables(parts, promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for key, start, part in zip(keys, starts, parts, strict=True):
+            yield [key], start, part
 
 
 def batch_suite_check(

@@ -36,3 +36,13 @@ def seal_version(
     write_all(store, plan, version, corrupt)
     store.seal(plan, version)
     return plan, version
+
+
+def put(data: pa.Table, column: str, row: int, value) -> pa.Table:
+    """`data` with one value replaced (the field made nullable for a None)."""
+    i = data.schema.get_field_index(column)
+    values = data.column(column).to_pylist()
+    values[row] = value
+    field = data.schema.field(i)
+    field = field.with_nullable(True) if value is None else field
+    return data.set_column(i, field, pa.array(values, field.type))

@@ -7,6 +7,7 @@ import sqlite3
 
 import dagster as dg
 import psycopg
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -115,3 +116,68 @@ def test_without_a_key_a_masked_run_fails_clearly(crm, monkeypatch):
     plan = load_spec(crm())
     with dg.instance_for_test() as instance, pytest.raises(TdmError, match="TDM_MASKING_KEY"):
         run_dataset(plan, inst=instance)
+
+
+# ---- privacy defects made while extracting: caught by the graph, never loaded -----------------
+
+
+def test_a_mask_that_leaves_values_unchanged_stops_the_run(crm, monkeypatch):
+    from tdm.masking.apply import Masker
+
+    masked = Masker.apply
+
+    def broken(self, table, data, start):  # the email mask gives the source values back
+        out = masked(self, table, data, start)
+        if table != "customers":
+            return out
+        i = out.schema.get_field_index("email")
+        return out.set_column(i, out.schema.field(i), data.column("email"))
+
+    monkeypatch.setattr(Masker, "apply", broken)
+    plan = load_spec(crm())
+    with dg.instance_for_test() as instance, pytest.raises(TdmError) as err:
+        run_dataset(plan, env="local", inst=instance)
+    text = str(err.value)
+    assert "customers.email: masked_values_changed FAILED: 3,000 of 3,000 rows" in text
+    assert "masked_values_changed failed" in text and "@mail" not in text
+    assert not VersionStore(settings.store_root()).versions("crm")  # nothing sealed
+    assert not (settings.home() / "local" / "crm.sqlite").exists()
+
+
+def test_pii_appearing_after_the_scan_fails_the_final_gate(postgres_db, write_spec, monkeypatch):
+    from tdm.plan import Plan
+
+    url = postgres_db(
+        "CREATE TABLE tickets (id bigint PRIMARY KEY, ref text);"
+        "INSERT INTO tickets SELECT i, 'T-' || i FROM generate_series(1, 500) i;"
+    )
+    monkeypatch.setenv("TICKETS_URL", url)
+    spec = write_spec(
+        """
+        dataset: desk
+        source: {url: "${TICKETS_URL}"}
+        tables:
+          tickets:
+            source: true
+            primary_key: id
+            columns:
+              id: {type: int, allow: ticket numbers}
+              ref: {type: string}
+        """,
+        "desk.yaml",
+    )
+    plan = load_spec(spec)  # the scan sees ticket references only: no PII, no mask needed
+    read = Plan.generate
+
+    def leaking(self, table, start, stop):  # by extraction time, refs hold e-mail addresses
+        data = read(self, table, start, stop)
+        emails = pa.array([f"person{i}@mail.example.org" for i in range(data.num_rows)])
+        return data.set_column(1, data.schema.field(1), emails)
+
+    monkeypatch.setattr(Plan, "generate", leaking)
+    with dg.instance_for_test() as instance, pytest.raises(TdmError) as err:
+        run_dataset(plan, env="local", inst=instance)
+    text = str(err.value)
+    assert "tickets.ref: pii_gate FAILED" in text and "integrity failed" in text
+    assert "person0@" not in text
+    assert not (settings.home() / "local" / "desk.sqlite").exists()

@@ -20,7 +20,7 @@ from tdm.validation import (
 )
 from tdm.validation_cross import validate_masking, validate_pii
 from tdm.versions import VersionStore
-from tests.builders import seal_version
+from tests.builders import put, seal_version
 
 SPEC = """
 dataset: vshop
@@ -73,16 +73,6 @@ tables:
     foreign_keys:
       - {columns: [order_id, line_no], references: "order_lines(order_id, line_no)"}
 """
-
-
-def put(data: pa.Table, column: str, row: int, value) -> pa.Table:
-    """`data` with one value replaced (the field made nullable for a None)."""
-    i = data.schema.get_field_index(column)
-    values = data.column(column).to_pylist()
-    values[row] = value
-    field = data.schema.field(i)
-    field = field.with_nullable(True) if value is None else field
-    return data.set_column(i, field, pa.array(values, field.type))
 
 
 @pytest.fixture
