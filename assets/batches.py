@@ -10,8 +10,8 @@ from assets.common import production, run_plan, say
 from assets.metadata import column_schema, table_description
 from resources import TdmResource
 from tdm.plan import Plan
-from tdm.validation import merge, save_batch_results
 from tdm.validation_cross import validate_masking
+from tdm.validation_results import merge, save_batch_results
 
 
 def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.AssetsDefinition:

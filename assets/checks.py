@@ -16,7 +16,8 @@ from resources import TdmResource
 from tdm.errors import TdmError
 from tdm.plan import Plan
 from tdm.produce import Production
-from tdm.validation import CheckResult, merge, save_batch_results, validate_batch
+from tdm.validation import validate_batch
+from tdm.validation_results import CheckResult, merge, save_batch_results
 
 SUITE = "batch_suite"
 MASKING = "masked_values_changed"

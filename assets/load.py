@@ -16,7 +16,7 @@ from tdm.drift import DriftState
 from tdm.errors import TdmError
 from tdm.plan import Plan
 from tdm.targets import open_target
-from tdm.validation import load_report
+from tdm.validation_results import load_report
 
 DRIFT = "schema_drift"
 

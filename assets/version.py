@@ -13,7 +13,8 @@ from assets.common import production, run_plan, say
 from assets.metadata import column_schema
 from resources import TdmResource
 from tdm.plan import Plan
-from tdm.validation import CheckResult, load_batch_results, validate_version
+from tdm.validation import validate_version
+from tdm.validation_results import CheckResult, load_batch_results
 
 
 def version_asset(plan: Plan) -> dg.AssetsDefinition:

@@ -176,7 +176,8 @@ def _known_datasets() -> list[str]:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Show a version's stored validation report, or run it again (--rerun, or when missing)."""
     from tdm.spec_load import plan_from_manifest
-    from tdm.validation import load_batch_results, load_report, validate_version
+    from tdm.validation import validate_version
+    from tdm.validation_results import load_batch_results, load_report
     from tdm.versions import VersionStore
 
     store = VersionStore(settings.store_root())

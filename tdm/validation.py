@@ -3,8 +3,9 @@
 The suite of a table is derived from its spec (tdm.validation_suite); great_expectations 1.x runs
 it on each batch (tdm.validation_gx), except the Arrow type and not-null checks, computed here
 with pyarrow, and the row counts, checked against the table's count. Keys across batches and the
-privacy gates are tdm.validation_cross. Results carry counts and global row indices (batch start
-+ position), never values. The report of a version is <version dir>/validation.json.
+privacy gates are tdm.validation_cross. Results (tdm.validation_results) carry counts and global
+row indices (batch start + position), never values. The report of a version is
+<version dir>/validation.json.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tdm.validation_cross import validate_cross, validate_pii
+from tdm.validation_results import EXAMPLES, REPORT, CheckResult, merge
 from tdm.validation_suite import (
     SAMPLE_BLOCK,
     SAMPLE_ROWS,
@@ -32,44 +34,7 @@ from tdm.validation_suite import (
 )
 from tdm.versions import _atomic_write
 
-REPORT = "validation.json"
-EXAMPLES = 5
 CHUNK_ROWS = 1_000_000  # validate_version hands GX up to this many rows of a table at once
-
-
-@dataclass
-class CheckResult:
-    name: str
-    table: str
-    column: str | None
-    expectation: str
-    success: bool
-    unexpected_count: int = 0
-    element_count: int = 0
-    examples: list[int] = field(default_factory=list)
-    details: dict = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        where = self.table
-        if self.column:
-            where += f"({self.column})" if ", " in self.column else f".{self.column}"
-        text = f"{where}: {self.expectation} {'passed' if self.success else 'FAILED'}"
-        if self.unexpected_count or not self.success:
-            text += f": {self.unexpected_count:,} of {self.element_count:,} rows unexpected"
-        if self.examples:
-            text += f" (e.g. rows {', '.join(map(str, self.examples))})"
-        why = self.details.get("error") or self.details.get("reason")
-        if why:
-            text += f" ({why})"
-        return text
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "message": self.message}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CheckResult:
-        return cls(**{k: v for k, v in d.items() if k != "message"})
 
 
 # ---- one batch -----------------------------------------------------------------------------------
@@ -200,24 +165,6 @@ def validate_table_counts(plan, table: str, rows: int) -> list[CheckResult]:
 # ---- a sealed version ----------------------------------------------------------------------------
 
 
-def merge(results: list[CheckResult]) -> list[CheckResult]:
-    """Per-batch results of the same check as one: counts added, first examples kept."""
-    merged: dict[str, CheckResult] = {}
-    for r in results:
-        key = r.name + json.dumps(r.details.get("kwargs"), sort_keys=True, default=str)
-        m = merged.get(key)
-        if m is None:
-            merged[key] = CheckResult(**{**asdict(r), "details": dict(r.details)})
-            continue
-        m.success &= r.success
-        m.unexpected_count += r.unexpected_count
-        m.element_count += r.element_count
-        m.examples = (m.examples + r.examples)[:EXAMPLES]
-        if "error" in r.details and "error" not in m.details:
-            m.details["error"] = r.details["error"]
-    return list(merged.values())
-
-
 def _chunks(store, dataset: str, version: str, files: list[dict], limit: int):
     """(start, table) of consecutive batch files read together, up to `limit` rows each (files
     whose schemas cannot be combined are validated one by one)."""
@@ -257,8 +204,6 @@ def validate_version(
     `extra`: results computed elsewhere (e.g. validate_masking while extracting, when the raw
     rows were at hand) to store with the rest. `batch_results`: per-table results of the batch
     suites already run (by the per-batch asset checks); those tables are not validated again."""
-    from tdm.validation_cross import validate_cross, validate_pii
-
     manifest = store.manifest(dataset, version)
     started = time.perf_counter()
     checks: list[CheckResult] = []
@@ -312,52 +257,3 @@ def validate_version(
     text = json.dumps(report, indent=2, default=str) + "\n"
     _atomic_write(store.dir(dataset, version) / REPORT, lambda tmp: tmp.write_text(text))
     return report
-
-
-def load_report(store, dataset: str, version: str) -> dict | None:
-    path = store.dir(dataset, version) / REPORT
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-# ---- per-batch results kept beside the version, for the version's report ------------------------
-
-
-def _batch_file(store, dataset: str, version: str, table: str, batch: str, kind: str):
-    return store.dir(dataset, version) / "checks" / table / f"{batch}.{kind}.json"
-
-
-def save_batch_results(
-    store,
-    dataset: str,
-    version: str,
-    table: str,
-    batch: str,
-    results: list[CheckResult],
-    kind: str = "suite",
-    covers: list[str] | None = None,
-) -> None:
-    """Results of one validation, kept with `batch`; `covers` lists every batch it validated
-    (consecutive batches are validated together), so a later validation of one of them alone is
-    noticed instead of counted twice."""
-    path = _batch_file(store, dataset, version, table, batch, kind)
-    record = {
-        "covers": [batch] if covers is None else covers,
-        "results": [r.to_dict() for r in results],
-    }
-    text = json.dumps(record, default=str)
-    _atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def load_batch_results(
-    store, dataset: str, version: str, table: str, batches: list[str], kind: str = "suite"
-) -> list[CheckResult] | None:
-    """The stored results covering every batch exactly once, or None (then validate again)."""
-    out, covered = [], []
-    for batch in batches:
-        path = _batch_file(store, dataset, version, table, batch, kind)
-        if not path.exists():
-            return None
-        record = json.loads(path.read_text())
-        covered += record["covers"]
-        out += [CheckResult.from_dict(d) for d in record["results"]]
-    return out if sorted(covered) == sorted(batches) else None

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tdm.validation import EXAMPLES, CheckResult
+from tdm.validation_results import EXAMPLES, CheckResult
 from tdm.validation_suite import all_batches, columns_of, label, suite_for
 
 ROW = "__tdm_row"

@@ -11,14 +11,10 @@ import pytest
 
 from tdm.errors import TdmError
 from tdm.spec_load import load_spec
-from tdm.validation import (
-    load_report,
-    suite_for,
-    validate_batch,
-    validate_table_counts,
-    validate_version,
-)
+from tdm.validation import validate_batch, validate_table_counts, validate_version
 from tdm.validation_cross import validate_masking, validate_pii
+from tdm.validation_results import load_report
+from tdm.validation_suite import suite_for
 from tdm.versions import VersionStore
 from tests.builders import put, seal_version
 
@@ -422,7 +418,7 @@ def test_generator_formats_are_checked_on_a_spread_sample_of_big_batches(write_s
 
 
 def test_batch_results_covering_a_batch_twice_are_not_trusted(tmp_path):
-    from tdm.validation import CheckResult, load_batch_results, save_batch_results
+    from tdm.validation_results import CheckResult, load_batch_results, save_batch_results
     from tdm.versions import VersionStore
 
     store = VersionStore(tmp_path)
