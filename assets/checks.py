@@ -7,7 +7,6 @@ failed expectations, counts and example row indices, never values.
 """
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets import names
@@ -16,7 +15,7 @@ from resources import TdmResource
 from tdm.errors import TdmError
 from tdm.plan import Plan
 from tdm.produce import Production
-from tdm.validation import validate_batch
+from tdm.validation import combine, validate_batch
 from tdm.validation_results import CheckResult, merge, save_batch_results
 
 SUITE = "batch_suite"
@@ -73,13 +72,8 @@ def _runs_of_batches(plan, table, keys, index, store, ds, version):
 
 
 def _joined(keys, starts, parts):
-    """The batches as one table; batches whose schemas cannot be combined (a defect the type
-    checks will name) one by one."""
-    try:
-        yield keys, starts[0], pa.concat_tables(parts, promote_options="default")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        for key, start, part in zip(keys, starts, parts, strict=True):
-            yield [key], start, part
+    for indices, data in combine(parts):
+        yield [keys[i] for i in indices], starts[indices[0]], data
 
 
 def batch_suite_check(

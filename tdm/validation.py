@@ -165,26 +165,29 @@ def validate_table_counts(plan, table: str, rows: int) -> list[CheckResult]:
 # ---- a sealed version ----------------------------------------------------------------------------
 
 
+def combine(parts: list[pa.Table]) -> list[tuple[list[int], pa.Table]]:
+    """Consecutive batches as one table to validate: [(indices of `parts`, table)]; batches
+    whose schemas cannot be combined (a defect the type checks will name) one by one."""
+    try:
+        return [(list(range(len(parts))), pa.concat_tables(parts, promote_options="default"))]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return [([i], part) for i, part in enumerate(parts)]
+
+
 def _chunks(store, dataset: str, version: str, files: list[dict], limit: int):
-    """(start, table) of consecutive batch files read together, up to `limit` rows each (files
-    whose schemas cannot be combined are validated one by one)."""
-    start, parts, rows = 0, [], 0
+    """(start, table) of consecutive batch files read together, up to `limit` rows each."""
+    start, parts = 0, []
 
     def flush():
-        try:
-            yield start, pa.concat_tables(parts, promote_options="default")
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            at = start
-            for part in parts:
-                yield at, part
-                at += part.num_rows
+        offsets = np.cumsum([0] + [p.num_rows for p in parts])
+        for indices, data in combine(parts):
+            yield start + int(offsets[indices[0]]), data
 
     for f in files:
         parts.append(pq.read_table(store.dir(dataset, version) / f["path"]))
-        rows += parts[-1].num_rows
-        if rows >= limit:
+        if sum(p.num_rows for p in parts) >= limit:
             yield from flush()
-            start, parts, rows = start + rows, [], 0
+            start, parts = start + sum(p.num_rows for p in parts), []
     if parts:
         yield from flush()
 

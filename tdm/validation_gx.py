@@ -68,7 +68,7 @@ def _memo_configuration() -> None:
         if _configs is None:
             return build(self)
         found = _configs.get(id(self))
-        if found is None or found[0] is not self:
+        if found is None:
             found = _configs[id(self)] = (self, build(self))
         return found[1]
 

@@ -263,6 +263,24 @@ def test_types_and_row_counts(build):
     assert not counts[0].success and counts[0].expectation == "expect_table_row_count_to_equal"
 
 
+def test_a_batch_of_another_type_is_validated_alone_at_its_own_rows(build):
+    def corrupt(table, batch, data):
+        if table == "customers" and batch == 1:  # rows 50..99: score as text
+            i = data.schema.get_field_index("score")
+            data = data.set_column(i, "score", data.column("score").cast(pa.string()))
+            return put(data, "email", 4, None)
+        return None
+
+    plan, store, version = build(corrupt)
+    report = validate_version(store, plan, "vshop", version)  # all 3 batches in one chunk
+    typed = the_failure(report, "customers", "score", "expect_column_values_to_be_of_type")
+    assert typed["unexpected_count"] == 50 and typed["examples"][0] == 50
+    assert the_failure(report, "customers", "email", "expect_column_values_to_not_be_null")[
+        "examples"
+    ] == [54]
+    assert report["stats"]["rows"] == sum(plan.rows.values())
+
+
 def with_expect(plan, table: str, column: str | None, entries: list[dict]):
     t = plan.spec.tables[table]
     if column is None:
