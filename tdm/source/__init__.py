@@ -5,15 +5,17 @@ instead of generators. `SourceReader` reads such a table the way generation part
 generated one: batch k holds rows [k*batch_size, (k+1)*batch_size) in key order, and every batch
 is read on its own, in any order, on any process, with no cursor shared between batches:
 
-    probe:  SELECT key FROM t WHERE (where) ORDER BY key LIMIT 2 OFFSET start-1
+    probe:  SELECT key FROM t WHERE (where) [AND (key) >= (<key of row r>)]
+            ORDER BY key LIMIT 2 OFFSET start-r-1
     read:   SELECT cols FROM t WHERE (where) AND (key) >= (<key of row start>)
             ORDER BY key LIMIT stop-start
 
 The probe walks the key index only (an index-only scan once the table is vacuumed; with a
-`where` on other columns it must visit those rows too); the read is a range scan of that index.
-The probe costs O(start): about 0.1 s at row 1,000,000 here, so batch k of n costs more than
-batch 0, and many small batches of a big table cost O(rows**2 / batch_size) in probes: prefer
-large batches for big extracted tables. Composite keys use row-value comparison,
+`where` on other columns it must visit those rows too), counting from row r, the nearest row
+before `start` whose key this reader already probed (else from the first row, r = 0); the read
+is a range scan of that index. Batches read in order by one reader (a run's single process)
+thus cost one batch of index entries each, O(rows) for a table; a batch read alone costs
+O(start) (about 0.1 s at row 1,000,000 here). Composite keys use row-value comparison,
 `(a, b) >= (x, y)`, which PostgreSQL and SQLite answer from a btree on (a, b). ORDER BY names the
 source columns (qualified), so rows come in the source's key order whatever the spec types.
 

@@ -34,6 +34,8 @@ class SourceReader(_Checks):
         self.url = url
         self._lock = threading.RLock()
         self._relations: dict[str, _Relation] = {}
+        # (relation, key, where) -> {row index: its key}, found by _probe
+        self._bounds: dict[tuple, dict[int, tuple]] = {}
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError):
@@ -157,6 +159,7 @@ class SourceReader(_Checks):
         with self._lock:
             self._db.close()
             self._relations.clear()
+            self._bounds.clear()
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -216,20 +219,33 @@ class SourceReader(_Checks):
         return target
 
     def _probe(self, target: _Target, start: int) -> tuple | None:
-        """The key of row `start` (None past the end), checking it differs from row start-1."""
+        """The key of row `start` (None past the end), checking it differs from row start-1.
+
+        Counted from the nearest row before it whose key an earlier probe found (batches read in
+        order then cost one batch of index entries each), else from the first row: OFFSET walks
+        every row it skips, so probing each batch from the first row made reading a table
+        quadratic (2M rows in batches of 20k: 11.3 s of probes in a 12.8 s read)."""
+        known = self._bounds.setdefault((target.rel.display, target.key, target.where), {})
+        if start in known:
+            return known[start]
+        anchor = max((r for r in known if r < start), default=0)
+        cond = [self._db.keyset(target.key, known[anchor])] if anchor else []
         sql = (
-            f"SELECT {target.key_list()} FROM {target.rel.sql}{target.filter()} "
-            f"ORDER BY {target.order()} LIMIT 2 OFFSET {start - 1}"
+            f"SELECT {target.key_list()} FROM {target.rel.sql}{target.filter(*cond)} "
+            f"ORDER BY {target.order()} LIMIT 2 OFFSET {start - anchor - 1}"
         )
         with self._failing(target, f"finding the key of row {start}"):
             rows = self._db.fetch(sql)
         if len(rows) < 2:
+            if anchor:
+                self._check_no_null_keys(target)  # a keyset bound leaves out NULL keys
             return None
         before, bound = tuple(rows[0]), tuple(rows[1])
         if any(v is None for v in bound):
             raise self._null_key(target)
         if before == bound:
             raise self._duplicate_key(target, bound)
+        known[start] = bound
         return bound
 
     def _select(

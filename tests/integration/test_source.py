@@ -398,6 +398,30 @@ def test_keyset_statements_are_index_range_scans(reader, db, monkeypatch):
         assert "Seq Scan" not in plan, plan
 
 
+def test_batches_read_in_order_probe_from_the_last_known_key(reader, db, monkeypatch):
+    """The probe of a batch counts from the key an earlier probe found, not from the first row:
+    reading a table batch by batch stays linear (an OFFSET walks every row it skips)."""
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def spy_execute(self, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    schema = schema_of(ITEMS)
+    first = reader.read("order_items", ITEMS, 1000, 1100, schema)
+    monkeypatch.setattr(psycopg.Connection, "execute", spy_execute)
+    second = reader.read("order_items", ITEMS, 1100, 1200, schema)
+    again = reader.read("order_items", ITEMS, 1000, 1100, schema)  # its key is known: no probe
+    monkeypatch.undo()
+    [probe] = [q for q in sent if "OFFSET" in q]
+    assert "OFFSET 99" in probe and '("order_id", "line_no") >= (' in probe
+    plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN {probe}").fetchall())
+    assert "order_items_pkey" in plan and "Sort" not in plan and "Seq Scan" not in plan, plan
+    whole = reader.read("order_items", ITEMS, 1000, 1200, schema)
+    assert pa.concat_tables([first, second]).equals(whole) and again.equals(first)
+
+
 # -- types ---------------------------------------------------------------------------------
 
 TYPES = table(
@@ -656,6 +680,9 @@ def test_duplicate_and_null_keys_are_refused(reader):
         reader.read("dupes", dupes, 0, 6, schema)  # inside one batch
     with pytest.raises(TdmError, match=r"table dupes .*not unique .*value 2"):
         reader.read("dupes", dupes, 2, 4, schema)  # at a batch boundary
+    assert reader.read("dupes", dupes, 1, 2, schema).column("k").to_pylist() == [2]
+    with pytest.raises(TdmError, match=r"table dupes .*not unique .*value 2"):
+        reader.read("dupes", dupes, 2, 4, schema)  # probed from row 1's key, known now
     nulls = table({"k": "int", "v": "string"}, key="k")
     with pytest.raises(TdmError, match=r"table nullkeys .*1 row\(s\) have a NULL in the key"):
         reader.count("nullkeys", nulls)
