@@ -1,11 +1,12 @@
-"""Per-table batch assets: generate (or extract) a batch, mask it in memory, write it."""
+"""Per-table batch assets: generate (or extract) a batch, mask it in memory, write it, and
+check it (its blocking checks run here, on the batches in memory: assets/checks.py)."""
 
 import time
 
 import dagster as dg
 
 from assets import names
-from assets.checks import MASKING, check_metadata
+from assets.checks import MASKING, BatchSuite, check_metadata, suite_spec
 from assets.common import production, run_plan, say
 from assets.metadata import column_schema, table_description
 from resources import TdmResource
@@ -19,8 +20,9 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
     key = names.key(ds, names.stage(plan, table), table)
     index = {k: i for i, k in enumerate(plan.batch_keys())}
     extracted = plan.extracted(table)
-    checks = (
-        [
+    checks = [suite_spec(key, table)]
+    if extracted:
+        checks.append(
             dg.AssetCheckSpec(
                 MASKING,
                 asset=key,
@@ -28,10 +30,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
                 description="No masked value equals its source value (compared in memory while "
                 "extracting; only counts and row indices are reported).",
             )
-        ]
-        if extracted
-        else []
-    )
+        )
 
     @dg.asset(
         key=key,
@@ -52,6 +51,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         prod = production(run, tdm)
         store, version = tdm.store(), prod.version
         started, rows, masking = time.perf_counter(), 0, []
+        suite = BatchSuite(run, table, store, version)
         keys = context.partition_keys
         for key_ in keys:
             start, stop = run.block(table, index[key_])
@@ -66,8 +66,14 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             written = store.write_batch(ds, version, table, key_, data)
             rows += written.rows
             context.log.debug(f"{table} {key_}: rows {start:,}..{stop:,} -> {written.path}")
-        seconds = time.perf_counter() - started
-        say(context, f"{table}: {rows:,} rows in {len(keys)} batch(es), {seconds:.2f}s")
+            suite.add(key_, start, stop, data)
+        checked = suite.result()
+        seconds = time.perf_counter() - started - suite.seconds
+        say(
+            context,
+            f"{table}: {rows:,} rows in {len(keys)} batch(es), {seconds:.2f}s; "
+            f"validated in {suite.seconds:.2f}s",
+        )
         metadata = {
             names.VERSION_META: version,
             "batches": len(keys),
@@ -76,10 +82,12 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             names.STORE_META: dg.MetadataValue.path(str(store.dir(ds, version) / table)),
             "masked_columns": dg.MetadataValue.json(prod.masker.describe(table)),
             "masking_key": prod.masker.fingerprint or "",
+            "validation_seconds": round(suite.seconds, 3),
         }
         if len(keys) == 1:
             metadata["dagster/row_count"] = rows
         yield dg.MaterializeResult(metadata=metadata)
+        yield checked
         if extracted:
             merged = merge(masking)
             yield dg.AssetCheckResult(

@@ -1,17 +1,18 @@
-"""Blocking asset checks: each batch's expectation suite, beside the batch asset it checks.
+"""Blocking asset checks and what they report.
 
-A check reads only the batch files of its own run's partitions from the store (consecutive ones
-validated together), never the others; its results are kept beside the version for the
-version's full report. Metadata shows
-failed expectations, counts and example row indices, never values.
+The checks of a batch asset run in its own step, on the batches it has just made, in memory:
+`batch_suite` (the table's expectation suite, BatchSuite) and, for extracted tables,
+`masked_values_changed`. A separate check step would pay a process, the GX import and a re-read
+of every batch file for each table. The version's `integrity` check is in assets/version.py.
+Results are kept beside the version for its full report; metadata shows failed expectations,
+counts and example row indices, never values.
 """
 
-import dagster as dg
-import pyarrow.parquet as pq
+import time
 
-from assets import names
-from assets.common import run_plan
-from resources import TdmResource
+import dagster as dg
+import pyarrow as pa
+
 from tdm.plan import Plan
 from tdm.validation import combine, validate_batch
 from tdm.validation_results import CheckResult, merge, save_batch_results
@@ -51,86 +52,70 @@ def check_metadata(results: list[CheckResult]) -> dict:
 CHUNK_ROWS = 1_000_000
 
 
-def _runs_of_batches(plan, table, keys, index, store, ds, version):
-    """(batch keys, first row, data) of consecutive non-empty batches, up to CHUNK_ROWS rows."""
-    group, parts, starts, rows = [], [], [], 0
-    for key in keys:
-        start, stop = plan.block(table, index[key])
-        if start == stop:
-            continue
-        if parts and (start != starts[0] + rows or rows + stop - start > CHUNK_ROWS):
-            yield from _joined(group, starts, parts)
-            group, parts, starts, rows = [], [], [], 0
-        rows += stop - start
-        group.append(key)
-        starts.append(start)
-        parts.append(pq.read_table(store.batch_path(ds, version, table, key)))
-    if parts:
-        yield from _joined(group, starts, parts)
-
-
-def _joined(keys, starts, parts):
-    for indices, data in combine(parts):
-        yield [keys[i] for i in indices], starts[indices[0]], data
-
-
-def _written_version(context, key: dg.AssetKey, partition: str) -> str:
-    """The version the batch was last written to (its materialization's metadata): the checks
-    validate what was written, without producing the version id again (for extracted data that
-    would scan the source once more, and a source changed since would give another id)."""
-    found = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
-    ).records
-    meta = found[0].asset_materialization.metadata if found else {}
-    if names.VERSION_META not in meta:
-        raise dg.Failure(
-            description=f"batch {partition} of {key.to_user_string()} has not been produced yet: "
-            "materialize it (its check runs with it)"
-        )
-    return meta[names.VERSION_META].value
-
-
-def batch_suite_check(
-    plan: Plan, table: str, batches: dg.PartitionsDefinition
-) -> dg.AssetChecksDefinition:
-    ds = plan.name
-    index = {k: i for i, k in enumerate(plan.batch_keys())}
-    key = names.key(ds, names.stage(plan, table), table)
-
-    @dg.asset_check(
+def suite_spec(key: dg.AssetKey, table: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        SUITE,
         asset=key,
-        name=SUITE,
         blocking=True,
-        partitions_def=batches,
         description=f"The expectation suite derived from the spec for {table} (types, not-null, "
         "ranges, allowed values, patterns, the spec's own `expect:`), run with Great "
-        "Expectations on the batches of this run only (consecutive ones together). Keys are "
-        "checked unique over all batches by the version's integrity check.",
+        "Expectations on the batches this run made, in memory as they are written (consecutive "
+        "ones together). Keys are checked unique over all batches by the version's integrity "
+        "check.",
     )
-    def _check(context: dg.AssetCheckExecutionContext, tdm: TdmResource) -> dg.AssetCheckResult:
-        run = run_plan(context, plan)
-        store = tdm.store()
-        version = _written_version(context, key, context.partition_keys[0])
-        results = []
-        for keys, start, data in _runs_of_batches(
-            run, table, context.partition_keys, index, store, ds, version
+
+
+class BatchSuite:
+    """The suite over the batches one run makes: consecutive batches validated together (GX has
+    a fixed cost per call), up to CHUNK_ROWS rows a call; each group's results are kept beside
+    the version with its first batch, which says which batches they cover."""
+
+    def __init__(self, plan: Plan, table: str, store, version: str):
+        self.plan, self.table, self.store, self.version = plan, table, store, version
+        self.results: list[CheckResult] = []
+        self.seconds = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.keys: list[str] = []
+        self.starts: list[int] = []
+        self.parts: list[pa.Table] = []
+        self.rows = 0
+
+    def add(self, batch: str, start: int, stop: int, data: pa.Table) -> None:
+        if self.parts and (
+            start != self.starts[0] + self.rows or self.rows + stop - start > CHUNK_ROWS
         ):
-            found = validate_batch(run, table, data, start)
-            # one GX validation for consecutive batches (GX has a fixed cost per call); the
-            # results are kept with the first batch, which says which batches they cover
+            self.flush()
+        self.keys.append(batch)
+        self.starts.append(start)
+        self.parts.append(data)
+        self.rows += stop - start
+
+    def flush(self) -> None:
+        started = time.perf_counter()
+        for indices, data in combine(self.parts):
+            found = validate_batch(self.plan, self.table, data, self.starts[indices[0]])
+            keys = [self.keys[i] for i in indices]
             for i, batch in enumerate(keys):
                 save_batch_results(
-                    store,
-                    ds,
-                    version,
-                    table,
+                    self.store,
+                    self.plan.name,
+                    self.version,
+                    self.table,
                     batch,
                     found if i == 0 else [],
                     covers=keys if i == 0 else [],
                 )
-            results += found
-        merged = merge(results)
-        passed = all(r.success for r in merged)
-        return dg.AssetCheckResult(passed=passed, metadata=check_metadata(merged))
+            self.results += found
+        self.seconds += time.perf_counter() - started
+        self._reset()
 
-    return _check
+    def result(self) -> dg.AssetCheckResult:
+        self.flush()
+        merged = merge(self.results)
+        return dg.AssetCheckResult(
+            check_name=SUITE,
+            passed=all(r.success for r in merged),
+            metadata=check_metadata(merged),
+        )

@@ -6,8 +6,8 @@
                                                                                   per environment
 
 Batches are generated (or extracted) and masked in memory, then written straight into the version
-store; each batch asset has a blocking check running its expectation suite; the version step
-seals the manifest and validates the whole version; the load puts a valid version into an
+store; each batch asset runs its blocking expectation suite on them in its own step; the version
+step seals the manifest and validates the whole version; the load puts a valid version into an
 environment, all or nothing.
 """
 
@@ -19,7 +19,6 @@ import dagster as dg
 
 from assets import names
 from assets.batches import batch_asset
-from assets.checks import batch_suite_check
 from assets.load import load_asset
 from assets.privacy import pii_scan_asset
 from assets.version import version_asset
@@ -57,7 +56,6 @@ class DatasetAssets:
     schema: dg.SourceAsset
     gate: list[dg.AssetsDefinition]
     tables: list[dg.AssetsDefinition]
-    checks: list[dg.AssetChecksDefinition]
     version: dg.AssetsDefinition
     load: dg.AssetsDefinition | None
     environments: dict[str, Environment]
@@ -86,7 +84,6 @@ def dataset_assets(plan: Plan, path: Path) -> DatasetAssets:
         schema=schema_asset(plan.name, path),
         gate=[pii_scan_asset(plan)] if any(plan.extracted(t) for t in plan.order) else [],
         tables=[batch_asset(plan, t, batches) for t in plan.order],
-        checks=[batch_suite_check(plan, t, batches) for t in plan.order],
         version=version_asset(plan),
         load=load,
         environments=envs,

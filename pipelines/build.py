@@ -59,7 +59,6 @@ def dataset_definitions(graph: DatasetAssets) -> dg.Definitions:
         ]
     return dg.Definitions(
         assets=graph.assets,
-        asset_checks=graph.checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

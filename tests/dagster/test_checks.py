@@ -106,37 +106,3 @@ def test_a_corrupted_batch_fails_integrity_and_is_never_loaded(write_spec):
     )
     assert cli.returncode == 1 and "FAILED" in cli.stdout
     assert "customers.id: expect_column_values_to_be_unique FAILED" in cli.stdout
-
-
-def test_a_check_run_alone_validates_what_was_written_or_says_what_to_do(write_spec):
-    spec = spec_with(write_spec)
-    plan = load_spec(spec)
-    defs = build_definitions(paths=[spec])
-    job = defs.resolve_job_def(names.generate_job("shop"))
-    key = names.key("shop", names.GENERATE, "customers")
-    check = dg.AssetCheckKey(key, "batch_suite")
-    first = plan.batch_keys()[0]
-    only = dg.define_asset_job("check_only", selection=dg.AssetSelection.checks(check))
-    check_job = dg.Definitions.merge(defs, dg.Definitions(jobs=[only])).resolve_job_def(
-        "check_only"
-    )
-    with dg.instance_for_test() as instance:
-
-        def check_alone():
-            return check_job.execute_in_process(
-                instance=instance, tags={"dagster/partition": first}, raise_on_error=False
-            )
-
-        result = check_alone()  # nothing produced yet
-        assert not result.success
-        failure = next(e for e in result.all_events if e.is_step_failure)
-        text = failure.step_failure_data.user_failure_data.description
-        assert f"batch {first} of shop/generate/customers has not been produced yet" in text
-        assert job.execute_in_process(
-            instance=instance, partition_key=first, asset_selection=[key], raise_on_error=False
-        ).success
-        again = check_alone()  # the check of the batch just written, alone
-        assert again.success
-        [evaluation] = again.get_asset_check_evaluations()
-        assert evaluation.passed and evaluation.metadata["failed"].value == 0
-        assert evaluation.metadata["checks"].value >= 5  # types, not-null, range: it ran
