@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tdm.masking.alphabets import TABLES, alphabet_id, translate
 from tdm.masking.keys import MaskingKey
 
 ROUNDS = 10
@@ -30,68 +30,6 @@ BLOCK = 13  # slots per block: 26**13 < 2**62, so a block fits a uint64 with roo
 _U64 = np.uint64
 CHUNK_ROWS = 1 << 18  # rows sorted and packed together
 FEISTEL_ROWS = 1 << 16  # rows through the Feistel network together
-
-
-def _alphabets() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """name -> (radix per byte (0: not in the alphabet), digit per byte, byte per (class, digit)),
-    where the last one is indexed by base[byte] + digit, base[byte] being its class's offset."""
-    out = {}
-    for name, classes in {
-        "alnum": ["abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"],
-        "digits": ["0123456789"],
-        # one class: upper-case input is lower-cased first (see strings), so '0b' and '0B' are
-        # the same value and cannot collide in the output
-        "hex": ["0123456789abcdef"],
-    }.items():
-        radix = np.zeros(256, dtype=np.uint8)
-        digit = np.zeros(256, dtype=np.uint8)
-        base = np.zeros(256, dtype=np.int64)
-        at = 0
-        for chars in classes:
-            for i, ch in enumerate(chars.encode()):
-                if not radix[ch]:
-                    radix[ch], digit[ch], base[ch] = len(chars), i, at
-            at += len(chars)
-        lookup = np.frombuffer("".join(classes).encode(), dtype=np.uint8)
-        out[name] = (radix, digit, base, lookup)
-    return out
-
-
-ALPHABETS = _alphabets()
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """The alphabet's per-byte maps as 256-byte tables for bytes.translate, which maps a buffer
-    an order of magnitude faster than numpy fancy indexing."""
-
-    member: bytes  # 1 for a character of the alphabet
-    radix: bytes
-    digit: bytes
-    base: bytes  # offset of the character's class in `lookup`
-    lookup: bytes  # base + digit -> character
-    max_radix: int
-    contiguous: bool  # every class is a run of consecutive bytes ('a'..'z', '0'..'9')
-
-
-def _tables(name: str) -> _Tables:
-    radix, digit, base, lookup = ALPHABETS[name]
-    return _Tables(
-        (radix > 0).astype(np.uint8).tobytes(),
-        radix.tobytes(),
-        digit.tobytes(),
-        base.astype(np.uint8).tobytes(),
-        lookup.tobytes().ljust(256, b"\0"),
-        int(radix.max()),
-        name != "hex",
-    )
-
-
-TABLES = {name: _tables(name) for name in ALPHABETS}
-
-
-def _translate(values: np.ndarray, table: bytes) -> np.ndarray:
-    return np.frombuffer(values.tobytes().translate(table), dtype=np.uint8).reshape(values.shape)
 
 
 class Pseudonymizer:
@@ -201,7 +139,7 @@ class Pseudonymizer:
     ) -> None:
         """Permute, in place, the characters of the rows data[offsets[i]:offsets[i+1]]."""
         t = TABLES[alphabet]
-        member = _translate(data, t.member).view(bool)
+        member = translate(data, t.member).view(bool)
         seen = np.zeros(len(data) + 1, dtype=np.int32)  # alphabet characters before each byte
         np.cumsum(member.view(np.uint8), dtype=np.int32, out=seen[1:])
         seen = seen[offsets].astype(np.int64)
@@ -225,7 +163,7 @@ class Pseudonymizer:
         np.cumsum(k, out=at[1:])
         ordered = _strings(at, permuted).take(pa.array(order))
         sorted_chars = np.frombuffer(ordered.buffers()[2], dtype=np.uint8)[: at[-1]]
-        radix_all, digit_all = _translate(sorted_chars, t.radix), _translate(sorted_chars, t.digit)
+        radix_all, digit_all = translate(sorted_chars, t.radix), translate(sorted_chars, t.digit)
         digit_new = digit_all.copy()
         sizes = np.bincount(k, minlength=1)
         row_at = np.concatenate([[0], np.cumsum(sizes)])
@@ -253,7 +191,7 @@ class Pseudonymizer:
             digit_new -= digit_all
             sorted_chars = sorted_chars + digit_new
         else:  # each digit back in its character's class
-            sorted_chars = _translate(_translate(sorted_chars, t.base) + digit_new, t.lookup)
+            sorted_chars = translate(translate(sorted_chars, t.base) + digit_new, t.lookup)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         at[1:] = np.cumsum(k[order])
@@ -351,10 +289,6 @@ def _unpack(values: np.ndarray, radix: np.ndarray, k: int, max_radix: int) -> np
                 out[:, p] = v - q * radix[:, p]
                 v = q
     return out
-
-
-def alphabet_id(name: str) -> int:
-    return list(ALPHABETS).index(name) + 1
 
 
 def keyed_u64(values: pa.Array, key: MaskingKey, purpose: str) -> np.ndarray:

@@ -181,7 +181,7 @@ def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
 
 def check_defaults(plan) -> list[Problem]:
     """Every `masking.defaults` entry: a known category and a valid strategy with its params."""
-    from tdm.masking.detect import CATEGORIES
+    from tdm.masking.pii_names import CATEGORIES
     from tdm.masking.strategies import STRATEGIES
 
     out = []

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from tdm.generators import pools
-from tdm.masking.detect import CATEGORIES, Finding, detect_column, normalize, suggestion
+from tdm.masking.detect import Finding, detect_column, suggestion
+from tdm.masking.pii_names import CATEGORIES, normalize
 from tdm.types import parse_type
 
 from .helpers import make, run

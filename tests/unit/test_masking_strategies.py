@@ -16,7 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from tdm.masking import fpe
-from tdm.masking.fpe import ALPHABETS, Pseudonymizer, alphabet_id
+from tdm.masking.alphabets import ALPHABETS, alphabet_id
+from tdm.masking.fpe import Pseudonymizer
 from tdm.masking.keys import MaskingKey
 from tdm.masking.strategies import STRATEGIES, MaskBatch, MaskColumn, Strategy
 from tdm.types import KINDS, parse_type
