@@ -448,3 +448,30 @@ def test_batch_results_covering_a_batch_twice_are_not_trusted(tmp_path):
     ]
     save_batch_results(store, "d", "v", "t", "b1", [r])  # b1 validated again, alone
     assert load_batch_results(store, "d", "v", "t", ["b0", "b1"]) is None
+
+
+def test_a_suite_with_nothing_for_gx_does_not_import_it(write_spec):
+    """Importing GX costs seconds per process: a table whose suite is types and not-null only
+    (computed with pyarrow) is validated without it."""
+    import subprocess
+    import sys
+
+    spec = write_spec(
+        """
+        dataset: plain
+        tables:
+          people:
+            rows: 100
+            columns:
+              name: {type: string, generator: first_name}
+        """,
+        "plain.yaml",
+    )
+    code = (
+        "import sys; from tdm.spec_load import load_spec; from tdm.validation import "
+        f"validate_batch; p = load_spec({str(spec)!r}); "
+        "r = validate_batch(p, 'people', p.generate('people', 0, 100), 0); "
+        "print(len(r), all(x.success for x in r), 'great_expectations' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "True", "False"]
