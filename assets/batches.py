@@ -2,17 +2,19 @@
 check it (its blocking checks run here, on the batches in memory: assets/checks.py)."""
 
 import time
+from functools import partial
 
 import dagster as dg
 
 from assets import names
-from assets.checks import MASKING, BatchSuite, check_metadata, suite_spec
+from assets.checks import MASKING, check_metadata, suite_result, suite_spec
 from assets.common import production, run_plan, say
 from assets.metadata import column_schema, table_description
 from resources import TdmResource
 from tdm.plan import Plan
+from tdm.validation import SuiteRun
 from tdm.validation_cross import validate_masking
-from tdm.validation_results import merge, save_batch_results
+from tdm.validation_results import merge, save_batch_results, save_group_results
 
 
 def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -51,7 +53,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         prod = production(run, tdm)
         store, version = tdm.store(), prod.version
         started, rows, masking = time.perf_counter(), 0, []
-        suite = BatchSuite(run, table, store, version)
+        suite = SuiteRun(run, table, partial(save_group_results, store, ds, version, table))
         keys = context.partition_keys
         for key_ in keys:
             start, stop = run.block(table, index[key_])
@@ -66,8 +68,8 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             written = store.write_batch(ds, version, table, key_, data)
             rows += written.rows
             context.log.debug(f"{table} {key_}: rows {start:,}..{stop:,} -> {written.path}")
-            suite.add(key_, start, stop, data)
-        checked = suite.result()
+            suite.add(key_, start, data)
+        checked = suite_result(suite.flush())
         seconds = time.perf_counter() - started - suite.seconds
         say(
             context,

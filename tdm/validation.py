@@ -174,22 +174,36 @@ def combine(parts: list[pa.Table]) -> list[tuple[list[int], pa.Table]]:
         return [([i], part) for i, part in enumerate(parts)]
 
 
-def _chunks(store, dataset: str, version: str, files: list[dict], limit: int):
-    """(start, table) of consecutive batch files read together, up to `limit` rows each."""
-    start, parts = 0, []
+class SuiteRun:
+    """A table's suite over batches handed in order: consecutive ones validated together (GX
+    has a fixed cost per call), up to `limit` rows a call. `keep(batches, results)` is told each
+    group's results (the batch checks store them beside the version)."""
 
-    def flush():
-        offsets = np.cumsum([0] + [p.num_rows for p in parts])
-        for indices, data in combine(parts):
-            yield start + int(offsets[indices[0]]), data
+    def __init__(self, plan, table: str, keep=None, limit: int = CHUNK_ROWS):
+        self.plan, self.table, self.keep, self.limit = plan, table, keep, limit
+        self.results: list[CheckResult] = []
+        self.seconds = 0.0
+        self._group: list[tuple[str, int, pa.Table]] = []
+        self._rows = 0
 
-    for f in files:
-        parts.append(pq.read_table(store.dir(dataset, version) / f["path"]))
-        if sum(p.num_rows for p in parts) >= limit:
-            yield from flush()
-            start, parts = start + sum(p.num_rows for p in parts), []
-    if parts:
-        yield from flush()
+    def add(self, batch: str, start: int, data: pa.Table) -> None:
+        first = self._group[0][1] if self._group else start
+        if self._group and (start != first + self._rows or self._rows + len(data) > self.limit):
+            self.flush()
+        self._group.append((batch, start, data))
+        self._rows += len(data)
+
+    def flush(self) -> list[CheckResult]:
+        """Validates what is pending; returns every result so far."""
+        started = time.perf_counter()
+        group, self._group, self._rows = self._group, [], 0
+        for indices, data in combine([data for _, _, data in group]):
+            found = validate_batch(self.plan, self.table, data, group[indices[0]][1])
+            if self.keep is not None:
+                self.keep([group[i][0] for i in indices], found)
+            self.results += found
+        self.seconds += time.perf_counter() - started
+        return self.results
 
 
 def validate_version(
@@ -223,11 +237,14 @@ def validate_version(
                 first = pq.read_table(store.dir(dataset, version) / files[0]["path"])
                 checks += validate_pii(plan, table, first)
             files = []
-        for start, data in _chunks(store, dataset, version, files, chunk_rows):
-            batch_checks += validate_batch(plan, table, data, start)
-            if start == 0 and plan.extracted(table):
+        suite = SuiteRun(plan, table, limit=chunk_rows)
+        for f in files:
+            data = pq.read_table(store.dir(dataset, version) / f["path"])
+            if rows == 0 and plan.extracted(table):
                 checks += validate_pii(plan, table, data)
-            rows = start + data.num_rows
+            suite.add(f["batch"], rows, data)
+            rows += data.num_rows
+        batch_checks += suite.flush()
         if not files and done is None:
             empty = plan.schema(table).empty_table()
             batch_checks += validate_batch(plan, table, empty, 0)

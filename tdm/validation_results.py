@@ -96,6 +96,24 @@ def save_batch_results(
     _atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
+def save_group_results(
+    store, dataset: str, version: str, table: str, batches: list[str], results: list[CheckResult]
+) -> None:
+    """Results of batches validated together: kept with the first, which lists them all; the
+    others get none, so the version's report counts every row once."""
+    for i, batch in enumerate(batches):
+        first = i == 0
+        save_batch_results(
+            store,
+            dataset,
+            version,
+            table,
+            batch,
+            results if first else [],
+            covers=batches if first else [],
+        )
+
+
 def load_batch_results(
     store, dataset: str, version: str, table: str, batches: list[str], kind: str = "suite"
 ) -> list[CheckResult] | None:
