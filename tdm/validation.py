@@ -238,9 +238,9 @@ def validate_version(
                 checks += validate_pii(plan, table, first)
             files = []
         suite = SuiteRun(plan, table, limit=chunk_rows)
-        for f in files:
+        for i, f in enumerate(files):
             data = pq.read_table(store.dir(dataset, version) / f["path"])
-            if rows == 0 and plan.extracted(table):
+            if i == 0 and plan.extracted(table):
                 checks += validate_pii(plan, table, data)
             suite.add(f["batch"], rows, data)
             rows += data.num_rows
