@@ -1,8 +1,27 @@
-"""Turning a database driver's connection error into one line with a hint (source and targets)."""
+"""What the source reader and the database targets share about connecting: psycopg parameters
+from a URL, and a driver's connection error as one line with a hint."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+CONNECT_TIMEOUT = 10  # seconds, unless the URL sets connect_timeout
+
+
+def psycopg_params(url, application: str) -> dict[str, Any]:
+    """psycopg connect() keywords from a parsed SQLAlchemy URL: host, port, user, password,
+    dbname, every ?option (the last of repeated ones), a connect timeout and application_name
+    unless the URL sets them."""
+    params: dict[str, Any] = {
+        k: v
+        for k, v in url.translate_connect_args(username="user", database="dbname").items()
+        if v is not None
+    }
+    params.update({k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()})
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    params.setdefault("application_name", application)
+    return params
 
 
 def one_line(text: str) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psycopg
 import psycopg.sql
 import pyarrow as pa
 
-from tdm.dberrors import connect_hint, one_line
+from tdm.dberrors import connect_hint, one_line, psycopg_params
 from tdm.errors import TdmError
 from tdm.source.backend import _Backend, _ConnectError
 from tdm.source.copy_csv import _parse_csv, _parse_type, _pg_expr
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from tdm.source.reader import SourceReader
 
 PIECE_BYTES = 8 << 20  # CSV parsed per piece while the next arrives
-CONNECT_TIMEOUT = 10  # seconds, unless the URL sets connect_timeout
 SAMPLE_SEED = 20260101  # TABLESAMPLE ... REPEATABLE(seed): the same sample for the same rows
 # PostgreSQL type categories (pg_type.typcategory) a logical kind can be read from. Strings can
 # be read as anything (the cast checks each value); anything can be read as a string.
@@ -45,15 +44,7 @@ _PG_KINDS = {**_PG_HEAP_KINDS, "v": "view", "f": "foreign table"}
 class _Postgres(_Backend):
     def __init__(self, url, reader: SourceReader):
         super().__init__(url, reader)
-        params: dict[str, Any] = {
-            k: v
-            for k, v in url.translate_connect_args(username="user", database="dbname").items()
-            if v is not None
-        }
-        params.update({k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()})
-        params.setdefault("connect_timeout", CONNECT_TIMEOUT)
-        params.setdefault("application_name", "tdm-extract")
-        self.params = params
+        self.params = psycopg_params(url, "tdm-extract")
         self._conn = None
         self._pid = None
 

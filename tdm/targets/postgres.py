@@ -34,7 +34,6 @@ import threading
 import time
 import uuid
 from contextlib import suppress
-from typing import Any
 
 import pgpq
 import pyarrow as pa
@@ -45,6 +44,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import AddConstraint, CreateIndex, SetColumnComment, SetTableComment
 
+from tdm.dberrors import psycopg_params
 from tdm.environments import hide_password
 from tdm.errors import TdmError
 from tdm.spec import DatasetSpec
@@ -75,7 +75,6 @@ from tdm.versions import VersionStore
 
 __all__ = ["META", "META_COLUMNS", "PostgresTarget", "describe", "lock_key", "uuid_bytes"]
 
-CONNECT_TIMEOUT = 10  # seconds, unless the URL sets connect_timeout
 APPLICATION = "tdm-load"
 
 
@@ -110,15 +109,7 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
         self._password = parsed.password or ""
         if parsed.get_backend_name() not in ("postgresql", "postgres"):
             raise TdmError(f"not a PostgreSQL URL: {self.display_url}")
-        params: dict[str, Any] = {
-            k: v
-            for k, v in parsed.translate_connect_args(username="user", database="dbname").items()
-            if v is not None
-        }
-        params.update({k: v if isinstance(v, str) else v[-1] for k, v in parsed.query.items()})
-        params.setdefault("connect_timeout", CONNECT_TIMEOUT)
-        params.setdefault("application_name", APPLICATION)
-        self._params = params
+        self._params = psycopg_params(parsed, APPLICATION)
         self._sa_url = parsed.set(drivername="postgresql+psycopg")
 
     # -- what others call ----------------------------------------------------------------------
