@@ -7,7 +7,7 @@ from functools import partial
 import dagster as dg
 
 from assets import names
-from assets.checks import MASKING, check_metadata, suite_result, suite_spec
+from assets.checks import MASKING, SUITE, check_result, suite_spec
 from assets.common import production, run_plan, say
 from assets.metadata import column_schema, table_description
 from resources import TdmResource
@@ -69,7 +69,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             rows += written.rows
             context.log.debug(f"{table} {key_}: rows {start:,}..{stop:,} -> {written.path}")
             suite.add(key_, start, data)
-        checked = suite_result(suite.flush())
+        checked = check_result(SUITE, merge(suite.flush()))
         seconds = time.perf_counter() - started - suite.seconds
         say(
             context,
@@ -91,11 +91,6 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         yield dg.MaterializeResult(metadata=metadata)
         yield checked
         if extracted:
-            merged = merge(masking)
-            yield dg.AssetCheckResult(
-                check_name=MASKING,
-                passed=all(r.success for r in merged),
-                metadata=check_metadata(merged),
-            )
+            yield check_result(MASKING, merge(masking))
 
     return _batches

@@ -10,7 +10,7 @@ counts and example row indices, never values.
 
 import dagster as dg
 
-from tdm.validation_results import CheckResult, merge
+from tdm.validation_results import CheckResult
 
 SUITE = "batch_suite"
 MASKING = "masked_values_changed"
@@ -57,8 +57,11 @@ def suite_spec(key: dg.AssetKey, table: str) -> dg.AssetCheckSpec:
     )
 
 
-def suite_result(results: list[CheckResult]) -> dg.AssetCheckResult:
-    merged = merge(results)
+def check_result(name: str, results: list[CheckResult], **kwargs) -> dg.AssetCheckResult:
+    """The check `name` passed if every one of `results` passed."""
     return dg.AssetCheckResult(
-        check_name=SUITE, passed=all(r.success for r in merged), metadata=check_metadata(merged)
+        check_name=name,
+        passed=all(r.success for r in results),
+        metadata=check_metadata(results),
+        **kwargs,
     )

@@ -8,7 +8,7 @@ full report as validation.json beside the manifest. Loads refuse versions that d
 import dagster as dg
 
 from assets import names
-from assets.checks import INTEGRITY, check_metadata
+from assets.checks import INTEGRITY, check_result
 from assets.common import production, run_plan, say
 from assets.metadata import column_schema
 from resources import TdmResource
@@ -78,12 +78,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
             )
         for t in run.order:
             mine = [CheckResult.from_dict(c) for c in report["checks"] if c["table"] == t]
-            yield dg.AssetCheckResult(
-                asset_key=names.key(ds, names.VERSION, t),
-                check_name=INTEGRITY,
-                passed=all(c.success for c in mine),
-                metadata=check_metadata(mine),
-            )
+            yield check_result(INTEGRITY, mine, asset_key=names.key(ds, names.VERSION, t))
 
     return _version
 
