@@ -56,10 +56,11 @@ def _keys(store, dataset: str, version: str, table: str, columns: list[str], cac
         data = data.append_column(ROW, pa.array(np.arange(data.num_rows, dtype=np.int64)))
         valid = None
         for c in columns:
-            ok = pc.is_valid(data.column(c))
-            valid = ok if valid is None else pc.and_(valid, ok)
+            if data.column(c).null_count:  # no copy of the keys when none is null
+                ok = pc.is_valid(data.column(c))
+                valid = ok if valid is None else pc.and_(valid, ok)
         total = data.num_rows
-        cache[key] = (data.filter(valid) if valid is not None and total else data, total)
+        cache[key] = (data.filter(valid) if valid is not None else data, total)
     return cache[key]
 
 
