@@ -51,3 +51,14 @@ def one_of(choices: Iterable[str], limit: int = 12) -> str:
     items = sorted(choices)
     shown = ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")
     return f"one of: {shown}"
+
+
+def clip(text: str, limit: int = 300) -> str:
+    """`text` cut to `limit` characters (user input echoed in a message stays readable)."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """repr(value), cut to `limit` characters, saying how long it was when cut."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{clip(text, limit)} ({len(text):,} characters)"

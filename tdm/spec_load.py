@@ -12,59 +12,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from tdm.errors import Problem, SpecError, did_you_mean
+from tdm.errors import Problem, SpecError, clip, did_you_mean, shorten
 from tdm.spec import DatasetSpec
+from tdm.yaml_reader import Path_, read_yaml
 
-Path_ = tuple[str | int, ...]
 _UNION_TAGS = {"count", "per"}
-
-
-def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
-    """The parsed document and a map from each key path to its 1-based line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(
-            str(path), [Problem("", "file not found", "check the path; specs live under schemas/")]
-        ) from None
-    except UnicodeDecodeError as e:
-        raise SpecError(str(path), [Problem("", f"not UTF-8 text ({e.reason})")]) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        reason = getattr(e, "problem", None) or str(e)
-        raise SpecError(
-            str(path),
-            [Problem("", f"invalid YAML: {reason}", "check indentation and quoting", line)],
-        ) from None
-    lines: dict[Path_, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return data, lines
-
-
-def _walk(node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> None:
-    lines.setdefault(at, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            here = (*at, key.value)
-            lines[here] = key.start_mark.line + 1
-            _walk(value, here, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*at, i), lines)
 
 
 def dotted(at: Path_) -> str:
     out = ""
     for part in at:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = clip(str(part), 64)  # a valid name has at most 63 characters
+        out += f"[{part}]" if isinstance(part, int) else (f".{name}" if out else name)
     return out
 
 
@@ -92,16 +53,16 @@ def pydantic_problems(
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if e["type"] == "string_pattern_mismatch" and "A-Za-z_" in str(e.get("ctx", {})):
-            msg = f"{e.get('input')!r} is not a valid name"
+            msg = f"{shorten(e.get('input'))} is not a valid name"
             hint = "names are letters, digits and _, and do not start with a digit"
         elif e["type"] == "extra_forbidden":
             name = str(loc[-1]) if loc else "?"
-            msg = f"unknown field {name!r}"
+            msg = f"unknown field {shorten(name)}"
             hint = did_you_mean(name, [*_fields_at(model, loc[:-1]), *also_known])
         elif e["type"] == "missing":
             msg = f"missing required field {loc[-1]!r}" if loc else msg
         elif e["type"].startswith(("int_", "float_", "bool_", "string_", "dict_", "list_")):
-            msg = f"{msg} (got {e.get('input')!r})"
+            msg = f"{msg} (got {shorten(e.get('input'))})"
         problems.append(Problem(dotted(at), msg, hint, line_of(lines, at), at=at))
     return problems
 
