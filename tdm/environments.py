@@ -15,10 +15,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tdm import settings
+from tdm import settings, urls
 from tdm.errors import Problem, SpecError, TdmError
 from tdm.spec import Identifier
 from tdm.spec_load import pydantic_problems, read_yaml
@@ -140,17 +141,29 @@ class Environment:
 
 
 def hide_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """`url` with its password replaced by `***` (parsed: see tdm.urls)."""
+    return urls.hide_password(url)
 
 
-def without_secret(text: str, password: str) -> str:
-    """`text` (a URL or a driver's message) with the password hidden wherever it appears."""
-    from urllib.parse import unquote
+def without_secret(text: str, url_or_password: str) -> str:
+    """`text` (a URL or a driver's message) with the password hidden wherever it appears.
 
-    text = hide_password(text)
-    for secret in {password, unquote(password)} if password else ():
-        if len(secret) >= 3:
-            text = text.replace(secret, "***")
+    Pass the URL (anything with `://`): then every form of its password is scrubbed, see
+    tdm.urls.secrets_of. A bare password is still accepted (its plain and decoded forms).
+    """
+    if "://" in url_or_password:
+        text = text.replace(url_or_password, urls.hide_password(url_or_password))
+        secrets = urls.secrets_of(url_or_password)
+    else:
+        secrets = {url_or_password, unquote(url_or_password)} - {""}
+    # Longest first, so no tail of a long secret survives a shorter one's replacement. Short
+    # secrets are replaced only as the userinfo of a URL (`:pw@`): anywhere else they would
+    # mangle the message, and a 1-2 character password is no secret worth that. Case is
+    # ignored: drivers lowercase host names, and a misparsed URL puts password text there.
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(f":{secret}@", f":{urls.MASK}@")
+        if len(secret) >= urls.MIN_SECRET:
+            text = re.sub(re.escape(secret), urls.MASK, text, flags=re.IGNORECASE)
     return text
 
 

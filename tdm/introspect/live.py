@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from tdm.environments import hide_password
+from tdm.environments import hide_password, without_secret
 from tdm.errors import TdmError
 from tdm.introspect.common import type_name
 
@@ -34,7 +34,8 @@ def _engine(url: str | sa.Engine) -> tuple[sa.Engine, str]:
 def live_schema(url: str | sa.Engine, schema: str) -> dict:
     """The tables of `schema` in the database at `url`, as they are now."""
     engine, shown = _engine(url)
-    password = "" if isinstance(url, sa.Engine) else (make_url(url).password or "")
+    # an Engine's URL holds the password it was made with; render it to scrub every form of it
+    secret = url.url.render_as_string(hide_password=False) if isinstance(url, sa.Engine) else url
     try:
         with engine.connect() as conn:
             found = conn.execute(
@@ -44,12 +45,8 @@ def live_schema(url: str | sa.Engine, schema: str) -> dict:
                 return {"schema": schema, "tables": {}}
             return _inspect(sa.inspect(conn), schema)
     except SQLAlchemyError as e:
-        message = " ".join(str(getattr(e, "orig", None) or e).split())
-        if password and len(password) >= 3:
-            message = message.replace(password, "***")
-        raise TdmError(
-            f"cannot read the schema {schema} of {shown}: {hide_password(message)}"
-        ) from None
+        message = without_secret(" ".join(str(getattr(e, "orig", None) or e).split()), secret)
+        raise TdmError(f"cannot read the schema {schema} of {shown}: {message}") from None
     finally:
         if not isinstance(url, sa.Engine):
             engine.dispose()

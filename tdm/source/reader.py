@@ -43,7 +43,6 @@ class SourceReader(_Checks):
                 f"source.url is not a database URL: {self._safe(url)}; write e.g. "
                 "postgresql+psycopg://user:${PASSWORD}@host:5432/database or sqlite:///file.sqlite"
             ) from None
-        self._password = parsed.password or ""
         backend = parsed.get_backend_name()
         if backend in ("postgresql", "postgres"):
             self._db: _Backend = _Postgres(parsed, self)
@@ -168,7 +167,7 @@ class SourceReader(_Checks):
         return self._safe(self.url)
 
     def _safe(self, text: str) -> str:
-        return without_secret(text, getattr(self, "_password", ""))
+        return without_secret(text, self.url)
 
     def __getstate__(self) -> dict:
         return {"url": self.url}

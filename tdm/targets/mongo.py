@@ -64,6 +64,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from tdm.environments import without_secret
 from tdm.errors import TdmError
 from tdm.spec import DatasetSpec
 from tdm.targets.base import LoadReport, Target
@@ -94,7 +95,8 @@ class MongoTarget(Target):
             )
         self.url = url
         self.mock = scheme == "mongomock"
-        self.database = database or unquote(urlsplit(url).path.strip("/")) or None
+        # the path of the URL as shown: a raw "/" in the password must not start the path
+        self.database = database or unquote(urlsplit(redact(url)).path.strip("/")) or None
 
     def database_name(self, dataset: str) -> str:
         return self.database or dataset
@@ -113,7 +115,8 @@ class MongoTarget(Target):
         try:
             client = pymongo.MongoClient(self.url, **options)
         except pymongo.errors.PyMongoError as e:
-            raise TdmError(f"cannot use MongoDB URL {redact(self.url)}: {e}") from None
+            why = without_secret(str(e), self.url)
+            raise TdmError(f"cannot use MongoDB URL {redact(self.url)}: {why}") from None
         try:
             yield client
         finally:
@@ -126,7 +129,8 @@ class MongoTarget(Target):
             with self.connect() as client:
                 doc = client[self.database_name(dataset)][META].find_one({"_id": dataset})
         except PyMongoError as e:
-            raise TdmError(f"cannot read {self._where(dataset)}: {e}") from None
+            why = without_secret(str(e), self.url)
+            raise TdmError(f"cannot read {self._where(dataset)}: {why}") from None
         return _current(doc)
 
     def _where(self, dataset: str) -> str:
@@ -168,7 +172,8 @@ class MongoTarget(Target):
                 upsert=True,
             )
         except PyMongoError as e:
-            raise TdmError(f"{failed} before anything changed: {e}") from None
+            why = without_secret(str(e), self.url)
+            raise TdmError(f"{failed} before anything changed: {why}") from None
         previous = before.get("version")
         earlier_swap = (before.get("swap") or {}).get("collections", [])
         old_live = set(before.get("collections", [])) | set(earlier_swap)
@@ -184,9 +189,10 @@ class MongoTarget(Target):
                     {"_id": dataset, "loading.token": token}, {"$unset": {"loading": ""}}
                 )
             if isinstance(e, PyMongoError | TdmError):
+                why = without_secret(str(e), self.url)
                 raise TdmError(
                     f"{failed} while staging and was undone; the live collections were not "
-                    f"touched (version {previous or 'none'} is intact): {e}"
+                    f"touched (version {previous or 'none'} is intact): {why}"
                 ) from None
             raise
 
@@ -225,8 +231,9 @@ class MongoTarget(Target):
                 },
             )
         except PyMongoError as e:
+            why = without_secret(str(e), self.url)
             raise TdmError(
-                f"{failed} while swapping the new collections in ({e}); some collections may "
+                f"{failed} while swapping the new collections in ({why}); some collections may "
                 "hold the new version and others the old one (current() shows "
                 "swap_in_progress): run the load again"
             ) from None

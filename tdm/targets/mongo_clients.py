@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 from urllib.parse import urlsplit
 
+from tdm.environments import hide_password
 from tdm.errors import TdmError
 
 _MOCK_CLIENTS: dict[str, object] = {}
@@ -19,8 +20,8 @@ def mock_client(url: str):
         import mongomock
     except ImportError:  # pragma: no cover - a dev dependency
         raise TdmError(
-            f"{url} asks for the in-process MongoDB stand-in, which needs the mongomock package "
-            "(pip install mongomock); use a mongodb:// URL for a real server"
+            f"{redact(url)} asks for the in-process MongoDB stand-in, which needs the mongomock "
+            "package (pip install mongomock); use a mongodb:// URL for a real server"
         ) from None
     key = urlsplit(url).netloc or "default"
     with _MOCK_LOCK:
@@ -31,11 +32,7 @@ def mock_client(url: str):
 
 def redact(url: str) -> str:
     """The URL without its password, for messages and reports."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{parts.netloc.rsplit('@', 1)[1]}").geturl()
+    return hide_password(url)
 
 
 def _current(doc: dict | None) -> dict | None:

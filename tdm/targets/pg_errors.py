@@ -27,7 +27,7 @@ class _Connections:
         return self._safe(self.url)
 
     def _safe(self, text: str) -> str:
-        return without_secret(text, getattr(self, "_password", ""))
+        return without_secret(text, self.url)
 
     def connect(self, doing: str = "") -> psycopg.Connection:
         """A new autocommit connection; a TdmError naming host and database when it fails."""

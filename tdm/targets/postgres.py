@@ -106,7 +106,6 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
                 f"the environment URL is not a database URL: {hide_password(url)}; write e.g. "
                 "postgresql://user:${PASSWORD}@host:5432/database"
             ) from None
-        self._password = parsed.password or ""
         if parsed.get_backend_name() not in ("postgresql", "postgres"):
             raise TdmError(f"not a PostgreSQL URL: {self.display_url}")
         self._params = psycopg_params(parsed, APPLICATION)

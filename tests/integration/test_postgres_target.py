@@ -5,6 +5,7 @@ clear errors (unreachable, wrong password, no permission) that never show the pa
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -532,3 +533,31 @@ def test_missing_permission(sealed, postgres_db):
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.parametrize(
+    "password", ["Rs4/Tu5:Vw6?Xy7#Za8%Bc9 Dé1", "Ef2%40Gh3%2FJk4", "Lm5@Np6@Qr7"]
+)
+def test_reserved_characters_in_a_password_never_show(postgres_db, password):
+    """The server is reached (trust auth ignores the password) and refuses a missing database;
+    with a raw "@" make_url takes the password's tail for the host, and the driver says so."""
+    from tdm.source import SourceReader
+    from tdm.spec import TableSpec
+
+    postgres_db()  # skips when the server is not running
+    url = f"postgresql://postgres:{password}@{HOST}:5432/tdm_no_such_db"
+    table = TableSpec.model_validate(
+        {"source": True, "primary_key": "id", "columns": {"id": {"type": "int"}}}
+    )
+    for call in (
+        lambda: open_target(url).current("x"),
+        lambda: live_schema(url, "x"),
+        lambda: SourceReader(url).count("t", table),
+    ):
+        with pytest.raises(TdmError) as e:
+            call()
+        text = str(e.value)
+        assert f"postgres:***@{HOST}:5432/tdm_no_such_db" in text
+        pieces = {p for p in re.split(r"[@/:?#% ]", password) if len(p) >= 3}
+        assert not {p for p in pieces | {password} if p.lower() in text.lower()}, text
+        assert "does not exist" in text or "'***@127.0.0.1'" in text
