@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _progress(args.quiet)
     for path in _spec_paths(args.spec):
         plan = load_spec(path, seed=args.seed, scale=args.scale)
+        plan.check_batches()
         print(
             f"{plan.name}: {sum(plan.rows.values()):,} rows in {len(plan.order)} tables, "
             f"{plan.batches} batches (seed {plan.spec.seed})",

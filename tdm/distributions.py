@@ -90,7 +90,10 @@ class DistributionSpec(BaseModel):
             out = rr.draw(lambda g, n: g.zipf(self.a, n)).astype(np.float64)
         if self.min is not None or self.max is not None:
             out = np.clip(out, self.min, self.max)
-        return np.rint(out).astype(np.int64) if integer else out
+        if not integer:
+            return out
+        # beyond int64 the cast is undefined; clipping keeps absurd parameters deterministic
+        return np.clip(np.rint(out), -(2**62), 2**62).astype(np.int64)
 
     def bounds(self) -> tuple[float, float]:
         """The smallest and largest value the distribution can produce."""

@@ -7,7 +7,7 @@ batch can be generated anywhere, in any order.
 
 from __future__ import annotations
 
-import math
+import heapq
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,15 +16,23 @@ import numpy as np
 import pyarrow as pa
 
 from tdm.arrowstr import with_nulls
-from tdm.errors import Problem
+from tdm.errors import Problem, SpecError
 from tdm.generators.base import GenContext, Generator
 from tdm.generators.reference import ForeignKeyGen
 from tdm.plan_checks import capacity_problems
 from tdm.rand import RowRandom, stream_key
-from tdm.spec import DatasetSpec, RowsPerParent, TableSpec
+from tdm.spec import MAX_BATCH_SIZE, MAX_ROWS, DatasetSpec, RowsPerParent, TableSpec
 from tdm.spec_load import dotted
 
 Gens = dict[str, dict[str, Generator]]
+
+
+# A batch partition per Dagster partition key: more than this and the UI and the run storage slow
+# down (Dagster's guidance is well below 100,000 per asset).
+MAX_BATCHES = 25_000
+# Counting child rows per parent row keeps one int64 per parent row in memory (8 bytes each).
+MAX_COUNTED_PARENTS = 50_000_000
+_COUNT_BLOCK = 1 << 20  # parents sampled at once while counting (a multiple of rand.CHUNK)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class PerParent:
     """Child rows counted per parent row: children of parent p are rows [ends[p-1], ends[p])."""
 
     ends: np.ndarray
+    largest: int = 0  # the most children of one parent
 
     @property
     def total(self) -> int:
@@ -91,13 +100,40 @@ class Plan:
     def batches(self) -> int:
         if self.fixed_batches:
             return self.fixed_batches
-        return max(1, *(math.ceil(n / self.spec.batch_size) for n in self.rows.values()))
+        return max(1, *(-(-n // self.spec.batch_size) for n in self.rows.values()))
 
     def table_batches(self, table: str) -> int:
         """How many batches hold rows of this table (the rest are empty)."""
-        return min(self.batches, math.ceil(self.rows[table] / self.spec.batch_size))
+        return min(self.batches, -(-self.rows[table] // self.spec.batch_size))
+
+    def check_batches(self) -> None:
+        """A SpecError naming the fix when the dataset would need more than MAX_BATCHES batch
+        partitions (`tdm generate` streams batches without partitions: no limit there)."""
+        if self.batches <= MAX_BATCHES:
+            return
+        table = max(self.rows, key=lambda t: self.rows[t])
+        rows, size = self.rows[table], -(-self.rows[table] // MAX_BATCHES)
+        fix = (
+            f"set `batch_size: {size}` or more, or lower the rows"
+            if size <= MAX_BATCH_SIZE
+            else f"lower the rows of {table} to {MAX_BATCHES * MAX_BATCH_SIZE:,} or fewer "
+            f"({MAX_BATCHES:,} batches of at most {MAX_BATCH_SIZE:,} rows)"
+        )
+        raise SpecError(
+            str(self.source or self.name),
+            [
+                Problem(
+                    "batch_size",
+                    f"{rows:,} rows of {table} in batches of {self.spec.batch_size:,} make "
+                    f"{self.batches:,} batch partitions; a run takes at most {MAX_BATCHES:,}",
+                    f"{fix}; `tdm generate` writes any row count without partitions",
+                )
+            ],
+        )
 
     def batch_keys(self) -> list[str]:
+        """The batch partitions: Dagster partition keys b0000, b0001, ..."""
+        self.check_batches()
         width = max(4, len(str(self.batches - 1)))
         return [f"b{i:0{width}d}" for i in range(self.batches)]
 
@@ -201,37 +237,85 @@ def build_plan(
             if plan.rows[tname] is None:
                 plan.rows[tname] = plan.reader().count(tname, spec.tables[tname])
         elif isinstance(rows, RowsPerParent):
-            parent_rows = plan.rows[rows.per]
-            rr = RowRandom(stream_key(spec.seed, tname, "__rows__"), 0, parent_rows)
-            counts = np.maximum(rows.sample(rr, integer=True), 0)
-            plan.per_parent[tname] = PerParent(np.cumsum(counts, dtype=np.int64))
-            plan.rows[tname] = plan.per_parent[tname].total
+            per, problem = _count_per_parent(spec, tname, rows, plan.rows[rows.per])
+            if problem is not None:
+                return None, [*problems, problem]
+            plan.per_parent[tname] = per
+            plan.rows[tname] = per.total
         else:
             plan.rows[tname] = rows
     problems += capacity_problems(plan)
     return (plan if not problems else None), problems
 
 
+def _count_per_parent(
+    spec: DatasetSpec, table: str, rows: RowsPerParent, parents: int
+) -> tuple[PerParent | None, Problem | None]:
+    """The child rows of each parent row, sampled in blocks so memory stays at one int64 per
+    parent; a Problem when they cannot be counted or exceed MAX_ROWS."""
+    at = ("tables", table, "rows")
+
+    def problem(message: str, hint: str) -> tuple[None, Problem]:
+        return None, Problem(dotted(at), message, hint, at=at)
+
+    if parents > MAX_COUNTED_PARENTS:
+        return problem(
+            f"counts rows per {rows.per} row, but {rows.per} has {parents:,} rows; rows can be "
+            f"counted per at most {MAX_COUNTED_PARENTS:,} parent rows",
+            f"give {table} a whole number of rows (its foreign key to {rows.per} still picks "
+            f"parents), or fewer {rows.per} rows",
+        )
+    ends, total, largest = np.empty(parents, dtype=np.int64), 0, 0
+    key = stream_key(spec.seed, table, "__rows__")
+    for start in range(0, parents, _COUNT_BLOCK):
+        stop = min(parents, start + _COUNT_BLOCK)
+        try:
+            counts = np.maximum(rows.sample(RowRandom(key, start, stop), integer=True), 0)
+        except ValueError as e:  # numpy refuses some parameters, e.g. a huge poisson lam
+            return problem(f"cannot draw rows per {rows.per} row: {e}", "lower the parameters")
+        if total + float(counts.sum(dtype=np.float64)) > MAX_ROWS:
+            return problem(
+                f"rows per {rows.per} row add up to more than {MAX_ROWS:,} rows",
+                "lower the distribution's parameters or set its max",
+            )
+        np.cumsum(counts, out=ends[start:stop])
+        ends[start:stop] += total
+        total = int(ends[stop - 1])
+        largest = max(largest, int(counts.max()))
+    return PerParent(ends, largest), None
+
+
 def _table_order(spec: DatasetSpec) -> list[str]:
-    """Parents first; nullable references are dropped only if needed to break a cycle."""
-
-    def edges(all_refs: bool) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {t: set() for t in spec.tables}
-        for tname, table in spec.tables.items():
-            for fk in table.all_foreign_keys:
-                parent = fk.references.table
-                if parent != tname and (all_refs or not any(table.nullable(c) for c in fk.columns)):
-                    out[tname].add(parent)
-        return out
-
+    """Parents first, each time the first ready table in spec order (Kahn's algorithm with a
+    heap: O((tables + references) log tables)); nullable references are dropped only if needed
+    to break a cycle."""
+    position = {t: i for i, t in enumerate(spec.tables)}
     for all_refs in (True, False):
-        deps, order = edges(all_refs), []
-        while len(order) < len(deps):
-            ready = [t for t in deps if t not in order and deps[t] <= set(order)]
-            if not ready:
-                break
-            order.append(ready[0])
-        if len(order) == len(deps):
+        waiting = {t: 0 for t in spec.tables}  # parents not placed yet
+        children: dict[str, list[str]] = {t: [] for t in spec.tables}
+        for tname, table in spec.tables.items():
+            nullable = {c for c in table.columns if table.nullable(c)}
+            parents = {
+                fk.references.table
+                for fk in table.all_foreign_keys
+                if fk.references.table != tname
+                and (all_refs or not any(c in nullable for c in fk.columns))
+            }
+            waiting[tname] = len(parents)
+            for parent in parents:
+                children[parent].append(tname)
+        ready = [position[t] for t, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        names = list(spec.tables)
+        while ready:
+            table = names[heapq.heappop(ready)]
+            order.append(table)
+            for child in children[table]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, position[child])
+        if len(order) == len(spec.tables):
             return order
     raise AssertionError("non-nullable cycles are rejected by spec_check")
 

@@ -4,8 +4,6 @@ construction."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from tdm.errors import Problem
 from tdm.generators.base import Generator
 from tdm.generators.reference import ForeignKeyGen
@@ -44,8 +42,7 @@ def capacity_problems(plan) -> list[Problem]:
                         )
                     )
                 elif gen.mode == "distinct" and plan.per_parent[tname].total:
-                    ends = plan.per_parent[tname].ends
-                    biggest = int(np.diff(ends, prepend=0).max())
+                    biggest = plan.per_parent[tname].largest
                     if biggest > plan.rows[parent]:
                         out.append(
                             Problem(

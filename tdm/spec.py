@@ -8,6 +8,7 @@ every problem at once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -23,9 +24,16 @@ from pydantic import (
 )
 
 from tdm.distributions import DistributionSpec
+from tdm.errors import TdmError
+from tdm.names import IDENTIFIER, IDENTIFIER_MAX
 from tdm.types import LogicalType, parse_type
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER, max_length=IDENTIFIER_MAX)]
+
+# Bounds that keep every row index and count exact in int64 and float64 arithmetic, and one
+# batch (the unit held in memory) to a size a worker can hold.
+MAX_ROWS = 10**15
+MAX_BATCH_SIZE = 10_000_000
 
 # Column keys that are not generator parameters.
 COLUMN_FIELDS = (
@@ -192,8 +200,8 @@ class TableSpec(StrictModel):
             return v
         if isinstance(v, bool) or not isinstance(v, int | dict):
             raise ValueError("rows must be a whole number or {per: <table>, distribution: ...}")
-        if isinstance(v, int) and v < 0:
-            raise ValueError(f"rows must be >= 0, got {v}")
+        if isinstance(v, int) and not 0 <= v <= MAX_ROWS:
+            raise ValueError(f"rows must be between 0 and {MAX_ROWS:,}, got {v:,}")
         return v
 
     @model_validator(mode="after")
@@ -252,7 +260,7 @@ class DatasetSpec(StrictModel):
     masking: MaskingPolicy = MaskingPolicy()
     seed: int = Field(0, ge=0, lt=2**63)
     locales: dict[str, float] = {"en_US": 1.0}
-    batch_size: int = Field(10_000, gt=0)
+    batch_size: int = Field(10_000, gt=0, le=MAX_BATCH_SIZE)
     # Relative dates ('-5y') count from here. 'today' is resolved when the spec is loaded and is
     # then part of the version id, so a version stays reproducible.
     reference_date: dt.date | Literal["today"] = "today"
@@ -302,14 +310,26 @@ class DatasetSpec(StrictModel):
         return self.model_copy(update={"reference_date": self.today})
 
     def with_overrides(self, seed: int | None = None, scale: float | None = None) -> DatasetSpec:
+        """The spec under another seed, or with every absolute row count multiplied by `scale`
+        (rounded, at least 1 where it was at least 1)."""
         update: dict[str, Any] = {}
         if seed is not None:
+            if not 0 <= seed < 2**63:
+                raise TdmError(f"a seed is a whole number with 0 <= seed < 2**63, got {seed}")
             update["seed"] = seed
         if scale is not None and scale != 1:
-            update["tables"] = {
-                name: t.model_copy(update={"rows": round(t.rows * scale) if t.rows else 0})
-                if isinstance(t.rows, int)
-                else t
-                for name, t in self.tables.items()
-            }
+            if not (math.isfinite(scale) and scale > 0):
+                raise TdmError(f"the scale must be a finite number above 0, got {scale}")
+            tables = {}
+            for name, t in self.tables.items():
+                if isinstance(t.rows, int) and t.rows:
+                    scaled = t.rows * scale
+                    if scaled > MAX_ROWS:
+                        raise TdmError(
+                            f"--scale {scale:g} gives {name} {scaled:.3g} rows; a table has at "
+                            f"most {MAX_ROWS:,} rows"
+                        )
+                    t = t.model_copy(update={"rows": max(1, round(scaled))})
+                tables[name] = t
+            update["tables"] = tables
         return self.model_copy(update=update)

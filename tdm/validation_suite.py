@@ -34,8 +34,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tdm.errors import Problem, TdmError, did_you_mean
 from tdm.spec import RowsPerParent
 from tdm.spec_load import dotted
@@ -219,8 +217,7 @@ def _between(lo: Any, hi: Any) -> list[dict]:
 def _sequence_range(plan, table: str, gen) -> tuple[int | None, int | None]:
     rows = plan.rows[table]
     if gen.p.per_parent:
-        ends = plan.per_parent[table].ends
-        rows = int(np.diff(ends, prepend=0).max()) if len(ends) else 0
+        rows = plan.per_parent[table].largest
     if rows == 0:
         return None, None
     first, last = gen.p.start, gen.p.start + (rows - 1) * gen.p.step
