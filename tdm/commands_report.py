@@ -87,10 +87,11 @@ def _scan_line(r) -> str:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    """Sealed versions, and the damaged ones (listed apart, with what is wrong; exit 1)."""
     from tdm.versions import VersionStore
 
     store = VersionStore(settings.store_root())
-    found = store.versions(args.dataset)
+    found, broken = store.listing(args.dataset)
     latest = store.latest(args.dataset) if found else None
     rows = [
         {
@@ -104,8 +105,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
         for m in found
     ]
     if args.json:
-        print(json.dumps(rows, indent=2))
-    elif not rows:
+        damaged = [{"version": v, "broken": reason} for v, reason in broken.items()]
+        print(json.dumps(rows + damaged, indent=2))
+    elif not rows and not broken:
         print(f"no versions of {args.dataset} in {store.root}")
     for r in [] if args.json else rows:
         mark = "*" if r["latest"] else " "
@@ -113,7 +115,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
             f"{mark} {r['version']}  {r['created_at']}  seed {r['seed']:<6} "
             f"{sum(r['rows'].values()):>10,} rows"
         )
-    return 0
+    for version, reason in [] if args.json else broken.items():
+        print(f"! {version}  BROKEN: {reason}")
+    return 1 if broken else 0
 
 
 def cmd_envs(args: argparse.Namespace) -> int:
@@ -184,6 +188,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     version = store.resolve(args.dataset, args.version)
     report = None if args.rerun else load_report(store, args.dataset, version)
     if report is None:
+        store.verify(args.dataset, version)  # a changed file is named, not validated
         plan = plan_from_manifest(store.manifest(args.dataset, version))
         masking = []  # compared with the raw rows while extracting; those are gone now
         for table in plan.order:

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tdm.validation_cross import validate_cross, validate_pii
 from tdm.validation_results import EXAMPLES, REPORT, CheckResult, merge
@@ -234,12 +233,12 @@ def validate_version(
             batch_checks += done
             rows = manifest["tables"][table]["rows"]
             if plan.extracted(table) and files:
-                first = pq.read_table(store.dir(dataset, version) / files[0]["path"])
+                first = store.read_file(dataset, version, files[0])
                 checks += validate_pii(plan, table, first)
             files = []
         suite = SuiteRun(plan, table, limit=chunk_rows)
         for i, f in enumerate(files):
-            data = pq.read_table(store.dir(dataset, version) / f["path"])
+            data = store.read_file(dataset, version, f)
             if i == 0 and plan.extracted(table):
                 checks += validate_pii(plan, table, data)
             suite.add(f["batch"], rows, data)
@@ -275,5 +274,5 @@ def validate_version(
         },
     }
     text = json.dumps(report, indent=2, default=str) + "\n"
-    _atomic_write(store.dir(dataset, version) / REPORT, lambda tmp: tmp.write_text(text))
+    _atomic_write(store.path(dataset, version, REPORT), lambda tmp: tmp.write_text(text))
     return report

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tdm.validation_results import EXAMPLES, CheckResult
 from tdm.validation_suite import all_batches, columns_of, label, suite_for
@@ -46,8 +45,7 @@ def _keys(store, dataset: str, version: str, table: str, columns: list[str], cac
     key = (table, tuple(columns))
     if key not in cache:
         files = store.manifest(dataset, version)["tables"][table]["files"]
-        base = store.dir(dataset, version)
-        parts = [pq.read_table(base / f["path"], columns=columns) for f in files]
+        parts = [store.read_file(dataset, version, f, columns) for f in files]
         data = (
             pa.concat_tables(parts, promote_options="default")
             if parts

@@ -66,12 +66,12 @@ def merge(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def load_report(store, dataset: str, version: str) -> dict | None:
-    path = store.dir(dataset, version) / REPORT
+    path = store.path(dataset, version, REPORT)
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def _batch_file(store, dataset: str, version: str, table: str, batch: str, kind: str):
-    return store.dir(dataset, version) / "checks" / table / f"{batch}.{kind}.json"
+    return store.path(dataset, version, "checks", table, f"{batch}.{kind}.json")
 
 
 def save_batch_results(
