@@ -24,8 +24,11 @@ _PLANS: dict[tuple, Plan] = {}
 def run_plan(context, plan: Plan) -> Plan:
     """The plan this run produces: the definitions' one, or the same dataset under the run's
     seed tag, or re-read when the spec file changed since the code location loaded."""
-    seed = context.run.tags.get(SEED_TAG)
-    seed = int(seed) if seed not in (None, "") else None
+    tag = context.run.tags.get(SEED_TAG)
+    try:
+        seed = int(tag) if tag not in (None, "") else None
+    except ValueError:
+        raise dg.Failure(description=f"run tag {SEED_TAG}={tag!r} is not a whole number") from None
     current = file_hash(plan.source) if plan.source is not None and plan.source.exists() else None
     edited = current is not None and current != plan.source_hash
     extracted = any(plan.extracted(t) for t in plan.order)
