@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from tdm.rand import RowRandom
 
+MAX_LAM = 1e15  # numpy draws Poisson values for lam up to ~9.2e18 only
 Name = Literal["fixed", "uniform", "normal", "lognormal", "poisson", "geometric", "zipf"]
 
 # parameter -> (distributions that need it, rule, description)
@@ -54,6 +56,10 @@ class DistributionSpec(BaseModel):
         missing = [k for k in _NEEDS[d] if getattr(self, k) is None]
         if missing:
             raise ValueError(f"{d} distribution needs {', '.join(missing)} (e.g. {_EXAMPLE[d]})")
+        for name in ("value", "min", "max", "mean", "std", "sigma", "lam", "p", "a"):
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v}")
         rules = {
             "std": (self.std, lambda v: v > 0, "must be > 0"),
             "sigma": (self.sigma, lambda v: v > 0, "must be > 0"),
@@ -64,6 +70,8 @@ class DistributionSpec(BaseModel):
         for name, (v, ok, rule) in rules.items():
             if v is not None and not ok(v):
                 raise ValueError(f"{name} {rule}, got {v:g}")
+        if self.lam is not None and self.lam > MAX_LAM:
+            raise ValueError(f"lam must be <= {MAX_LAM:g}, got {self.lam:g}")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"impossible range: min {self.min:g} > max {self.max:g}")
         return self

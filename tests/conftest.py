@@ -81,3 +81,15 @@ def write_spec(tmp_path):
 @pytest.fixture
 def small_spec(write_spec) -> Path:
     return write_spec(SMALL, "shop.yaml")
+
+
+def snapshot(*directories: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `directories` with its size and modification time: equal snapshots
+    mean nothing was written there."""
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+        for d in directories
+        if d.exists()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    }

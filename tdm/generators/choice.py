@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -42,8 +43,8 @@ class Choice(Generator):
                         "give one weight per value",
                     )
                 )
-            elif any(x < 0 for x in w) or sum(w) <= 0:
-                out.append(("weights", "weights must be >= 0 with a positive sum", None))
+            elif not all(0 <= x < math.inf for x in w) or sum(w) <= 0:
+                out.append(("weights", "weights must be finite, >= 0, with a positive sum", None))
         if len(set(map(repr, self.p.values))) != len(self.p.values) and self.info.unique:
             out.append(("values", "values repeat, so they cannot be unique", "remove duplicates"))
         try:

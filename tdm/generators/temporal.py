@@ -18,12 +18,15 @@ _EPOCH = dt.date(1970, 1, 1)
 
 
 def resolve(when: str, today: dt.date) -> dt.date:
-    """'today', '-5y', '+30d', '-6m', '-2w' (relative to `today`) or an ISO date."""
+    """'today', '-5y', '+30d', '-6m', '-2w' (relative to `today`) or an ISO date; ValueError
+    when it is none of them or falls outside the years 1-9999."""
     text = str(when).strip().lower()
     if text in ("today", "now"):
         return today
     m = _REL.match(text)
-    if m:
+    try:
+        if not m:
+            return dt.date.fromisoformat(text)
         amount, unit = int(m.group(1)), m.group(2)
         if unit in "dw":
             return today + dt.timedelta(days=amount * (7 if unit == "w" else 1))
@@ -31,7 +34,12 @@ def resolve(when: str, today: dt.date) -> dt.date:
         year, month = divmod(months, 12)
         day = min(today.day, calendar.monthrange(year, month + 1)[1])
         return dt.date(year, month + 1, day)
-    return dt.date.fromisoformat(text)
+    except (OverflowError, ValueError, calendar.IllegalMonthError) as e:
+        if not m:
+            raise ValueError(str(e)) from None
+        raise ValueError(
+            f"{when} from {today} is not a date between 0001-01-01 and 9999-12-31"
+        ) from None
 
 
 class RangeParams(BaseModel):
@@ -70,7 +78,10 @@ class _Range(Generator):
         return resolve(self.p.start, self.info.today), resolve(self.p.end, self.info.today)
 
     def problems(self):
-        lo, hi = self.bounds()
+        try:
+            lo, hi = self.bounds()
+        except ValueError as e:
+            return [("start", str(e), "use a nearer date, or another reference_date")]
         if lo > hi:
             return [
                 ("start", f"impossible range: start {lo} is after end {hi}", "swap start and end")

@@ -56,15 +56,19 @@ class Pattern(Generator):
         return ShapePool([self.p.pattern]).fill(np.zeros(ctx.n, dtype=np.int64), ctx.rng)
 
     def at(self, idx: np.ndarray, ctx: GenContext) -> pa.Array:
+        """The tail (the last placeholders, up to 2**62 values) is a permutation of the row
+        index; each further 2**62 of head is spread from the index with a key of its own."""
         head, tail = split_domain(self.p.pattern)
         values = fill_unique(tail, self.unique_slots(idx, domain(tail)))
-        if not head:
-            return values
-        spread = mix64(
-            idx.astype(np.uint64)
-            ^ key64(self.info.seed, self.info.table, self.info.name, "head")[0]
-        )
-        return join(fill_unique(head, spread % np.uint64(domain(head))), values)
+        part = 0
+        while head:
+            head, chunk = split_domain(head)
+            name = ("head", part) if part else ("head",)
+            key = key64(self.info.seed, self.info.table, self.info.name, *name)[0]
+            spread = mix64(idx.astype(np.uint64) ^ key)
+            values = join(fill_unique(chunk, spread % np.uint64(domain(chunk))), values)
+            part += 1
+        return values
 
 
 @register

@@ -16,7 +16,7 @@ from tdm import settings
 from tdm.errors import TdmError
 from tdm.spec_load import load_spec
 from tdm.versions import VersionStore
-from tests.e2e.test_hostile_inputs import snapshot
+from tests.conftest import snapshot
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,7 +24,7 @@ from tdm.cli import main
 from tdm.validation import validate_version
 from tdm.versions import VersionStore
 from tests.builders import put, seal_version
-from tests.conftest import ROOT
+from tests.conftest import ROOT, snapshot
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -107,41 +106,6 @@ SPECS: dict[str, tuple[bytes | str, str]] = {
         "rows",
     ),
 }
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys, tmp_path):
-    """Runs `tdm ...` in-process; asserts what every hostile case must hold."""
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as e:  # argparse's own errors
-            code = e.code
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err, args
-        assert len(err) < 4000, f"a message of {len(err):,} characters"
-        return Run(code, out, err)
-
-    return run
-
-
-def snapshot(*directories: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
-        for d in directories
-        if d.exists()
-        for p in sorted(d.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.mark.parametrize("name", list(SPECS))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,15 +16,7 @@ from tdm.errors import TdmError
 from tdm.validation import validate_version
 from tdm.versions import BrokenVersion, VersionStore
 from tests.builders import put, seal_version
-
-
-def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
-    """Every file under `directory` with its size and modification time."""
-    return {
-        str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(directory.rglob("*"))
-        if p.is_file()
-    }
+from tests.conftest import snapshot
 
 
 @pytest.fixture
