@@ -35,10 +35,15 @@ class SpecError(TdmError):
         self.problems = list(problems)
         super().__init__(str(self))
 
+    SHOWN = 50  # beyond this, the first ones are what to fix first anyway
+
     def __str__(self) -> str:
         count = len(self.problems)
         head = f"{self.file}: {count} problem{'s' if count != 1 else ''} in the spec"
-        return "\n".join([head, *("  " + p.render(self.file) for p in self.problems)])
+        lines = [head, *("  " + p.render(self.file) for p in self.problems[: self.SHOWN])]
+        if count > self.SHOWN:
+            lines.append(f"  ... and {count - self.SHOWN} more; fix these first")
+        return "\n".join(lines)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tdm.errors import TdmError
 from tdm.masking.apply import Masker
 from tdm.masking.keys import MaskingKey
 from tdm.plan import Plan
@@ -114,9 +115,12 @@ def generate_to_dir(
     returns the row count of each."""
     produce = _Producer(plan, key)  # fails before writing anything when masks need a key
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     size = batch_size or plan.spec.batch_size
-    staging = Path(tempfile.mkdtemp(prefix=".tdm-generate-", dir=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".tdm-generate-", dir=out))
+    except OSError as e:
+        raise TdmError(f"cannot write into {out}: {e.strerror or e}; pick another --out") from None
     pool = (
         ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(plan, key))
         if workers > 1
@@ -134,6 +138,8 @@ def generate_to_dir(
                 progress(table, counts[table])
         for table in plan.order:
             os.replace(staging / f"{table}.parquet", out / f"{table}.parquet")
+    except OSError as e:  # a full disk, a file where a table's file goes
+        raise TdmError(f"cannot write into {out}: {e.strerror or e}") from None
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

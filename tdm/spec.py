@@ -222,8 +222,10 @@ class TableSpec(StrictModel):
         """Table-level foreign keys plus the `references:` shorthand on columns."""
         fks = list(self.foreign_keys)
         for name, col in self.columns.items():
-            if col.references:
-                fks.append(ForeignKeySpec(columns=[name], references=col.references))
+            if col.references:  # both parts validated already: no need to validate again
+                fks.append(
+                    ForeignKeySpec.model_construct(columns=[name], references=col.references)
+                )
         return fks
 
     def per_parent_fk(self) -> ForeignKeySpec | None:
@@ -235,7 +237,11 @@ class TableSpec(StrictModel):
         )
 
     def foreign_key_of(self, column: str) -> ForeignKeySpec | None:
-        return next((fk for fk in self.all_foreign_keys if column in fk.columns), None)
+        found = next((fk for fk in self.foreign_keys if column in fk.columns), None)
+        col = self.columns.get(column)
+        if found is None and col is not None and col.references:
+            return ForeignKeySpec.model_construct(columns=[column], references=col.references)
+        return found
 
     def nullable(self, column: str) -> bool:
         return self.columns[column].null_ratio > 0 and column not in self.primary_key

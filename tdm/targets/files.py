@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 from tdm.errors import TdmError
 from tdm.spec import DatasetSpec
 from tdm.targets.base import LoadReport, Target
+from tdm.urls import hide_password
 from tdm.versions import VersionStore
 
 META = "_tdm_meta.json"
@@ -91,17 +92,21 @@ class FilesTarget(Target):
         if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not path:
             raise TdmError(
                 "a files URL looks like file:///absolute/path/to/dir?format=parquet "
-                f"(or csv, jsonl), got {url!r}"
+                f"(or csv, jsonl), got {hide_password(url)!r}"
             )
         if not Path(path).is_absolute():
-            raise TdmError(f"{url}: give an absolute directory, like file:///srv/testdata")
+            raise TdmError(
+                f"{hide_password(url)}: give an absolute directory, like file:///srv/testdata"
+            )
         query = parse_qs(parts.query, keep_blank_values=True)
         unknown = sorted(set(query) - {"format"})
         if unknown:
-            raise TdmError(f"{url}: unknown option {unknown[0]!r} (only format=...)")
+            raise TdmError(f"{hide_password(url)}: unknown option {unknown[0]!r} (only format=...)")
         fmt = (query.get("format") or ["parquet"])[-1].lower()
         if fmt not in FORMATS:
-            raise TdmError(f"{url}: unknown format {fmt!r} (use parquet, csv or jsonl)")
+            raise TdmError(
+                f"{hide_password(url)}: unknown format {fmt!r} (use parquet, csv or jsonl)"
+            )
         self.url, self.root, self.format = url, Path(path), fmt
         self.ext = FORMATS[fmt]
 

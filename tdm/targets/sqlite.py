@@ -21,6 +21,7 @@ from tdm.errors import TdmError
 from tdm.spec import DatasetSpec
 from tdm.targets.base import LoadReport, Target
 from tdm.targets.ddl import metadata_for
+from tdm.urls import hide_password
 from tdm.versions import VersionStore
 
 META = "_tdm_meta"
@@ -41,7 +42,9 @@ class SqliteTarget(Target):
 
     def __init__(self, url: str):
         if not url.startswith("sqlite:///"):
-            raise TdmError(f"a SQLite URL looks like sqlite:///path/to/file.sqlite, got {url!r}")
+            raise TdmError(
+                f"a SQLite URL looks like sqlite:///path/to/file.sqlite, got {hide_password(url)!r}"
+            )
         self.path = Path(url[len("sqlite:///") :])
 
     def connect(self) -> sqlite3.Connection:

@@ -29,7 +29,7 @@ def cli(capsys):
             code = e.code
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err, args
-        assert len(err) < 4000, f"a message of {len(err):,} characters"
+        assert len(err) < 16_000, f"a message of {len(err):,} characters"
         return Run(code, out, err)
 
     return run

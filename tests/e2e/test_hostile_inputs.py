@@ -319,3 +319,47 @@ def test_the_script_itself_shows_no_traceback(tmp_path):
         env=env,
     )
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr, shell.stderr
+
+
+def test_an_output_that_is_a_file_is_a_clear_error(cli, tmp_path):
+    spec, taken = tmp_path / "spec.yaml", tmp_path / "taken"
+    spec.write_text(VALID)
+    taken.write_text("mine")
+    result = cli("generate", spec, "--out", taken)
+    assert result.code == 2 and f"cannot write into {taken}" in result.err
+    assert taken.read_text() == "mine"
+
+
+def test_thousands_of_problems_are_summed_up(cli, tmp_path):
+    spec = tmp_path / "many.yaml"
+    tables = "".join(
+        f"  t{i}:\n    rows: 1\n    columns:\n      a: {{type: int, generator: nosuch}}\n"
+        for i in range(2000)
+    )
+    spec.write_text("dataset: many\ntables:\n" + tables)
+    result = cli("generate", spec, "--out", tmp_path / "out")
+    assert result.code == 2 and "2000 problems in the spec" in result.err
+    assert "... and 1950 more; fix these first" in result.err
+    assert result.err.count("unknown generator") == 50
+
+
+@pytest.mark.parametrize(
+    ("environments", "fragment"),
+    [
+        ('environments:\n  "../x": {url: "sqlite:///tmp/x.sqlite"}\n', "is not a valid name"),
+        ("environments:\n  qa: {url: x, datasets: ['../../shop']}\n", "is not a valid name"),
+        ("environments:\n  qa: {url: x, schema: '../public'}\n", "is not a valid name"),
+        ("environments: &a\n  qa: *a\n", "alias"),
+        (b"\x00\x01binary", "binary"),
+    ],
+)
+def test_a_hostile_environments_file(environments, fragment, cli, tmp_path, monkeypatch):
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    path = schemas / "environments.yaml"
+    path.write_bytes(environments if isinstance(environments, bytes) else environments.encode())
+    monkeypatch.setenv("TDM_SCHEMAS", str(schemas))
+    for args in (["envs"], ["load", "shop", "--env", "qa"]):
+        result = cli(*args)
+        assert result.code == 2 and str(path) in result.err, result.err
+        assert fragment in result.err, result.err
