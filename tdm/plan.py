@@ -27,8 +27,8 @@ from tdm.spec_load import dotted
 Gens = dict[str, dict[str, Generator]]
 
 
-# A batch partition per Dagster partition key: more than this and the UI and the run storage slow
-# down (Dagster's guidance is well below 100,000 per asset).
+# Batch partitions a run takes (Dagster partition keys). Dagster advises at most 100,000 per
+# asset; each batch also leaves its files and check results, and a run lists all of them.
 MAX_BATCHES = 25_000
 # Counting child rows per parent row keeps one int64 per parent row in memory (8 bytes each).
 MAX_COUNTED_PARENTS = 50_000_000
