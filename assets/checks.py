@@ -1,16 +1,16 @@
 """Blocking asset checks and what they report.
 
 The checks of a batch asset run in its own step, on the batches it has just made, in memory:
-`batch_suite` (the table's expectation suite, tdm.validation.SuiteRun) and, for extracted tables,
-`masked_values_changed`. A separate check step would pay a process, the GX import and a re-read
-of every batch file for each table. The version's `integrity` check is in assets/version.py.
+`batch_suite` (the table's expectation suite, tdm.validation.runner.SuiteRun) and, for extracted
+tables, `masked_values_changed`. A separate check step would pay a process, the GX import and a
+re-read of every batch file for each table. The version's `integrity` check is in assets/version.py.
 Results are kept beside the version for its full report; metadata shows failed expectations,
 counts and example row indices, never values.
 """
 
 import dagster as dg
 
-from tdm.validation_results import CheckResult
+from tdm.validation.results import CheckResult
 
 SUITE = "batch_suite"
 MASKING = "masked_values_changed"

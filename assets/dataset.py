@@ -11,7 +11,6 @@ step seals the manifest and validates the whole version; the load puts a valid v
 environment, all or nothing.
 """
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +21,9 @@ from assets.batches import batch_asset
 from assets.load import load_asset
 from assets.privacy import pii_scan_asset
 from assets.version import version_asset
-from tdm.environments import Environment, load_environments
-from tdm.plan import Plan
+from tdm.core.files import file_sha256
+from tdm.environments.config import Environment, load_environments
+from tdm.plan.model import Plan
 
 KINDS = {"postgresql": "postgres", "mongodb": "mongodb"}
 
@@ -43,7 +43,7 @@ def schema_asset(dataset: str, path: Path, error: str | None = None) -> dg.Sourc
     def _schema() -> dg.DataVersion:
         if error:
             raise dg.Failure(description=error)
-        return dg.DataVersion(hashlib.sha256(path.read_bytes()).hexdigest()[:16])
+        return dg.DataVersion(file_sha256(path)[:16])
 
     return _schema
 

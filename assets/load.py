@@ -5,18 +5,13 @@ was loaded (reported by the drift sensor) is blocked until the drift is resolved
 load with `force: true` rebuilds it.
 """
 
-import time
-
 import dagster as dg
 
 from assets import names
-from assets.common import say
+from assets.common import failing, say
 from resources import TdmResource
-from tdm.drift import DriftState
-from tdm.errors import TdmError
-from tdm.plan import Plan
-from tdm.targets import open_target
-from tdm.validation_results import load_report
+from tdm.environments.deploy import deploy
+from tdm.plan.model import Plan
 
 DRIFT = "schema_drift"
 
@@ -51,36 +46,20 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
         ],
     )
     def _load(context: dg.AssetExecutionContext, config: LoadConfig, tdm: TdmResource):
-        env = tdm.environment(context.partition_key)
-        store = tdm.store()
-        drift = DriftState(env.name, ds)
-        try:
-            version = store.resolve(ds, config.version)
-            require_valid(store, ds, version)
-            store.verify(ds, version)
-            if drift.blocked() and not config.force:
-                raise TdmError(
-                    f"{env.name} is blocked: its live schema drifted from the loaded "
-                    f"version:\n  {drift.describe()}\nrevert the change, or load "
-                    "with `force: true` to rebuild it"
-                )
-            started = time.perf_counter()
-            target = open_target(env.url(ds), schema=env.spec.db_schema, database=env.spec.database)
-            report = target.load(store, ds, version)
-        except TdmError as e:
-            raise dg.Failure(description=str(e)) from None
-        drift.clear()
-        seconds = time.perf_counter() - started
-        say(context, f"loaded {ds} {version} into {env.name}: {report.total_rows:,} rows")
+        with failing():
+            env = tdm.environment(context.partition_key)
+            done = deploy(env, tdm.store(), ds, config.version, force=config.force)
+        report = done.report
+        say(context, f"loaded {ds} {done.version} into {env.name}: {report.total_rows:,} rows")
         yield dg.MaterializeResult(
             metadata={
-                names.VERSION_META: version,
+                names.VERSION_META: done.version,
                 "environment": env.name,
                 "target": env.display_url(ds),
                 "previous_version": report.previous or "",
                 "dagster/row_count": report.total_rows,
                 "rows_per_table": dg.MetadataValue.json(report.rows),
-                "rows_per_second": round(report.total_rows / seconds) if seconds else 0,
+                "rows_per_second": round(report.total_rows / done.seconds) if done.seconds else 0,
             }
         )
         yield dg.AssetCheckResult(
@@ -88,17 +67,3 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
         )
 
     return _load
-
-
-def require_valid(store, dataset: str, version: str) -> None:
-    report = load_report(store, dataset, version)
-    if report is None:
-        raise TdmError(
-            f"version {version} of {dataset} has no validation report; run "
-            f"`tdm validate {dataset} --version {version}` first"
-        )
-    if not report["success"]:
-        failed = "\n  ".join(report["failed"][:10])
-        raise TdmError(
-            f"version {version} of {dataset} failed validation, so it is not loaded:\n  {failed}"
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from tdm.generators.reference import ForeignKeyGen
-from tdm.plan import Plan
+from tdm.plan.model import Plan
 
 
 def column_schema(plan: Plan, table: str) -> dg.TableSchema:

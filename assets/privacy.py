@@ -5,7 +5,7 @@ import dagster as dg
 from assets import names
 from assets.common import run_plan
 from resources import TdmResource
-from tdm.plan import Plan
+from tdm.plan.model import Plan
 
 
 def pii_scan_asset(plan: Plan) -> dg.AssetsDefinition:
@@ -22,9 +22,9 @@ def pii_scan_asset(plan: Plan) -> dg.AssetsDefinition:
     )
     def _scan(context: dg.AssetExecutionContext, tdm: TdmResource) -> dg.MaterializeResult:
         run = run_plan(context, plan)
-        from tdm.masking.gate import rescan
+        from tdm.masking.gate import scan
 
-        reports, problems = rescan(run)
+        reports, problems = scan(run)
         rows = [
             dg.TableRecord(
                 {

@@ -38,7 +38,7 @@ def pipeline(work: Path, url: str, scale: float) -> tuple[int, float, str, float
     import great_expectations  # noqa: F401  (imported before timing, as a code server has it)
 
     from pipelines.runner import run_dataset
-    from tdm.spec_load import load_spec
+    from tdm.plan.loading import load_spec
 
     warm = time.perf_counter() - started
     schemas = work / "schemas"
@@ -65,9 +65,9 @@ def pipeline(work: Path, url: str, scale: float) -> tuple[int, float, str, float
 
 def baseline(work: Path, url: str, version: str) -> tuple[int, float]:
     """The same rows as CSV, loaded with psql \\copy into the same DDL."""
-    from tdm.spec import DatasetSpec
+    from tdm.spec.model import DatasetSpec
+    from tdm.store.versions import VersionStore
     from tdm.targets.ddl import metadata_for
-    from tdm.versions import VersionStore
 
     store = VersionStore(work / "home" / "store")
     manifest = store.manifest("retail", version)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 from faker import Faker
 
-from tdm.generate import generate_to_dir
-from tdm.spec_load import load_spec
+from tdm.plan.loading import load_spec
+from tdm.produce.parquet_files import generate_to_dir
 
 SPEC = Path(__file__).with_name("customers.yaml")
 

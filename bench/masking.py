@@ -23,10 +23,11 @@ import time
 import numpy as np
 import pyarrow as pa
 
+from tdm.core.types import LogicalType
 from tdm.generators.pools import provider_values
 from tdm.masking.keys import MaskingKey
-from tdm.masking.strategies import STRATEGIES, MaskBatch, MaskColumn
-from tdm.types import LogicalType
+from tdm.masking.strategies import STRATEGIES
+from tdm.masking.strategies.base import MaskBatch, MaskColumn
 
 KEY = MaskingKey(b"bench-masking-key-0123456789abcdef")
 LOCALES = (

@@ -29,9 +29,10 @@ import pyarrow as pa
 
 from tdm.masking.apply import Masker
 from tdm.masking.keys import key_from_env
-from tdm.spec_load import load_spec
-from tdm.validation import validate_batch, validate_table_counts, validate_version
-from tdm.versions import VersionStore, version_id
+from tdm.plan.loading import load_spec
+from tdm.store.ids import version_id
+from tdm.store.versions import VersionStore
+from tdm.validation.runner import validate_batch, validate_table_counts, validate_version
 
 SPEC = Path(__file__).with_name("customers.yaml")
 
@@ -49,9 +50,9 @@ def breakdown(plan, table: str, whole: pa.Table, repeat: int) -> dict[str, float
     """Seconds per part of a whole-table validation: the pandas frame, the pyarrow checks, and
     each GX-run expectation validated alone (with GX's per-call overhead: alone, they add up to
     more than the suite run together), the sampled ones on the sample."""
-    from tdm.validation import _own_check, _sample, _sample_positions
-    from tdm.validation_gx import frame, run
-    from tdm.validation_suite import is_own, label, per_batch, suite_for
+    from tdm.validation.gx import frame, run
+    from tdm.validation.runner import _own_check, _sample, _sample_positions
+    from tdm.validation.suite import is_own, label, per_batch, suite_for
 
     configs = [c for c in suite_for(plan, table) if per_batch(c)]
     out = {"pandas frame (all columns)": best(repeat, lambda: frame(whole))[0]}
@@ -74,8 +75,8 @@ def breakdown(plan, table: str, whole: pa.Table, repeat: int) -> dict[str, float
 
 def unique_keys(plan, table: str, whole: pa.Table) -> list:
     """The table's derived uniqueness over all its rows, as validate_cross checks it."""
-    from tdm.validation_cross import ROW, unique_result
-    from tdm.validation_suite import all_batches, columns_of, suite_for
+    from tdm.validation.keys import ROW, unique_result
+    from tdm.validation.suite import all_batches, columns_of, suite_for
 
     out = []
     for cfg in filter(all_batches, suite_for(plan, table)):
@@ -109,7 +110,7 @@ def main() -> None:
     args = p.parse_args()
 
     started = time.perf_counter()
-    from tdm.validation_gx import runtime
+    from tdm.validation.gx import runtime
 
     runtime()
     gx_import = time.perf_counter() - started

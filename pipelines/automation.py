@@ -8,24 +8,18 @@ version (tagged with the environments to refresh, and for schedules a new seed),
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 import dagster as dg
 
 from assets import names
 from assets.common import REFRESH_TAG, SEED_TAG
-from tdm.environments import Environment
-from tdm.errors import TdmError
-from tdm.plan import Plan
-from tdm.spec_load import file_hash, replan
-
-
-def refresh_seed(env: Environment, dataset: str, when: dt.datetime) -> int:
-    """A new seed per scheduled tick (reproducible from the tick's time), unless pinned."""
-    if env.spec.seed is not None:
-        return env.spec.seed
-    digest = hashlib.sha256(f"{env.name}/{dataset}/{when.isoformat()}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+from assets.load import DRIFT
+from tdm.core.errors import TdmError
+from tdm.core.files import file_sha256
+from tdm.environments.config import Environment
+from tdm.environments.drift import check_drift
+from tdm.plan.loading import replan
+from tdm.plan.model import Plan
 
 
 def _range(plan: Plan) -> dict[str, str]:
@@ -47,7 +41,7 @@ def refresh_schedule(plan: Plan, env: Environment) -> dg.ScheduleDefinition:
     )
     def _refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        seed = refresh_seed(env, ds, when)
+        seed = env.refresh_seed(ds, when)
         return dg.RunRequest(tags={SEED_TAG: str(seed), REFRESH_TAG: env.name, **_range(plan)})
 
     return _refresh
@@ -112,7 +106,7 @@ def schema_sensor(plan: Plan, environments: list[str]) -> dg.SensorDefinition:
     def _watch(context: dg.SensorEvaluationContext):
         if not path.exists():
             return dg.SkipReason(f"{path} is gone")
-        digest = file_hash(path)
+        digest = file_sha256(path)
         if context.cursor is None:
             context.update_cursor(digest)
             return dg.SkipReason(f"watching {path.name} ({digest[:12]})")
@@ -138,9 +132,6 @@ def schema_sensor(plan: Plan, environments: list[str]) -> dg.SensorDefinition:
 
 def drift_sensor(graphs: list) -> dg.SensorDefinition:
     """Every PostgreSQL environment, compared with the version it holds, on an interval."""
-    from assets.load import DRIFT
-    from tdm.drift import DriftState
-    from tdm.targets import open_target
 
     @dg.sensor(
         name="schema_drift",
@@ -151,40 +142,27 @@ def drift_sensor(graphs: list) -> dg.SensorDefinition:
         "the environment's load partition, and block further loads there until resolved.",
     )
     def _drift(context: dg.SensorEvaluationContext):
-        events, notes = [], []
-        for graph in graphs:
-            ds = graph.plan.name
-            for env in graph.environments.values():
-                if env.scheme not in ("postgresql", "postgres"):
-                    continue
-                try:
-                    target = open_target(env.url(ds), schema=env.spec.db_schema)
-                    held = target.current(ds)
-                    differences = target.drift(ds) if held else []
-                except TdmError as e:
-                    notes.append(f"{env.name}/{ds}: {str(e).splitlines()[0]}")
-                    continue
-                if held is None:
-                    continue
-                state = DriftState(env.name, ds)
-                state.record(differences, held["version"]) if differences else state.clear()
-                text = "\n".join(f"- {d['message']}" for d in differences) or "no drift"
-                events.append(
-                    dg.AssetCheckEvaluation(
-                        asset_key=names.key(ds, names.LOAD),
-                        check_name=DRIFT,
-                        partition=env.name,
-                        passed=not differences,
-                        description=text,
-                        metadata={
-                            "version": held["version"],
-                            "differences": len(differences),
-                            "details": dg.MetadataValue.md(text),
-                        },
-                    )
-                )
-        if not events:
+        held = [(env, g.plan.name) for g in graphs for env in g.environments.values()]
+        found, notes = check_drift(held)
+        if not found:
             return dg.SkipReason("; ".join(notes) or "no PostgreSQL environment holds data yet")
+        events = []
+        for drift in found:
+            text = "\n".join(f"- {d['message']}" for d in drift.differences) or "no drift"
+            events.append(
+                dg.AssetCheckEvaluation(
+                    asset_key=names.key(drift.dataset, names.LOAD),
+                    check_name=DRIFT,
+                    partition=drift.environment,
+                    passed=not drift.differences,
+                    description=text,
+                    metadata={
+                        "version": drift.version,
+                        "differences": len(drift.differences),
+                        "details": dg.MetadataValue.md(text),
+                    },
+                )
+            )
         return dg.SensorResult(asset_events=events)
 
     return _drift

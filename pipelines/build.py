@@ -16,17 +16,11 @@ from pipelines.automation import (
     schema_sensor,
 )
 from resources import TdmResource
-from tdm import settings
-from tdm.errors import TdmError
-from tdm.spec_load import load_spec
+from tdm.core import settings
+from tdm.core.errors import TdmError
+from tdm.plan.loading import load_spec
 
 log = logging.getLogger(__name__)
-NOT_SPECS = {"environments.yaml"}
-
-
-def spec_files(directory: Path | None = None) -> list[Path]:
-    directory = directory or settings.schemas_dir()
-    return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_SPECS)
 
 
 def dataset_definitions(graph: DatasetAssets) -> dg.Definitions:
@@ -69,7 +63,7 @@ def build_definitions(
     paths: list[Path] | None = None, plans: list | None = None, tdm: TdmResource | None = None
 ) -> dg.Definitions:
     parts, graphs = [], []
-    for path in paths if paths is not None else spec_files():
+    for path in paths if paths is not None else settings.spec_files():
         try:
             graphs.append(dataset_assets(load_spec(path), path))
         except TdmError as e:

@@ -15,9 +15,9 @@ import dagster as dg
 from assets import names
 from pipelines.build import build_definitions
 from resources import TdmResource
-from tdm import settings
-from tdm.errors import TdmError
-from tdm.plan import Plan
+from tdm.core import settings
+from tdm.core.errors import TdmError
+from tdm.plan.model import Plan
 
 # Failures reach the user as one clear message (see _failure), not as Dagster's log lines.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}

@@ -6,11 +6,11 @@ import os
 
 import dagster as dg
 
-from tdm import settings
-from tdm.environments import Environment, get_environment
+from tdm.core import settings
+from tdm.environments.config import Environment, get_environment
 from tdm.masking.apply import Masker
 from tdm.masking.keys import ENV_VAR, MaskingKey, key_from_env
-from tdm.versions import VersionStore
+from tdm.store.versions import VersionStore
 
 
 class TdmResource(dg.ConfigurableResource):

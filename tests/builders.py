@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tdm.plan import Plan
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore, version_id
+from tdm.plan.loading import load_spec
+from tdm.plan.model import Plan
+from tdm.store.ids import version_id
+from tdm.store.versions import VersionStore
 
 Corrupt = Callable[[str, int, pa.Table], pa.Table | None]
 

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
-from tdm.permute import permute, round_keys
-from tdm.rand import RowRandom, key64, stream_key
-from tdm.types import LogicalType
-
-if TYPE_CHECKING:
-    from tdm.plan import Plan
+from tdm.core.permute import permute, round_keys
+from tdm.core.rand import RowRandom, key64, stream_key
+from tdm.core.types import LogicalType
 
 REGISTRY: dict[str, type[Generator]] = {}
 
@@ -50,6 +47,19 @@ class ColumnInfo:
         return round_keys(key64(self.seed, self.table, self.name, "permutation", count=2))
 
 
+class PlanView(Protocol):
+    """What generators read of the plan (tdm.plan.model.Plan): row counts, the spec, every
+    column's generator, and the parent row of rows counted per parent."""
+
+    spec: Any
+    gens: dict[str, dict[str, Generator]]
+    rows: dict[str, int]
+
+    def parent_of(self, table: str, idx: np.ndarray) -> np.ndarray: ...
+
+    def ordinal(self, table: str, idx: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass
 class GenContext:
     """One batch of one column: rows [start, stop) of the table."""
@@ -60,7 +70,7 @@ class GenContext:
     rng: RowRandom
     row: dict[str, pa.Array] = field(default_factory=dict)  # columns generated earlier in the row
     locale: np.ndarray | None = None  # index into info.locales per row; None when one locale
-    plan: Plan | None = None
+    plan: PlanView | None = None
 
     @property
     def n(self) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from tdm.arrowstr import drop_bytes, fixed_width, numbers_to_digits, spaced
+from tdm.core.arrowstr import drop_bytes, fixed_width, numbers_to_digits, spaced
 from tdm.generators.base import GenContext, Generator, register
 from tdm.generators.location import PoolGenerator, territory
 from tdm.generators.pools import faker, provider_values, sampled

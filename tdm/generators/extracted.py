@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from tdm.core.types import KINDS
 from tdm.generators.base import GenContext, Generator, register
-from tdm.types import KINDS
 
 
 @register

@@ -17,7 +17,7 @@ import pyarrow as pa
 from faker.providers.date_time import Provider as DateTimeProvider
 from pydantic import BaseModel, ConfigDict, Field
 
-from tdm.arrowstr import join, take
+from tdm.core.arrowstr import join, take
 from tdm.generators.base import GenContext, Generator, register
 from tdm.generators.pools import distinct, pick, pick_unique, sampled
 from tdm.generators.shapes import (

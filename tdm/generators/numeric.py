@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from tdm.arrowstr import join
-from tdm.distributions import DistributionSpec
+from tdm.core.arrowstr import join
+from tdm.core.distributions import DistributionSpec
 from tdm.generators.base import GenContext, Generator, register
 
 INT64_MAX = 2**63 - 1

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
-from tdm.arrowstr import (
+from tdm.core.arrowstr import (
     ascii_slug,
     concat_rows,
     distinct_index,

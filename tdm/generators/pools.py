@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from faker import Faker
 
-from tdm.arrowstr import take
+from tdm.core.arrowstr import take
+from tdm.core.rand import stream_key
 from tdm.generators.base import GenContext
-from tdm.rand import stream_key
 
 POOL_SIZE = 4096
 

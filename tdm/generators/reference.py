@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from tdm.arrowstr import with_nulls
+from tdm.core.arrowstr import with_nulls
+from tdm.core.permute import mix64, permute, round_keys
+from tdm.core.rand import RowRandom, key64, stream_key
+from tdm.core.types import KINDS
 from tdm.generators.base import ColumnInfo, GenContext, Generator, register
-from tdm.permute import mix64, permute, round_keys
-from tdm.rand import RowRandom, key64, stream_key
-from tdm.spec import ForeignKeySpec
-from tdm.types import KINDS
+from tdm.spec.model import ForeignKeySpec
 
 
 @register

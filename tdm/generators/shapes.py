@@ -16,8 +16,8 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 
-from tdm.arrowstr import fixed_width
-from tdm.rand import RowRandom
+from tdm.core.arrowstr import fixed_width
+from tdm.core.rand import RowRandom
 
 PLACEHOLDERS = {ord("#"): 10, ord("%"): 9, ord("?"): 26}
 _BASE = {ord("#"): ord("0"), ord("%"): ord("1"), ord("?"): ord("A")}

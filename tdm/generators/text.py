@@ -9,13 +9,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tdm.arrowstr import HEX, fixed_width, join, with_nulls
+from tdm.core.arrowstr import HEX, fixed_width, join, with_nulls
+from tdm.core.permute import mix64
+from tdm.core.rand import RowRandom, key64, stream_key
+from tdm.core.types import parse_type
 from tdm.generators import pools
-from tdm.generators.base import ColumnInfo, GenContext, Generator, register
+from tdm.generators.base import REGISTRY, ColumnInfo, GenContext, Generator, register
 from tdm.generators.shapes import ShapePool, domain, fill_unique, slot_count, split_domain
-from tdm.permute import mix64
-from tdm.rand import RowRandom, key64, stream_key
-from tdm.types import parse_type
 
 
 class PatternParams(BaseModel):
@@ -216,7 +216,6 @@ class Json(Generator):
         super().__init__(params, info)
         self.fields: dict[str, tuple[Generator, float]] = {}
         self._problems: list[tuple[str, str, str | None]] = []
-        from tdm.generators.base import REGISTRY
 
         for field, spec in params.fields.items():
             spec = dict(spec)

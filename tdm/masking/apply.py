@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from tdm.errors import TdmError
+from tdm.core.errors import TdmError
 from tdm.masking.keys import MaskingKey
+from tdm.masking.strategies import STRATEGIES
+from tdm.masking.strategies.base import MaskBatch, MaskColumn
 
 
 class Masker:
     """The strategies of every masked column, built once per run with the run's key."""
 
     def __init__(self, plan, key: MaskingKey | None):
-        from tdm.masking.strategies import STRATEGIES, MaskColumn
 
         self.key = key
         self.strategies: dict[str, dict] = {}
@@ -41,7 +42,6 @@ class Masker:
         strategies = self.strategies.get(table)
         if not strategies or data.num_rows == 0:
             return data
-        from tdm.masking.strategies import MaskBatch
 
         raw = {name: data.column(name).combine_chunks() for name in data.column_names}
         batch = MaskBatch(columns=raw, start=start)

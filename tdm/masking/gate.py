@@ -12,10 +12,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from tdm.errors import Problem
+from tdm.core.errors import Problem, problem_at
 from tdm.generators.reference import ForeignKeyGen
-from tdm.masking.policy import Resolved, _at, resolve_masks
-from tdm.spec_load import dotted
+from tdm.masking.pii.detect import detect_column, suggestion
+from tdm.masking.policy import Resolved, column_path, resolve_masks
 
 
 @dataclass
@@ -30,8 +30,6 @@ class ColumnReport:
 
 def detect(plan, samples: dict[str, pa.Table] | None = None) -> dict[tuple[str, str], list]:
     """Findings per column: by name for all, by values for extracted tables with a sample."""
-    from tdm.masking.detect import detect_column
-
     out = {}
     for tname, table in plan.spec.tables.items():
         sample = (samples or {}).get(tname)
@@ -92,9 +90,10 @@ def report(plan, findings: dict[tuple[str, str], list]) -> list[ColumnReport]:
     return out
 
 
-def rescan(plan, sample_rows: int = 1000) -> tuple[list[ColumnReport], list[Problem]]:
-    """Detection again, with a sample of every extracted table: value-based findings may add
-    defaults (updating plan.masks) or trip the gate. Nothing is written."""
+def scan(plan, sample_rows: int = 1000) -> tuple[list[ColumnReport], list[Problem]]:
+    """What every column is, with a sample of every extracted table: value-based findings may
+    add defaults (updating plan.masks) or trip the gate. Nothing is written. `tdm scan`, the
+    pii_scan asset and the start of every extraction run this."""
     samples = {
         t: plan.reader().sample(t, s, plan.schema(t), sample_rows)
         for t, s in plan.spec.tables.items()
@@ -108,21 +107,18 @@ def rescan(plan, sample_rows: int = 1000) -> tuple[list[ColumnReport], list[Prob
 
 def gate(reports: list[ColumnReport]) -> list[Problem]:
     """Unmasked, unallowed PII in extracted tables: one problem each, with the line to add."""
-    from tdm.masking.detect import suggestion
-
     out = []
     for r in reports:
         if r.status != "pii":
             continue
         top = r.findings[0]
-        at = _at(r.table, r.column)
+        at = column_path(r.table, r.column)
         out.append(
-            Problem(
-                dotted(at),
+            problem_at(
+                at,
                 f"looks like PII ({top.category}, confidence {top.confidence:.2f}: "
                 f"{top.reason}) but has no mask",
                 f"add `{suggestion(top)}` to the column, or `allow: <why keeping it is safe>`",
-                at=at,
             )
         )
     return out

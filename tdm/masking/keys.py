@@ -11,7 +11,7 @@ import hmac
 import os
 from dataclasses import dataclass, field
 
-from tdm.errors import TdmError
+from tdm.core.errors import TdmError
 
 ENV_VAR = "TDM_MASKING_KEY"
 MIN_LENGTH = 16

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from tdm.errors import Problem, did_you_mean, one_of
-from tdm.spec import MaskSpec
-from tdm.spec_load import dotted, pydantic_problems
+from tdm.core.errors import Problem, did_you_mean, dotted, one_of, problem_at
+from tdm.core.types import LogicalType
+from tdm.masking.keys import MaskingKey
+from tdm.masking.pii.names import CATEGORIES
+from tdm.masking.strategies import STRATEGIES
+from tdm.masking.strategies.base import MaskColumn, Strategy
+from tdm.spec.model import DatasetSpec, MaskSpec
+from tdm.spec.problems import pydantic_problems
 
 
 @dataclass(frozen=True)
@@ -23,78 +28,106 @@ class Resolved:
     origin: str  # "column", "foreign key to customers.id", "default for email"
 
 
-def _at(table: str, column: str, *rest: str) -> tuple:
+def column_path(table: str, column: str, *rest: str) -> tuple:
     return ("tables", table, "columns", column, *rest)
 
 
 def resolve_masks(
     plan, findings: dict[tuple[str, str], list]
 ) -> tuple[dict[str, dict[str, Resolved]], list[Problem]]:
-    spec, problems = plan.spec, []
-    policy = spec.masking
+    """The mask of every column that gets one (`keep` masks nothing), and the problems of the
+    masks resolved."""
+    spec = plan.spec
     resolved: dict[tuple[str, str], Resolved | None] = {}
-
-    def own(tname: str, cname: str) -> Resolved | None:
-        table = spec.tables[tname]
-        col = table.columns[cname]
-        if col.mask is not None:
-            return Resolved(col.mask, "column")
-        if col.allow or table.source is None:
-            return None
-        for f in findings.get((tname, cname), []):
-            if f.confidence >= policy.min_confidence and f.category in policy.defaults:
-                return Resolved(policy.defaults[f.category], f"default for {f.category}")
-        return None
-
-    def of(tname: str, cname: str, seen: tuple = ()) -> Resolved | None:
-        if (tname, cname) in resolved:
-            return resolved[(tname, cname)]
-        table = spec.tables[tname]
-        mine = own(tname, cname)
-        fk = table.foreign_key_of(cname)
-        if fk is not None and (tname, cname) not in seen:
-            parent = spec.tables[fk.references.table]
-            target = (fk.references.columns or parent.primary_key)[fk.columns.index(cname)]
-            inherited = of(fk.references.table, target, (*seen, (tname, cname)))
-            if inherited is not None and mine is not None and mine.spec != inherited.spec:
-                problems.append(
-                    Problem(
-                        dotted(_at(tname, cname, "mask")),
-                        f"{cname} references "
-                        f"{fk.references.table}.{target}, which is masked with "
-                        f"{_show(inherited.spec)}; a different mask here would break the join",
-                        "remove this mask: foreign keys follow their parent's",
-                        at=_at(tname, cname),
-                    )
-                )
-            if inherited is None and mine is not None and mine.spec.strategy != "keep":
-                problems.append(
-                    Problem(
-                        dotted(_at(tname, cname, "mask")),
-                        f"{cname} references "
-                        f"{fk.references.table}.{target}, which is not masked: masking only the "
-                        "foreign key would point rows at the wrong parents",
-                        f"mask {fk.references.table}.{target} instead; its foreign keys follow",
-                        at=_at(tname, cname),
-                    )
-                )
-                mine = None
-            if inherited is not None:
-                mine = Resolved(inherited.spec, f"foreign key to {fk.references.table}.{target}")
-        resolved[(tname, cname)] = mine
-        return mine
-
+    problems: list[Problem] = []
     for tname, table in spec.tables.items():
         for cname in table.columns:
-            of(tname, cname)
+            _resolve(spec, findings, resolved, problems, tname, cname)
     masks: dict[str, dict[str, Resolved]] = {t: {} for t in spec.tables}
     for (tname, cname), r in resolved.items():
-        if r is not None and r.spec.strategy == "keep":
-            problems += _check(plan, tname, cname, r)  # its params (reason) are checked too
-        elif r is not None:
-            problems += _check(plan, tname, cname, r)
+        if r is None:
+            continue
+        problems += _mask_problems(plan, tname, cname, r)  # keep too: its reason is checked
+        if r.spec.strategy != "keep":
             masks[tname][cname] = r
     return masks, problems
+
+
+def _resolve(
+    spec: DatasetSpec,
+    findings: dict[tuple[str, str], list],
+    resolved: dict[tuple[str, str], Resolved | None],
+    problems: list[Problem],
+    tname: str,
+    cname: str,
+    seen: tuple = (),
+) -> Resolved | None:
+    """The mask of one column, kept in `resolved`: a foreign key's is that of the key it points
+    at, resolved first; `seen` is the chain of references followed, so a cycle ends."""
+    if (tname, cname) in resolved:
+        return resolved[(tname, cname)]
+    mine = _own_mask(spec, findings, tname, cname)
+    fk = spec.tables[tname].foreign_key_of(cname)
+    if fk is not None and (tname, cname) not in seen:
+        ptable = fk.references.table
+        target = (fk.references.columns or spec.tables[ptable].primary_key)[fk.columns.index(cname)]
+        inherited = _resolve(
+            spec, findings, resolved, problems, ptable, target, (*seen, (tname, cname))
+        )
+        mine, found = _follow_parent(tname, cname, f"{ptable}.{target}", mine, inherited)
+        problems += found
+    resolved[(tname, cname)] = mine
+    return mine
+
+
+def _own_mask(
+    spec: DatasetSpec, findings: dict[tuple[str, str], list], tname: str, cname: str
+) -> Resolved | None:
+    """The column's own `mask:`; else, for an extracted column without `allow:`, the dataset
+    default of the first finding confident enough whose category has one."""
+    table = spec.tables[tname]
+    col = table.columns[cname]
+    if col.mask is not None:
+        return Resolved(col.mask, "column")
+    if col.allow or table.source is None:
+        return None
+    policy = spec.masking
+    for f in findings.get((tname, cname), []):
+        if f.confidence >= policy.min_confidence and f.category in policy.defaults:
+            return Resolved(policy.defaults[f.category], f"default for {f.category}")
+    return None
+
+
+def _follow_parent(
+    tname: str, cname: str, parent: str, mine: Resolved | None, inherited: Resolved | None
+) -> tuple[Resolved | None, list[Problem]]:
+    """A foreign key column takes the mask of the `parent` column it points at, so joins
+    survive; a mask of its own is refused when it differs, or when the parent is not masked."""
+    at = column_path(tname, cname)
+    if inherited is None:
+        if mine is not None and mine.spec.strategy != "keep":
+            return None, [
+                Problem(
+                    dotted((*at, "mask")),
+                    f"{cname} references {parent}, which is not masked: masking only the "
+                    "foreign key would point rows at the wrong parents",
+                    f"mask {parent} instead; its foreign keys follow",
+                    at=at,
+                )
+            ]
+        return mine, []
+    found = []
+    if mine is not None and mine.spec != inherited.spec:
+        found.append(
+            Problem(
+                dotted((*at, "mask")),
+                f"{cname} references {parent}, which is masked with "
+                f"{_show(inherited.spec)}; a different mask here would break the join",
+                "remove this mask: foreign keys follow their parent's",
+                at=at,
+            )
+        )
+    return Resolved(inherited.spec, f"foreign key to {parent}"), found
 
 
 def _show(spec: MaskSpec) -> str:
@@ -106,33 +139,16 @@ def _show(spec: MaskSpec) -> str:
     )
 
 
-def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
-    from tdm.masking.strategies import STRATEGIES, MaskColumn
-
-    at = _at(tname, cname, "mask")
-    where = at if r.origin == "column" else _at(tname, cname)
+def _mask_problems(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
+    """What is wrong with the mask a column resolved to: its strategy, its parameters, what it
+    reads, and whether it fits the column's key and NOT NULL constraints."""
+    at = column_path(tname, cname, "mask")
+    where = at if r.origin == "column" else column_path(tname, cname)
     table = plan.spec.tables[tname]
     col = table.columns[cname]
-    cls = STRATEGIES.get(r.spec.strategy)
-    if cls is None:
-        return [
-            Problem(
-                dotted(where),
-                f"unknown mask strategy {r.spec.strategy!r} ({r.origin})",
-                did_you_mean(r.spec.strategy, STRATEGIES) or one_of(STRATEGIES),
-                at=where,
-            )
-        ]
-    if col.logical.kind not in cls.types:
-        return [
-            Problem(
-                dotted(where),
-                f"mask {cls.name!r} ({r.origin}) works on "
-                f"{'/'.join(cls.types)} columns, not {col.logical}",
-                "pick a strategy for this type",
-                at=where,
-            )
-        ]
+    cls, wrong = _strategy_class(where, r, col.logical)
+    if wrong is not None:
+        return [wrong]
     try:
         params = cls.Params.model_validate(r.spec.params)
     except ValidationError as err:
@@ -142,15 +158,46 @@ def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
     )
     out = [Problem(dotted((*at, p)), m, h, at=at) for p, m, h in strategy.problems()]
     out += [
-        Problem(
-            dotted(at),
+        problem_at(
+            at,
             f"mask {cls.name} reads column {n!r}, which {tname} lacks",
             did_you_mean(n, table.columns),
-            at=at,
         )
         for n in strategy.needs()
         if n not in table.columns
     ]
+    return out + _constraint_problems(plan, tname, cname, cls, params, where)
+
+
+def _strategy_class(
+    where: tuple, r: Resolved, logical: LogicalType
+) -> tuple[type[Strategy] | None, Problem | None]:
+    """The strategy class a mask names, or the problem when there is none or it does not work
+    on the column's type."""
+    cls = STRATEGIES.get(r.spec.strategy)
+    if cls is None:
+        return None, Problem(
+            dotted(where),
+            f"unknown mask strategy {r.spec.strategy!r} ({r.origin})",
+            did_you_mean(r.spec.strategy, STRATEGIES) or one_of(STRATEGIES),
+            at=where,
+        )
+    if logical.kind not in cls.types:
+        return None, Problem(
+            dotted(where),
+            f"mask {cls.name!r} ({r.origin}) works on {'/'.join(cls.types)} columns, not {logical}",
+            "pick a strategy for this type",
+            at=where,
+        )
+    return cls, None
+
+
+def _constraint_problems(
+    plan, tname: str, cname: str, cls: type[Strategy], params: BaseModel, where: tuple
+) -> list[Problem]:
+    """A mask that can map two values to one on a key, or that writes nulls into a NOT NULL
+    column."""
+    out = []
     why = _why_unique(plan, tname, cname)
     if not cls.bijective and why is not None:
         out.append(
@@ -181,19 +228,16 @@ def _check(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
 
 def check_defaults(plan) -> list[Problem]:
     """Every `masking.defaults` entry: a known category and a valid strategy with its params."""
-    from tdm.masking.pii_names import CATEGORIES
-    from tdm.masking.strategies import STRATEGIES
 
     out = []
     for category, spec in plan.spec.masking.defaults.items():
         at = ("masking", "defaults", category)
         if category not in CATEGORIES:
             out.append(
-                Problem(
-                    dotted(at),
+                problem_at(
+                    at,
                     f"unknown PII category {category!r}",
                     did_you_mean(category, CATEGORIES) or one_of(CATEGORIES),
-                    at=at,
                 )
             )
             continue
@@ -232,7 +276,6 @@ def _why_unique(plan, tname: str, cname: str) -> str | None:
 
 
 def _validation_key():
-    from tdm.masking.keys import MaskingKey
 
     return MaskingKey(b"validation only: never used to mask data", dev=True)
 

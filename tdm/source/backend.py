@@ -3,16 +3,12 @@ raise, and the one-line form of driver messages."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pyarrow as pa
 
-from tdm.errors import TdmError
+from tdm.core.errors import TdmError
+from tdm.core.types import LogicalType
+from tdm.core.urls import without_secret
 from tdm.source.names import _Relation, _Target
-from tdm.types import LogicalType
-
-if TYPE_CHECKING:
-    from tdm.source.reader import SourceReader
 
 
 class _ConnectError(TdmError):
@@ -23,9 +19,18 @@ class _ConnectError(TdmError):
 
 
 class _Backend:
-    def __init__(self, url, reader: SourceReader):
+    def __init__(self, url, source_url: str):
+        """`url`: the parsed SQLAlchemy URL; `source_url`: the text it came from (secret)."""
         self.url = url
-        self.reader = reader
+        self.source_url = source_url
+
+    @property
+    def display_url(self) -> str:
+        return self.safe(self.source_url)
+
+    def safe(self, text: str) -> str:
+        """`text` without any form of the source URL's password."""
+        return without_secret(text, self.source_url)
 
     def fetch(self, sql: str) -> list[tuple]:
         raise NotImplementedError

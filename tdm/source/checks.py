@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tdm.errors import TdmError
+from tdm.core.errors import TdmError
 from tdm.source.backend import _ConnectError
 from tdm.source.names import _quote, _Target
 

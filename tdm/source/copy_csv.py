@@ -7,8 +7,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tdm.spec import TableSpec
-from tdm.types import LogicalType
+from tdm.core.postgres_types import postgres_type
+from tdm.core.types import LogicalType
+from tdm.spec.model import TableSpec
 
 # The type each logical kind is parsed as from CSV (timestamps are UTC text, tagged afterwards).
 _PARSE_TYPE = {
@@ -25,18 +26,13 @@ _PARSE_TYPE = {
 
 def _pg_expr(col: str, t: LogicalType) -> str:
     """A column cast in SQL to the text form the CSV parser reads as t."""
-    return {
-        "int": f"({col})::int8",
-        "float": f"({col})::float8",
-        "decimal": f"({col})::numeric({t.precision},{t.scale})",
-        "bool": f"({col})::bool",
-        "string": f"({col})::text",
-        "date": f"({col})::date",
+    cast = f"({col})::{postgres_type(t, short=True)}"
+    if t.kind == "timestamp":
         # naive timestamps are UTC (the session time zone), aware ones are converted to UTC
-        "timestamp": f"(({col})::timestamptz AT TIME ZONE 'UTC')",
-        "uuid": f"({col})::uuid::text",
-        "json": f"({col})::jsonb::text",
-    }[t.kind]
+        return f"({cast} AT TIME ZONE 'UTC')"
+    if t.kind in ("uuid", "json"):  # read as their canonical text
+        return f"{cast}::text"
+    return cast
 
 
 def _parse_csv(data: bytes, kinds: list[LogicalType]) -> list[pa.ChunkedArray]:

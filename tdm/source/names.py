@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.dialects import postgresql as _pg_dialect
 
-from tdm.errors import TdmError
-from tdm.spec import TableSpec
+from tdm.core.errors import TdmError
+from tdm.spec.model import TableSpec
 
 # Always-quoted identifiers ("a""b"): standard SQL, valid for PostgreSQL and SQLite alike.
 _quote = _pg_dialect.dialect().identifier_preparer.quote_identifier

@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 import psycopg
 import psycopg.sql
 import pyarrow as pa
 
-from tdm.dberrors import connect_hint, one_line, psycopg_params
-from tdm.errors import TdmError
+from tdm.core.databases import connect_hint, one_line, psycopg_params
+from tdm.core.errors import TdmError
+from tdm.core.types import LogicalType
 from tdm.source.backend import _Backend, _ConnectError
 from tdm.source.copy_csv import _parse_csv, _parse_type, _pg_expr
 from tdm.source.names import _Column, _quote, _Relation, _Target
-from tdm.types import LogicalType
-
-if TYPE_CHECKING:
-    from tdm.source.reader import SourceReader
 
 PIECE_BYTES = 8 << 20  # CSV parsed per piece while the next arrives
 SAMPLE_SEED = 20260101  # TABLESAMPLE ... REPEATABLE(seed): the same sample for the same rows
@@ -42,8 +38,8 @@ _PG_KINDS = {**_PG_HEAP_KINDS, "v": "view", "f": "foreign table"}
 
 
 class _Postgres(_Backend):
-    def __init__(self, url, reader: SourceReader):
-        super().__init__(url, reader)
+    def __init__(self, url, source_url: str):
+        super().__init__(url, source_url)
         self.params = psycopg_params(url, "tdm-extract")
         self._conn = None
         self._pid = None
@@ -70,9 +66,9 @@ class _Postgres(_Backend):
         return c
 
     def _connect_failure(self, e: Exception) -> str:
-        msg = self.reader._safe(one_line(str(e)))
+        msg = self.safe(one_line(str(e)))
         hint = connect_hint(msg, "source.url")
-        return f"cannot connect to the source database {self.reader.display_url}: {msg} ({hint})"
+        return f"cannot connect to the source database {self.display_url}: {msg} ({hint})"
 
     def fetch(self, sql: str) -> list[tuple]:
         return self.conn().execute(sql).fetchall()

@@ -12,8 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from tdm.core.types import LogicalType
 from tdm.source.copy_csv import _parse_type
-from tdm.types import LogicalType
 
 
 def _py_ints(values: list, t: LogicalType) -> pa.Array:

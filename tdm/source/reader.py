@@ -11,16 +11,16 @@ import pyarrow as pa
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from tdm.environments import without_secret
-from tdm.errors import TdmError, did_you_mean
+from tdm.core.errors import TdmError, did_you_mean
+from tdm.core.types import LogicalType
+from tdm.core.urls import without_secret
 from tdm.source.backend import _Backend
 from tdm.source.checks import _Checks
 from tdm.source.copy_csv import _conform, _logical
 from tdm.source.names import _key_of, _quote, _Relation, _Target, split_name
 from tdm.source.postgres import _Postgres
 from tdm.source.sqlite import _Sqlite
-from tdm.spec import TableSpec
-from tdm.types import LogicalType
+from tdm.spec.model import TableSpec
 
 
 class SourceReader(_Checks):
@@ -45,9 +45,9 @@ class SourceReader(_Checks):
             ) from None
         backend = parsed.get_backend_name()
         if backend in ("postgresql", "postgres"):
-            self._db: _Backend = _Postgres(parsed, self)
+            self._db: _Backend = _Postgres(parsed, url)
         elif backend == "sqlite":
-            self._db = _Sqlite(parsed, self)
+            self._db = _Sqlite(parsed, url)
         else:
             raise TdmError(
                 f"cannot extract from {self.display_url}: source databases can be PostgreSQL "
@@ -120,24 +120,8 @@ class SourceReader(_Checks):
             return self._select(target, table, schema, sql_from, check_keys=False)
 
     def snapshot(self, tables: dict[str, TableSpec]) -> str:
-        """A 16-hex-digit fingerprint of the rows these tables would read now.
-
-        Per table it covers: the source relation, key, `where` and the declared types of the
-        columns read; the row count; the first and last key; and an order-independent sum of a
-        64-bit hash per row meeting `where`. For PostgreSQL tables (and partitioned tables and
-        materialized views) the hash is of the row's xmin, the id of the transaction that wrote
-        that row version: every committed INSERT, UPDATE (even one writing the same values) and
-        DELETE changes the multiset of xmins, and one scan with no per-column work computes it
-        (about the cost of COUNT(*)). VACUUM, FREEZE, VACUUM FULL and row locks leave xmin as it
-        is. For views, foreign tables and SQLite sources the hash is of the row's text (the
-        columns read), which costs a full read.
-
-        It misses: changes to rows outside `where` (they are not read) and to columns of a view's
-        underlying tables that are not read; changes still uncommitted; and a 2**-64 hash
-        collision. A table rewritten with new xmins but the same rows (dump and restore, a copy
-        into a new table) reads as changed: the fingerprint errs on the side of change. Schema
-        changes show only through the declared types of the columns read.
-        """
+        """A 16-hex-digit fingerprint of the rows these tables would read now (what it
+        covers and misses: docs/source.md#snapshots)."""
         with self._lock:
             state = {}
             for name in sorted(tables):

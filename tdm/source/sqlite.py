@@ -6,28 +6,25 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-from tdm.dberrors import one_line
-from tdm.errors import TdmError
+from tdm.core.databases import one_line
+from tdm.core.errors import TdmError
+from tdm.core.types import LogicalType
 from tdm.source.backend import _Backend, _ConnectError
 from tdm.source.names import _Column, _quote, _Relation, _Target
 from tdm.source.pyrows import _FROM_PY
-from tdm.types import LogicalType
-
-if TYPE_CHECKING:
-    from tdm.source.reader import SourceReader
 
 
 class _Sqlite(_Backend):
-    def __init__(self, url, reader: SourceReader):
-        super().__init__(url, reader)
+    def __init__(self, url, source_url: str):
+        super().__init__(url, source_url)
         if not url.database or url.database == ":memory:":
             raise TdmError(
                 f"a SQLite source needs a file: sqlite:///path/to/file.sqlite, got "
-                f"{reader.display_url}"
+                f"{self.display_url}"
             )
         self.path = Path(url.database)
         self._conn: sqlite3.Connection | None = None
@@ -36,15 +33,14 @@ class _Sqlite(_Backend):
         if self._conn is None:
             if not self.path.is_file():
                 raise _ConnectError(
-                    f"cannot open the source database "
-                    f"{self.reader.display_url}: no file {self.path}"
+                    f"cannot open the source database {self.display_url}: no file {self.path}"
                 )
             uri = self.path.resolve().as_uri() + "?mode=ro"
             try:
                 self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
             except sqlite3.Error as e:
                 raise _ConnectError(
-                    f"cannot open the source database {self.reader.display_url}: {e}"
+                    f"cannot open the source database {self.display_url}: {e}"
                 ) from None
         return self._conn
 

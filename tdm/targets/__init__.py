@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tdm.errors import TdmError
+from tdm.core.errors import TdmError
+from tdm.core.urls import scheme_of
 from tdm.targets.base import LoadReport, Target
 
 SCHEMES = ("sqlite", "postgresql", "mongodb", "file")
@@ -11,17 +12,17 @@ SCHEMES = ("sqlite", "postgresql", "mongodb", "file")
 def open_target(url: str, schema: str | None = None, database: str | None = None) -> Target:
     """The target for an environment URL; `schema` (PostgreSQL) and `database` (MongoDB) come
     from the environment's settings."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    scheme = scheme_of(url)
     if scheme == "sqlite":
         from tdm.targets.sqlite import SqliteTarget
 
         return SqliteTarget(url)
     if scheme in ("postgresql", "postgres"):
-        from tdm.targets.postgres import PostgresTarget
+        from tdm.targets.postgres.target import PostgresTarget
 
         return PostgresTarget(url, schema=schema)
     if scheme in ("mongodb", "mongodb+srv", "mongomock"):
-        from tdm.targets.mongo import MongoTarget
+        from tdm.targets.mongo.target import MongoTarget
 
         return MongoTarget(url, database=database)
     if scheme == "file":

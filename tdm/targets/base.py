@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tdm.versions import VersionStore
+from tdm.store.versions import VersionStore
 
 
 @dataclass(frozen=True)

@@ -24,27 +24,22 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from tdm.distributions import DistributionSpec
-from tdm.spec import ColumnSpec, DatasetSpec, TableSpec
-from tdm.types import LogicalType
+from tdm.core.distributions import DistributionSpec
+from tdm.core.postgres_types import column_type
+from tdm.core.types import LogicalType
+from tdm.spec.model import ColumnSpec, DatasetSpec, TableSpec
 
 _quote = postgresql.dialect().identifier_preparer.quote
 
 
 def sql_type(t: LogicalType, dialect: str) -> sa.types.TypeEngine:
-    if t.kind == "uuid":
-        return sa.Uuid(as_uuid=False) if dialect == "postgresql" else sa.String(36)
-    if t.kind == "json":
-        return postgresql.JSONB() if dialect == "postgresql" else sa.JSON()
-    return {
-        "int": sa.BigInteger(),
-        "float": sa.Double(),
-        "decimal": sa.Numeric(t.precision, t.scale),
-        "bool": sa.Boolean(create_constraint=False),
-        "string": sa.Text(),
-        "date": sa.Date(),
-        "timestamp": sa.DateTime(timezone=True),
-    }[t.kind]
+    """PostgreSQL's column type (tdm.core.postgres_types); other dialects (SQLite) share its
+    generic SQLAlchemy types, but for UUIDs (text) and JSON (SQLAlchemy's JSON)."""
+    if dialect != "postgresql" and t.kind == "uuid":
+        return sa.String(36)
+    if dialect != "postgresql" and t.kind == "json":
+        return sa.JSON()
+    return column_type(t)
 
 
 def name_for(prefix: str, table: str, columns: list[str] | tuple[str, ...] = ()) -> str:

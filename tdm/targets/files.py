@@ -44,11 +44,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tdm.errors import TdmError
-from tdm.spec import DatasetSpec
+from tdm.core.errors import TdmError
+from tdm.core.urls import hide_password
+from tdm.spec.model import DatasetSpec
+from tdm.store.versions import VersionStore
 from tdm.targets.base import LoadReport, Target
-from tdm.urls import hide_password
-from tdm.versions import VersionStore
 
 META = "_tdm_meta.json"
 FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}

@@ -17,12 +17,12 @@ import pyarrow.compute as pc
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateTable
 
-from tdm.errors import TdmError
-from tdm.spec import DatasetSpec
+from tdm.core.errors import TdmError
+from tdm.core.urls import hide_password
+from tdm.spec.model import DatasetSpec
+from tdm.store.versions import VersionStore
 from tdm.targets.base import LoadReport, Target
 from tdm.targets.ddl import metadata_for
-from tdm.urls import hide_password
-from tdm.versions import VersionStore
 
 META = "_tdm_meta"
 

@@ -10,9 +10,9 @@ import pytest
 from assets import names
 from assets.common import REFRESH_TAG, SEED_TAG
 from pipelines.build import build_definitions
-from tdm import settings
+from tdm.core import settings
+from tdm.store.versions import VersionStore
 from tdm.targets import open_target
-from tdm.versions import VersionStore
 from tests.conftest import SMALL
 
 ENVS = """

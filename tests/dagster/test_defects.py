@@ -12,11 +12,12 @@ import pytest
 
 from assets import names
 from pipelines.runner import load_version, run_dataset
-from tdm import settings
-from tdm.errors import TdmError
-from tdm.plan import Plan
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore, version_id
+from tdm.core import settings
+from tdm.core.errors import TdmError
+from tdm.plan.loading import load_spec
+from tdm.plan.model import Plan
+from tdm.store.ids import version_id
+from tdm.store.versions import VersionStore
 from tests.builders import put
 
 SPEC = """

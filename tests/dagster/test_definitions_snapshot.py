@@ -19,7 +19,7 @@ import pytest
 
 from pipelines.build import build_definitions
 from pipelines.runner import run_dataset
-from tdm.spec_load import load_spec
+from tdm.plan.loading import load_spec
 from tests.conftest import RETAIL
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
@@ -92,20 +92,18 @@ def _static(defs: dg.Definitions) -> dict:
 def _recorded(instance: dg.DagsterInstance) -> dict:
     """The metadata keys of every materialisation and check evaluation in the instance."""
     out: dict[str, list[str]] = {}
-    for kind in (
-        dg.DagsterEventType.ASSET_MATERIALIZATION,
-        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-    ):
-        for record in instance.get_event_records(dg.EventRecordsFilter(event_type=kind)):
-            event = record.event_log_entry.dagster_event
-            if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                name = event.asset_key.to_user_string()
-                keys = event.event_specific_data.materialization.metadata
-            else:
+    kinds = (dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    for run in instance.get_runs():
+        for kind in kinds:
+            for record in instance.get_records_for_run(run.run_id, of_type=kind).records:
+                event = record.event_log_entry.dagster_event
                 data = event.event_specific_data
-                name = f"{data.asset_key.to_user_string()}:{data.check_name}"
-                keys = data.metadata
-            out[name] = sorted(set(out.get(name, [])) | set(keys))
+                if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                    name, keys = event.asset_key.to_user_string(), data.materialization.metadata
+                else:
+                    name = f"{data.asset_key.to_user_string()}:{data.check_name}"
+                    keys = data.metadata
+                out[name] = sorted(set(out.get(name, [])) | set(keys))
     return dict(sorted(out.items()))
 
 

@@ -12,10 +12,10 @@ from assets import names
 from assets.common import SEED_TAG
 from pipelines.build import build_definitions
 from pipelines.runner import load_version, run_dataset
-from tdm import settings
-from tdm.errors import TdmError
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore
+from tdm.core import settings
+from tdm.core.errors import TdmError
+from tdm.plan.loading import load_spec
+from tdm.store.versions import VersionStore
 from tests.conftest import snapshot
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from assets import names
 from pipelines.runner import run_dataset
-from tdm import settings
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore
+from tdm.core import settings
+from tdm.plan.loading import load_spec
+from tdm.store.versions import VersionStore
 
 from .reconstructable_jobs import generate_job
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tdm.cli import main
+from tdm.cli.main import main
 
 
 @dataclass

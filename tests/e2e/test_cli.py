@@ -112,15 +112,6 @@ def test_errors_are_clear_and_without_traceback(write_spec, small_spec):
     assert "no environment named 'staging'" in load.stderr
 
 
-def test_engine_imports_no_dagster():
-    code = (
-        "import sys, tdm.spec_load, tdm.plan, tdm.generate, tdm.versions, tdm.environments, "
-        "tdm.targets.sqlite, tdm.generators; "
-        "assert 'dagster' not in sys.modules, 'engine imported dagster'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-
-
 def test_dagster_definitions_validate():
     exe = os.path.join(os.path.dirname(sys.executable), "dagster")
     result = subprocess.run(

@@ -18,11 +18,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import tdm.cli
-from tdm import settings
-from tdm.cli import main
-from tdm.validation import validate_version
-from tdm.versions import VersionStore
+import tdm.cli.main
+from tdm.cli.main import main
+from tdm.core import settings
+from tdm.store.versions import VersionStore
+from tdm.validation.runner import validate_version
 from tests.builders import put, seal_version
 from tests.conftest import ROOT, snapshot
 
@@ -303,7 +303,7 @@ def test_an_unexpected_exception_is_one_line_and_debug_shows_the_traceback(
     def broken(args):
         raise ZeroDivisionError("x" * 10_000)
 
-    monkeypatch.setattr(tdm.cli, "cmd_envs", broken)
+    monkeypatch.setattr(tdm.cli.main, "cmd_envs", broken)
     result = cli("envs")
     assert result.code == 70
     assert result.err.startswith("error: unexpected ZeroDivisionError: xxx")

@@ -9,8 +9,8 @@ import pytest
 from assets import names
 from pipelines.build import build_definitions
 from pipelines.runner import load_version, run_dataset
-from tdm.errors import TdmError
-from tdm.spec_load import load_spec
+from tdm.core.errors import TdmError
+from tdm.plan.loading import load_spec
 from tests.conftest import SMALL
 
 pytestmark = pytest.mark.xdist_group("postgres")

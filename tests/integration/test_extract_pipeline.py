@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 import pytest
 
 from pipelines.runner import run_dataset
-from tdm import settings
-from tdm.errors import SpecError, TdmError
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore
+from tdm.core import settings
+from tdm.core.errors import SpecError, TdmError
+from tdm.plan.loading import load_spec
+from tdm.store.versions import VersionStore
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -145,7 +145,7 @@ def test_a_mask_that_leaves_values_unchanged_stops_the_run(crm, monkeypatch):
 
 
 def test_pii_appearing_after_the_scan_fails_the_final_gate(postgres_db, write_spec, monkeypatch):
-    from tdm.plan import Plan
+    from tdm.plan.model import Plan
 
     url = postgres_db(
         "CREATE TABLE tickets (id bigint PRIMARY KEY, ref text);"

@@ -17,11 +17,11 @@ import pytest
 from bson.decimal128 import Decimal128
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from tdm.errors import TdmError
-from tdm.spec import DatasetSpec
+from tdm.core.errors import TdmError
+from tdm.spec.model import DatasetSpec
+from tdm.store.versions import VersionStore
 from tdm.targets import open_target
-from tdm.targets.mongo import META, STAGING, MongoTarget, embeddings, mock_client
-from tdm.versions import VersionStore
+from tdm.targets.mongo.target import META, STAGING, MongoTarget, embeddings, mock_client
 from tests.builders import seal_version
 
 STAND_IN, REAL = "mongomock-stand-in", "real-mongodb"

@@ -19,11 +19,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tdm.errors import TdmError
-from tdm.introspect import drift, expected_schema, live_schema, spec_from_database
+from tdm.core.errors import TdmError
+from tdm.store.versions import VersionStore
 from tdm.targets import open_target
-from tdm.targets.postgres import PostgresTarget, lock_key, uuid_bytes
-from tdm.versions import VersionStore
+from tdm.targets.postgres.introspection import (
+    drift,
+    expected_schema,
+    live_schema,
+    spec_from_database,
+)
+from tdm.targets.postgres.target import PostgresTarget, lock_key, uuid_bytes
 from tests.builders import seal_version
 
 from ..conftest import SMALL
@@ -288,7 +293,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(sealed, postgres_db)
 def test_a_failed_load_changes_nothing(sealed, postgres_db, monkeypatch):
     import pyarrow as pa
 
-    from tdm.targets import postgres
+    from tdm.targets.postgres import target as postgres
 
     store, versions = sealed
     (p1, v1), (_, v2) = versions["shop", 1], versions["shop", 2]
@@ -328,8 +333,8 @@ def test_a_load_killed_mid_copy_leaves_the_previous_version(sealed, postgres_db)
     # the batches arrive a little slowly (as from a busy disk), so the COPY is surely running
     script = (
         "import sys, time\n"
-        "from tdm.versions import VersionStore\n"
-        "from tdm.targets.postgres import PostgresTarget\n"
+        "from tdm.store.versions import VersionStore\n"
+        "from tdm.targets.postgres.target import PostgresTarget\n"
         "real = VersionStore.batches\n"
         "def slow(self, *args):\n"
         "    for b in real(self, *args):\n"
@@ -542,7 +547,7 @@ def test_reserved_characters_in_a_password_never_show(postgres_db, password):
     """The server is reached (trust auth ignores the password) and refuses a missing database;
     with a raw "@" make_url takes the password's tail for the host, and the driver says so."""
     from tdm.source import SourceReader
-    from tdm.spec import TableSpec
+    from tdm.spec.model import TableSpec
 
     postgres_db()  # skips when the server is not running
     url = f"postgresql://postgres:{password}@{HOST}:5432/tdm_no_such_db"

@@ -20,9 +20,9 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from tdm.errors import TdmError
+from tdm.core.errors import TdmError
 from tdm.source import SourceReader, split_name
-from tdm.spec import TableSpec
+from tdm.spec.model import TableSpec
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -749,9 +749,9 @@ def test_sqlite_source_reads_like_postgres(reader, tmp_path):
 
 
 def test_the_plan_counts_and_reads_through_the_reader(url, monkeypatch, write_spec):
-    from tdm.plan import build_plan
-    from tdm.spec_check import check_spec
-    from tdm.spec_load import parse_spec
+    from tdm.plan.check import check_spec
+    from tdm.plan.compile import build_plan
+    from tdm.plan.loading import parse_spec
 
     monkeypatch.setenv("TDM_TEST_SOURCE_URL", url)
     path = write_spec(

@@ -7,9 +7,9 @@ import datetime as dt
 import pyarrow as pa
 
 import tdm.generators  # noqa: F401  (registers the generators)
+from tdm.core.rand import RowRandom
+from tdm.core.types import parse_type
 from tdm.generators.base import REGISTRY, ColumnInfo, GenContext, Generator
-from tdm.rand import RowRandom
-from tdm.types import parse_type
 
 
 def make(

@@ -1,0 +1,2 @@
+"""`tdm ...`: the command line, the top layer (the only part of tdm that may call the Dagster
+layer, lazily)."""

@@ -1,0 +1,166 @@
+"""`tdm`: the command line. Same engine and the same Dagster graph as the UI.
+
+Dagster is imported only by the commands that run the graph (run, load), through pipelines.runner;
+the rest of the engine stays free of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from tdm.cli.args import (
+    batch_size,
+    dataset_name,
+    environment_name,
+    sample_size,
+    scale,
+    seed,
+    version_name,
+    workers,
+)
+from tdm.cli.produce import cmd_generate, cmd_load, cmd_run
+from tdm.cli.report import cmd_diff, cmd_envs, cmd_scan, cmd_validate, cmd_versions
+from tdm.core.errors import TdmError, clip
+
+EXIT_ERROR = 2  # the input, the environment or a target is wrong: the message says what to do
+EXIT_BUG = 70  # an unexpected exception (sysexits' EX_SOFTWARE)
+EXIT_PIPE = 141  # the reader of our output went away (128 + SIGPIPE), as for `| head`
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an unexpected error (also TDM_DEBUG=1)",
+    )
+    masking = argparse.ArgumentParser(add_help=False)
+    masking.add_argument(
+        "--dev-key",
+        action="store_true",
+        help="mask with the public demo key if TDM_MASKING_KEY is unset (INSECURE)",
+    )
+    p = argparse.ArgumentParser(
+        prog="tdm", description="Test data management on Dagster.", parents=[common]
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser(
+        "run",
+        parents=[common, masking],
+        help="generate a dataset version through Dagster, optionally load it",
+    )
+    r.add_argument("spec", nargs="?", help="spec file (default: every spec in schemas/)")
+    r.add_argument("--env", type=environment_name, help="environment to load the new version into")
+    r.add_argument("--seed", type=seed, help="override the spec's seed")
+    r.add_argument("--scale", type=scale, help="multiply absolute row counts")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.set_defaults(func=cmd_run)
+
+    g = sub.add_parser(
+        "generate", parents=[common, masking], help="engine only: write one Parquet file per table"
+    )
+    g.add_argument("spec")
+    g.add_argument("--out", required=True, help="output directory")
+    g.add_argument("--seed", type=seed)
+    g.add_argument("--scale", type=scale)
+    g.add_argument(
+        "--batch-size", type=batch_size, help="rows per batch (output is the same for any)"
+    )
+    g.add_argument("--workers", type=workers, default=1, help="processes")
+    g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser(
+        "scan", parents=[common], help="report PII detection and masking per column; runs nothing"
+    )
+    s.add_argument("spec")
+    s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--sample", type=sample_size, default=1000, help="rows sampled per extracted table"
+    )
+    s.set_defaults(func=cmd_scan)
+
+    v = sub.add_parser("versions", parents=[common], help="list the sealed versions of a dataset")
+    v.add_argument("dataset", type=dataset_name)
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_versions)
+
+    va = sub.add_parser(
+        "validate", parents=[common], help="show (or re-run) a version's validation report"
+    )
+    va.add_argument("dataset", type=dataset_name)
+    va.add_argument("--version", type=version_name, default="latest")
+    va.add_argument("--rerun", action="store_true", help="validate again instead of showing")
+    va.add_argument("--json", action="store_true")
+    va.set_defaults(func=cmd_validate)
+
+    df = sub.add_parser(
+        "diff", parents=[common], help="row counts, schema and content differences of versions"
+    )
+    df.add_argument("dataset", type=dataset_name)
+    df.add_argument("old", type=version_name, help="version id (or latest)")
+    df.add_argument("new", type=version_name, help="version id (or latest)")
+    df.add_argument("--json", action="store_true")
+    df.set_defaults(func=cmd_diff)
+
+    e = sub.add_parser(
+        "envs", parents=[common], help="list environments and the version each holds"
+    )
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_envs)
+
+    ld = sub.add_parser(
+        "load", parents=[common], help="load a version (default latest) into an environment"
+    )
+    ld.add_argument("dataset", type=dataset_name)
+    ld.add_argument("--env", type=environment_name, required=True)
+    ld.add_argument("--version", type=version_name, default="latest")
+    ld.add_argument("--quiet", action="store_true")
+    ld.add_argument(
+        "--force",
+        action="store_true",
+        help="load although the environment's schema drifted (rebuilds it)",
+    )
+    ld.set_defaults(func=cmd_load)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Every failure ends here as one message and an exit code, never as a bare traceback."""
+    args = parser().parse_args(argv)
+    debug = getattr(args, "debug", False) or os.environ.get("TDM_DEBUG", "") not in ("", "0")
+    try:
+        return args.func(args)
+    except TdmError as e:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
+    except MemoryError:
+        print("error: out of memory; lower the rows or the batch_size", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as e:
+        if debug:
+            traceback.print_exc()
+        print(
+            f"error: unexpected {type(e).__name__}: {clip(str(e))}\n"
+            "  hint: this input reached a case tdm does not handle; run again with --debug (or "
+            "TDM_DEBUG=1) for the traceback, and please report it",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

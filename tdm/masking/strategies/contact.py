@@ -1,0 +1,158 @@
+"""Contact details: email addresses and phone numbers, pseudonymised with their format kept.
+
+Both are bijective (distinct inputs give distinct outputs), so they can mask unique columns and
+keys: the characters are run through the keyed format-preserving permutation of
+`tdm.masking.fpe`, and whatever is kept (a domain, a country calling code) is kept whole.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from tdm.masking.strategies.base import (
+    MaskBatch,
+    Model,
+    Strategy,
+    as_string,
+    byte_table,
+    per_distinct,
+    register,
+    string_buffers,
+    translate,
+    with_nulls_of,
+)
+from tdm.masking.strategies.fpe import Pseudonymizer
+
+RESERVED_TLD = "example"  # RFC 2606: never delivered, so masked data can never mail anyone
+
+
+class EmailParams(Model):
+    domain: Literal["map", "keep"] = Field(
+        "map", description="map: pseudonymise the domain and end it in .example; keep: as is"
+    )
+
+
+def split_last(arr: pa.StringArray, sep: str) -> tuple[pa.StringArray, pa.StringArray]:
+    """Each value cut before its last `sep`: (head, tail starting with sep, or '' without one).
+    Nulls come out as empty strings."""
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: n + 1]
+    data = np.frombuffer(arr.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
+    hits = np.flatnonzero(data == ord(sep)).astype(np.int32) + offsets[0]
+    if len(hits) == n and ((hits >= offsets[:-1]) & (hits < offsets[1:])).all():
+        cut = hits  # the usual case: one separator in every value
+    else:
+        last = np.searchsorted(hits, offsets[1:]) - 1  # the last hit before each row's end
+        cut = hits[np.maximum(last, 0)] if len(hits) else offsets[1:]
+        cut = np.where((last >= 0) & (cut >= offsets[:-1]), cut, offsets[1:])
+    # head_0, tail_0, head_1, ...: the pieces as one array over the same bytes, then apart
+    bounds = np.empty(2 * n + 1, dtype=np.int32)
+    bounds[0:-1:2], bounds[1::2], bounds[-1] = offsets[:-1], cut, offsets[-1]
+    pieces = pa.StringArray.from_buffers(2 * n, pa.py_buffer(bounds), arr.buffers()[2])
+    even = np.arange(0, 2 * n, 2)
+    return pieces.take(pa.array(even)), pieces.take(pa.array(even + 1))
+
+
+@register
+class Email(Strategy):
+    """Email addresses: the local part pseudonymised character class by character class (dots,
+    plus signs and the like stay), the domain kept or mapped to a pseudonymised domain under the
+    reserved .example TLD. Unique inputs give unique, valid outputs."""
+
+    name = "email"
+    Params = EmailParams
+    types = ("string",)
+    bijective = True
+    summary: ClassVar[str] = "pseudonymised local part; domain mapped to *.example or kept"
+
+    def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
+        arr = as_string(values)
+        local, suffix = split_last(arr, "@")  # suffix: '@domain', or '' when there is no '@'
+        local = Pseudonymizer(self.key, self.domain() + "/local").strings(local, "alnum")
+        if self.p.domain == "map":
+            suffix = per_distinct(suffix, self.map_domains)
+        return with_nulls_of(pc.binary_join_element_wise(local, suffix, ""), arr)
+
+    def map_domains(self, suffixes: pa.StringArray) -> pa.StringArray:
+        """'@shop.co.uk' -> '@xqtb.ka.lm.example' (every label pseudonymised, so distinct domains
+        stay distinct), '' -> ''."""
+        domains = pc.utf8_slice_codeunits(suffixes, 1)
+        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(domains, "alnum")
+        empty = pc.equal(pc.utf8_length(suffixes), 0)
+        return pc.if_else(
+            empty, "", pc.binary_join_element_wise("@", mapped, "." + RESERVED_TLD, "")
+        )
+
+
+# ---- phone numbers -----------------------------------------------------------------------------
+
+# ITU-T E.164 country calling codes of one and two digits; all others have three.
+ONE_DIGIT_CODES = (1, 7)
+_TWO = "20 27 30-34 36 39 40 41 43-49 51-58 60-66 81 82 84 86 90-95 98"
+TWO_DIGIT_CODES = tuple(
+    n for part in _TWO.split(" ") for n in range(int(part[:2]), int(part[-2:]) + 1)
+)
+_CODE_LENGTH = np.full(100, 3, dtype=np.int64)  # by the first two digits
+for _c in ONE_DIGIT_CODES:
+    _CODE_LENGTH[_c * 10 : _c * 10 + 10] = 1
+_CODE_LENGTH[list(TWO_DIGIT_CODES)] = 2
+_DIGITS = byte_table("0123456789")
+
+
+class PhoneParams(Model):
+    keep_digits: int | None = Field(
+        None,
+        ge=0,
+        description="leading digits kept; default: the country code after '+', "
+        "else the first digit (trunk prefix)",
+    )
+
+
+def leading_digits(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value: whether a '+' comes before the first digit, and the first two digits (0-9,
+    -1 where missing)."""
+    offsets, data = string_buffers(arr)
+    offsets = offsets - offsets[0]
+    digits = np.flatnonzero(translate(data, _DIGITS))
+    plus = np.flatnonzero(data == ord("+"))
+    start = np.searchsorted(digits, offsets[:-1])
+    count = np.searchsorted(digits, offsets[1:]) - start
+    padded = np.concatenate([digits, [len(data), len(data)]])
+    first, second = padded[start], padded[start + 1]
+    value = np.concatenate([data, [0]]).astype(np.int64) - ord("0")
+    d1 = np.where(count >= 1, value[first], -1)
+    d2 = np.where(count >= 2, value[np.minimum(second, len(data))], -1)
+    first_plus = np.concatenate([plus, [len(data)]])[np.searchsorted(plus, offsets[:-1])]
+    has_plus = (first_plus < offsets[1:]) & ((count == 0) | (first_plus < first))
+    return has_plus, d1, d2
+
+
+@register
+class Phone(Strategy):
+    """Phone numbers with their format (spaces, dashes, brackets, length) kept: after a '+' the
+    E.164 country calling code stays, otherwise the first digit (a trunk prefix such as 0 or 1);
+    the remaining digits are pseudonymised, so distinct numbers stay distinct. Integer columns
+    are masked as their decimal text (the first digit kept, so no leading zero appears)."""
+
+    name = "phone"
+    Params = PhoneParams
+    types = ("string", "int")
+    bijective = True
+    summary: ClassVar[str] = "digits pseudonymised; '+' and country code (or first digit) kept"
+
+    def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
+        arr = as_string(values)
+        if self.p.keep_digits is not None:
+            keep = self.p.keep_digits
+        else:
+            has_plus, d1, d2 = leading_digits(arr)
+            code = _CODE_LENGTH[np.maximum(d1, 0) * 10 + np.maximum(d2, 0)]
+            keep = np.where(has_plus, code, 1).astype(np.int64)
+        if pa.types.is_integer(values.type):
+            keep = np.maximum(keep, 1)  # keep_digits: 0 could make a leading zero
+        return self.fpe.strings(arr, "digits", skip_head=keep)

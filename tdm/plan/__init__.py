@@ -1,0 +1,2 @@
+"""Compiling a spec into a Plan: semantic checks, references, table and column order, row
+counts, capacity; loading a plan from a spec file or from a version's manifest."""

@@ -1,0 +1,92 @@
+"""Checks that need the plan's row counts: unique columns with too few possible values,
+references to empty tables, distinct-per-parent groups, and composite keys that are not unique by
+construction."""
+
+from __future__ import annotations
+
+from tdm.core.errors import Problem, problem_at
+from tdm.generators.base import Generator
+from tdm.generators.reference import ForeignKeyGen
+from tdm.spec.model import TableSpec
+
+
+def capacity_problems(plan) -> list[Problem]:
+    out = []
+    for tname, table in plan.spec.tables.items():
+        if table.source is not None:
+            continue  # extracted values are what they are; validation checks them
+        rows = plan.rows[tname]
+        for cname, gen in plan.gens[tname].items():
+            at = ("tables", tname, "columns", cname)
+            cap = gen.capacity()
+            if gen.info.unique and cap is not None and cap < rows:
+                out.append(
+                    problem_at(
+                        at,
+                        f"unique column {cname!r} can take only {cap:,} "
+                        f"distinct values, but {tname} has {rows:,} rows",
+                        "widen its range or pool, drop `unique`, or lower rows",
+                    )
+                )
+            if isinstance(gen, ForeignKeyGen) and rows:
+                parent = gen.fk.references.table
+                if plan.rows[parent] == 0 and gen.mode != "self":
+                    out.append(
+                        problem_at(
+                            at, f"references {parent}, which has 0 rows", f"give {parent} rows"
+                        )
+                    )
+                elif gen.mode == "distinct" and plan.per_parent[tname].total:
+                    biggest = plan.per_parent[tname].largest
+                    if biggest > plan.rows[parent]:
+                        out.append(
+                            problem_at(
+                                at,
+                                f"a group of {biggest} rows needs distinct "
+                                f"{parent} rows but {parent} has {plan.rows[parent]}",
+                                "lower the rows per parent or add parent rows",
+                            )
+                        )
+        out += _composite_key_problems(plan, tname, table)
+    return out
+
+
+def _unique_alone(gen: Generator) -> bool:
+    if gen.info.unique or gen.name == "uuid":
+        return True
+    return gen.name == "sequence" and not gen.p.per_parent
+
+
+def _composite_key_problems(plan, tname: str, table: TableSpec) -> list[Problem]:
+    """Composite primary keys and unique groups must be unique by construction."""
+    out = []
+    groups = [(("tables", tname, "primary_key"), "primary key", table.primary_key)]
+    groups += [
+        (("tables", tname, "unique", i), "unique group", g) for i, g in enumerate(table.unique)
+    ]
+    for at, what, key in groups:
+        if len(key) > 1 and not _unique_by_construction(plan, tname, table, key):
+            out.append(
+                problem_at(
+                    at,
+                    f"composite {what} ({', '.join(key)}) is not unique by construction",
+                    "count rows per a parent and number them with `sequence` + `per_parent: true` "
+                    "(or `distinct_per_parent` on a second key), or make one column unique",
+                )
+            )
+    return out
+
+
+def _unique_by_construction(plan, tname: str, table: TableSpec, key: list[str]) -> bool:
+    gens = plan.gens[tname]
+    if any(_unique_alone(gens[c]) for c in key):
+        return True
+    group = table.per_parent_fk()
+    grouped = set(group.columns) if group else set()
+    within = {
+        c
+        for c in key
+        if (gens[c].name == "sequence" and gens[c].p.per_parent)
+        or (isinstance(gens[c], ForeignKeyGen) and gens[c].mode == "distinct")
+    }
+    return bool(grouped and grouped <= set(key) and within)

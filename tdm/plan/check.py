@@ -1,0 +1,142 @@
+"""Checks that span fields of a spec: generators and their parameters, references, keys, cycles.
+
+Returns every problem found plus the generator built for each column.
+"""
+
+from __future__ import annotations
+
+from faker.config import AVAILABLE_LOCALES
+
+from tdm.core.errors import Problem, did_you_mean, problem_at
+from tdm.generators import Generator
+from tdm.plan.columns import build_generator
+from tdm.plan.references import check_cycles, check_references
+from tdm.spec.expectations import expectation_problems
+from tdm.spec.model import DatasetSpec, RowsPerParent, TableSpec
+
+Gens = dict[str, dict[str, Generator]]
+
+
+def check_spec(spec: DatasetSpec) -> tuple[list[Problem], Gens]:
+    problems: list[Problem] = []
+    gens: Gens = {}
+    problems += _check_locales(spec)
+    for tname, table in spec.tables.items():
+        gens[tname] = {}
+        problems += _check_keys(spec, tname, table)
+        for cname in table.columns:
+            gen, found = build_generator(spec, tname, table, cname)
+            problems += found
+            if gen is not None:
+                gens[tname][cname] = gen
+        problems += _check_dependencies(tname, table, gens[tname])
+    problems += check_references(spec, gens)
+    problems += check_cycles(spec)
+    problems += expectation_problems(spec)
+    return problems, gens
+
+
+def _check_locales(spec: DatasetSpec) -> list[Problem]:
+
+    return [
+        problem_at(
+            ("locales", loc),
+            f"unknown locale {loc!r}",
+            did_you_mean(loc, AVAILABLE_LOCALES) or "use a Faker locale such as en_US, de_DE",
+        )
+        for loc in spec.locales
+        if loc not in AVAILABLE_LOCALES
+    ]
+
+
+def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem]:
+    at = ("tables", tname)
+    out = []
+    cols = table.columns
+    for i, c in enumerate(table.primary_key):
+        if c not in cols:
+            out.append(
+                problem_at(
+                    (*at, "primary_key", i),
+                    f"primary key column {c!r} is not a column of {tname}",
+                    did_you_mean(c, cols),
+                )
+            )
+        elif cols[c].null_ratio > 0:
+            out.append(
+                problem_at(
+                    (*at, "columns", c, "null_ratio"),
+                    f"primary key column {c!r} cannot have null_ratio {cols[c].null_ratio:g}",
+                    "remove null_ratio",
+                )
+            )
+        elif cols[c].unique is False and len(table.primary_key) == 1:
+            out.append(
+                problem_at(
+                    (*at, "columns", c, "unique"),
+                    f"{c!r} is the primary key but says unique: false",
+                    "remove `unique: false`",
+                )
+            )
+    for i, group in enumerate(table.unique):
+        for c in group:
+            if c not in cols:
+                out.append(
+                    problem_at(
+                        (*at, "unique", i),
+                        f"unique column {c!r} is not a column of {tname}",
+                        did_you_mean(c, cols),
+                    )
+                )
+    for i, fk in enumerate(table.foreign_keys):
+        for c in fk.columns:
+            if c not in cols:
+                out.append(
+                    problem_at(
+                        (*at, "foreign_keys", i, "columns"),
+                        f"foreign key column {c!r} is not a column of {tname}",
+                        did_you_mean(c, cols),
+                    )
+                )
+    if isinstance(table.rows, RowsPerParent):
+        per = table.rows.per
+        if per not in spec.tables:
+            out.append(
+                problem_at(
+                    (*at, "rows", "per"),
+                    f"rows per unknown table {per!r}",
+                    did_you_mean(per, spec.tables),
+                )
+            )
+        elif per == tname:
+            out.append(
+                problem_at(
+                    (*at, "rows", "per"),
+                    "a table cannot have rows per its own rows",
+                    "give an absolute row count",
+                )
+            )
+        elif not any(fk.references.table == per for fk in table.all_foreign_keys):
+            out.append(
+                problem_at(
+                    (*at, "rows", "per"),
+                    f"rows are per {per} but {tname} has no foreign key to {per}",
+                    f"add e.g. `references: {per}` to the column that holds the parent key",
+                )
+            )
+    return out
+
+
+def _check_dependencies(tname: str, table: TableSpec, gens: dict[str, Generator]) -> list[Problem]:
+    out = []
+    for cname, gen in gens.items():
+        for dep in gen.depends_on():
+            if dep not in table.columns:
+                out.append(
+                    problem_at(
+                        ("tables", tname, "columns", cname),
+                        f"{gen.name} reads column {dep!r}, which {tname} does not have",
+                        did_you_mean(dep, table.columns),
+                    )
+                )
+    return out

@@ -1,0 +1,156 @@
+"""Compiling a checked spec into a Plan: table order (parents first, cycles broken at nullable
+references), column order (dependencies first), row counts (per-parent ones sampled in blocks),
+and the capacity checks that need them."""
+
+from __future__ import annotations
+
+import heapq
+from pathlib import Path
+
+import numpy as np
+
+from tdm.core.errors import Problem, problem_at
+from tdm.core.rand import RowRandom, stream_key
+from tdm.generators.base import Generator
+from tdm.plan.capacity import capacity_problems
+from tdm.plan.model import MAX_COUNTED_PARENTS, Gens, PerParent, Plan
+from tdm.spec.model import MAX_ROWS, DatasetSpec, RowsPerParent
+
+_COUNT_BLOCK = 1 << 20  # parents sampled at once while counting (a multiple of rand.CHUNK)
+
+
+def build_plan(
+    spec: DatasetSpec,
+    gens: Gens,
+    source: Path | None = None,
+    counts: dict[str, int] | None = None,
+) -> tuple[Plan | None, list[Problem]]:
+    """`counts`: known row counts of extracted tables (from a manifest), instead of asking the
+    source."""
+    problems: list[Problem] = []
+    order = _table_order(spec)
+    columns = {}
+    for tname in spec.tables:
+        cols, cycle = _column_order(gens[tname])
+        columns[tname] = cols
+        if cycle:
+            at = ("tables", tname, "columns", cycle[0])
+            problems.append(
+                problem_at(
+                    at,
+                    "columns read each other in a cycle: " + " -> ".join(cycle),
+                    "break the cycle",
+                )
+            )
+    plan = Plan(spec, gens, order, {}, columns, source=source)
+    for tname in order:
+        rows = spec.tables[tname].rows
+        if spec.tables[tname].source is not None:
+            plan.rows[tname] = (counts or {}).get(tname)
+            if plan.rows[tname] is None:
+                plan.rows[tname] = plan.reader().count(tname, spec.tables[tname])
+        elif isinstance(rows, RowsPerParent):
+            per, problem = _count_per_parent(spec, tname, rows, plan.rows[rows.per])
+            if problem is not None:
+                return None, [*problems, problem]
+            plan.per_parent[tname] = per
+            plan.rows[tname] = per.total
+        else:
+            plan.rows[tname] = rows
+    problems += capacity_problems(plan)
+    return (plan if not problems else None), problems
+
+
+def _count_per_parent(
+    spec: DatasetSpec, table: str, rows: RowsPerParent, parents: int
+) -> tuple[PerParent | None, Problem | None]:
+    """The child rows of each parent row, sampled in blocks so memory stays at one int64 per
+    parent; a Problem when they cannot be counted or exceed MAX_ROWS."""
+    at = ("tables", table, "rows")
+
+    def problem(message: str, hint: str) -> tuple[None, Problem]:
+        return None, problem_at(at, message, hint)
+
+    if parents > MAX_COUNTED_PARENTS:
+        return problem(
+            f"counts rows per {rows.per} row, but {rows.per} has {parents:,} rows; rows can be "
+            f"counted per at most {MAX_COUNTED_PARENTS:,} parent rows",
+            f"give {table} a whole number of rows (its foreign key to {rows.per} still picks "
+            f"parents), or fewer {rows.per} rows",
+        )
+    ends, total, largest = np.empty(parents, dtype=np.int64), 0, 0
+    key = stream_key(spec.seed, table, "__rows__")
+    for start in range(0, parents, _COUNT_BLOCK):
+        stop = min(parents, start + _COUNT_BLOCK)
+        try:
+            counts = np.maximum(rows.sample(RowRandom(key, start, stop), integer=True), 0)
+        except ValueError as e:  # numpy refuses some parameters, e.g. a huge poisson lam
+            return problem(f"cannot draw rows per {rows.per} row: {e}", "lower the parameters")
+        if total + float(counts.sum(dtype=np.float64)) > MAX_ROWS:
+            return problem(
+                f"rows per {rows.per} row add up to more than {MAX_ROWS:,} rows",
+                "lower the distribution's parameters or set its max",
+            )
+        np.cumsum(counts, out=ends[start:stop])
+        ends[start:stop] += total
+        total = int(ends[stop - 1])
+        largest = max(largest, int(counts.max()))
+    return PerParent(ends, largest), None
+
+
+def _table_order(spec: DatasetSpec) -> list[str]:
+    """Parents first, each time the first ready table in spec order (Kahn's algorithm with a
+    heap: O((tables + references) log tables)); nullable references are dropped only if needed
+    to break a cycle."""
+    position = {t: i for i, t in enumerate(spec.tables)}
+    for all_refs in (True, False):
+        waiting = {t: 0 for t in spec.tables}  # parents not placed yet
+        children: dict[str, list[str]] = {t: [] for t in spec.tables}
+        for tname, table in spec.tables.items():
+            nullable = {c for c in table.columns if table.nullable(c)}
+            parents = {
+                fk.references.table
+                for fk in table.all_foreign_keys
+                if fk.references.table != tname
+                and (all_refs or not any(c in nullable for c in fk.columns))
+            }
+            waiting[tname] = len(parents)
+            for parent in parents:
+                children[parent].append(tname)
+        ready = [position[t] for t, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        names = list(spec.tables)
+        while ready:
+            table = names[heapq.heappop(ready)]
+            order.append(table)
+            for child in children[table]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, position[child])
+        if len(order) == len(spec.tables):
+            return order
+    raise AssertionError("non-nullable cycles are rejected by spec_check")
+
+
+def _column_order(gens: dict[str, Generator]) -> tuple[list[str], list[str]]:
+    order: list[str] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        if name in order:
+            return []
+        if name in visiting:
+            return [*visiting[visiting.index(name) :], name]
+        visiting.append(name)
+        for dep in gens[name].depends_on():
+            if dep in gens and (cycle := visit(dep)):
+                return cycle
+        visiting.pop()
+        order.append(name)
+        return []
+
+    for name in gens:
+        if cycle := visit(name):
+            return list(gens), cycle
+    return order, []

@@ -1,0 +1,205 @@
+"""The plan of a dataset: table order, row counts, batch blocks, and batch generation.
+
+Batch k of every table holds its rows [k * batch_size, (k+1) * batch_size); a dataset has as many
+batch partitions as its biggest table needs, and smaller tables leave the later batches empty. Any
+batch can be generated anywhere, in any order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from tdm.core.arrowstr import with_nulls
+from tdm.core.errors import Problem, SpecError
+from tdm.core.rand import RowRandom, stream_key
+from tdm.core.settings import interpolate
+from tdm.generators.base import GenContext, Generator
+from tdm.generators.reference import ForeignKeyGen
+from tdm.spec.model import MAX_BATCH_SIZE, DatasetSpec, TableSpec
+
+Gens = dict[str, dict[str, Generator]]
+
+
+# Batch partitions a run takes (Dagster partition keys). Dagster advises at most 100,000 per
+# asset; each batch also leaves its files and check results, and a run lists all of them.
+MAX_BATCHES = 25_000
+# Counting child rows per parent row keeps one int64 per parent row in memory (8 bytes each).
+MAX_COUNTED_PARENTS = 50_000_000
+
+
+@dataclass(frozen=True)
+class PerParent:
+    """Child rows counted per parent row: children of parent p are rows [ends[p-1], ends[p])."""
+
+    ends: np.ndarray
+    largest: int = 0  # the most children of one parent
+
+    @property
+    def total(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def parent_of(self, idx: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.ends, idx, side="right").astype(np.int64)
+
+    def ordinal(self, idx: np.ndarray) -> np.ndarray:
+        parent = self.parent_of(idx)
+        starts = np.where(parent > 0, self.ends[np.maximum(parent - 1, 0)], 0)
+        return idx - starts
+
+
+@dataclass
+class Plan:
+    spec: DatasetSpec
+    gens: Gens
+    order: list[str]  # parents before children: the load order
+    rows: dict[str, int]
+    columns: dict[str, list[str]]  # generation order in each table (dependencies first)
+    per_parent: dict[str, PerParent] = field(default_factory=dict)
+    source: Path | None = None  # the spec file
+    masks: dict[str, dict[str, Any]] = field(default_factory=dict)  # see tdm.masking.policy
+    # Keep the batch partitions of an earlier plan of the same spec (another seed, or the spec
+    # file edited since the code location loaded): the last batch then takes any extra rows.
+    fixed_batches: int | None = None
+    source_hash: str | None = None  # sha256 of the spec file when this plan was made
+    _reader: Any = field(default=None, repr=False, compare=False)
+    # plans made from this one for runs (tdm.plan.loading.plan_for_run), newest last
+    runs: dict[tuple, Plan] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        # connections do not cross processes, nor do the plans of other runs
+        return {**self.__dict__, "_reader": None, "runs": {}}
+
+    def reader(self):
+        """The source database reader (extracted tables only), opened on first use."""
+        if self._reader is None:
+            # imported here: the database drivers weigh ~30 MB and are only for extracted data
+            from tdm.source import SourceReader
+
+            where = f"{self.source or self.spec.dataset}: source.url"
+            self._reader = SourceReader(interpolate(self.spec.source.url, where))
+        return self._reader
+
+    def extracted(self, table: str) -> bool:
+        return self.spec.tables[table].source is not None
+
+    def snapshot(self) -> str | None:
+        """Fingerprint of the source rows this plan reads (None for fully generated data)."""
+        tables = {t: s for t, s in self.spec.tables.items() if s.source is not None}
+        return self.reader().snapshot(tables) if tables else None
+
+    @property
+    def name(self) -> str:
+        return self.spec.dataset
+
+    @property
+    def batches(self) -> int:
+        if self.fixed_batches:
+            return self.fixed_batches
+        return max(1, *(-(-n // self.spec.batch_size) for n in self.rows.values()))
+
+    def table_batches(self, table: str) -> int:
+        """How many batches hold rows of this table (the rest are empty)."""
+        return min(self.batches, -(-self.rows[table] // self.spec.batch_size))
+
+    def check_batches(self) -> None:
+        """A SpecError naming the fix when the dataset would need more than MAX_BATCHES batch
+        partitions (`tdm generate` streams batches without partitions: no limit there)."""
+        if self.batches <= MAX_BATCHES:
+            return
+        table = max(self.rows, key=lambda t: self.rows[t])
+        rows, size = self.rows[table], -(-self.rows[table] // MAX_BATCHES)
+        fix = (
+            f"set `batch_size: {size}` or more, or lower the rows"
+            if size <= MAX_BATCH_SIZE
+            else f"lower the rows of {table} to {MAX_BATCHES * MAX_BATCH_SIZE:,} or fewer "
+            f"({MAX_BATCHES:,} batches of at most {MAX_BATCH_SIZE:,} rows)"
+        )
+        raise SpecError(
+            str(self.source or self.name),
+            [
+                Problem(
+                    "batch_size",
+                    f"{rows:,} rows of {table} in batches of {self.spec.batch_size:,} make "
+                    f"{self.batches:,} batch partitions; a run takes at most {MAX_BATCHES:,}",
+                    f"{fix}; `tdm generate` writes any row count without partitions",
+                )
+            ],
+        )
+
+    def batch_keys(self) -> list[str]:
+        """The batch partitions: Dagster partition keys b0000, b0001, ..."""
+        self.check_batches()
+        width = max(4, len(str(self.batches - 1)))
+        return [f"b{i:0{width}d}" for i in range(self.batches)]
+
+    def block(self, table: str, batch: int) -> tuple[int, int]:
+        """Rows of the table in this batch; with fixed_batches the last one takes the rest."""
+        n, size, last = self.rows[table], self.spec.batch_size, self.table_batches(table) - 1
+        if batch > last:
+            return n, n
+        return min(n, batch * size), n if batch == last else min(n, (batch + 1) * size)
+
+    def parent_of(self, table: str, idx: np.ndarray) -> np.ndarray:
+        return self.per_parent[table].parent_of(idx)
+
+    def ordinal(self, table: str, idx: np.ndarray) -> np.ndarray:
+        return self.per_parent[table].ordinal(idx)
+
+    def schema(self, table: str) -> pa.Schema:
+        spec = self.spec.tables[table]
+        return pa.schema(
+            [
+                pa.field(
+                    name, col.logical.arrow, nullable=_nullable(spec, name, self.gens[table][name])
+                )
+                for name, col in spec.columns.items()
+            ]
+        )
+
+    def locales(self, table: str, start: int, stop: int) -> np.ndarray:
+        """The locale (index into spec.locales) of rows [start, stop). Rows counted per a parent
+        row take their parent's locale, so a German customer's addresses and orders are German
+        too; other rows draw theirs by the locale weights."""
+        per = self.per_parent.get(table)
+        if per is not None and stop > start:
+            parents = per.parent_of(np.arange(start, stop, dtype=np.int64))
+            first = int(parents.min())
+            parent = self.spec.tables[table].rows.per
+            return self.locales(parent, first, int(parents.max()) + 1)[parents - first]
+        weights = np.array(list(self.spec.locales.values()), dtype=np.float64)
+        rr = RowRandom(stream_key(self.spec.seed, table, "__locale__"), start, stop)
+        return rr.weighted_index(np.cumsum(weights) / weights.sum())
+
+    def generate(self, table: str, start: int, stop: int) -> pa.Table:
+        """Rows [start, stop) of a table: a pure function of (spec, seed, table, row index)."""
+        spec = self.spec.tables[table]
+        if spec.source is not None:
+            return self.reader().read(table, spec, start, stop, self.schema(table))
+        locale = self.locales(table, start, stop) if len(self.spec.locales) > 1 else None
+        row: dict[str, pa.Array] = {}
+        for name in self.columns[table]:
+            gen = self.gens[table][name]
+            ctx = GenContext(
+                gen.info, start, stop, RowRandom(gen.info.stream(), start, stop), row, locale, self
+            )
+            values = gen.generate(ctx)
+            ratio = spec.columns[name].null_ratio
+            if ratio and not isinstance(gen, ForeignKeyGen):
+                values = with_nulls(
+                    values, RowRandom(gen.info.stream("nulls"), start, stop).mask(ratio)
+                )
+            row[name] = values
+        return pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
+
+
+def _nullable(spec: TableSpec, name: str, gen: Generator) -> bool:
+    if spec.source is not None:  # the source decides; only key columns are known to be set
+        return name not in spec.primary_key
+    return spec.columns[name].null_ratio > 0 or (
+        isinstance(gen, ForeignKeyGen) and gen.mode == "self"
+    )

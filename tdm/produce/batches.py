@@ -1,0 +1,57 @@
+"""A run's batches of one table: generated or extracted, masked in memory, compared with the raw
+rows (extracted tables), written into the version, and checked by the table's suite as they go
+(consecutive batches together), all in the step that makes them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from tdm.produce.production import Production
+from tdm.store.versions import VersionStore
+from tdm.validation.privacy import validate_masking
+from tdm.validation.results import CheckResult, merge, save_batch_results, save_group_results
+from tdm.validation.runner import SuiteRun
+
+
+@dataclass(frozen=True)
+class TableBatches:
+    rows: int
+    seconds: float  # producing and writing, validation not counted
+    validation_seconds: float
+    suite: list[CheckResult]  # the table's suite on these batches
+    masking: list[CheckResult]  # masked values compared with the raw ones (extracted tables)
+
+
+def produce_table(
+    prod: Production,
+    store: VersionStore,
+    table: str,
+    keys: Sequence[str],
+    log: Callable[[str], None] | None = None,
+) -> TableBatches:
+    """Make the batches `keys` (partition keys) of `table` into the run's version."""
+    plan, ds, version = prod.plan, prod.plan.name, prod.version
+    index = {k: i for i, k in enumerate(plan.batch_keys())}
+    extracted = plan.extracted(table)
+    started, rows, masking = time.perf_counter(), 0, []
+    suite = SuiteRun(plan, table, partial(save_group_results, store, ds, version, table))
+    for key in keys:
+        start, stop = plan.block(table, index[key])
+        if start == stop:
+            continue  # this table has no rows in this batch
+        raw, data = prod.batch(table, start, stop)
+        if extracted:
+            found = validate_masking(plan, ds, data, raw, table, prod.masker.key, start=start)
+            save_batch_results(store, ds, version, table, key, found, kind="masking")
+            masking += found
+        written = store.write_batch(ds, version, table, key, data)
+        rows += written.rows
+        if log:
+            log(f"{table} {key}: rows {start:,}..{stop:,} -> {written.path}")
+        suite.add(key, start, data)
+    checked = merge(suite.flush())
+    seconds = time.perf_counter() - started - suite.seconds
+    return TableBatches(rows, seconds, suite.seconds, checked, merge(masking))

@@ -1,0 +1,1 @@
+"""The version store: version ids, immutable Parquet versions with checked manifests, diffs."""

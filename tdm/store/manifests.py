@@ -1,0 +1,56 @@
+"""What a version's manifest.json must hold before anything trusts it.
+
+A manifest names the files of a version; a damaged or edited one must not send a reader to a
+path outside its version, nor fail later with a KeyError. `manifest_problem` says what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tdm.core.errors import shorten
+from tdm.core.names import is_name
+
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 256 * 2**20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def manifest_problem(data: Any, dataset: str, version: str) -> str | None:
+    """Why `data` is not the manifest of `version` of `dataset`, or None when it is."""
+    if not isinstance(data, dict):
+        return f"{MANIFEST} is not a JSON object"
+    for field, expected in (("dataset", dataset), ("version", version)):
+        if data.get(field) != expected:
+            return f"{MANIFEST} names {field} {shorten(data.get(field))}, its directory {expected}"
+    for field, kind in (("created_at", str), ("seed", int), ("spec", dict), ("tables", dict)):
+        if not isinstance(data.get(field), kind):
+            return f"{MANIFEST} has no valid {field!r}"
+    for table, info in data["tables"].items():
+        if not is_name("table", table):
+            return f"{MANIFEST} lists a table named {shorten(table)}"
+        problem = _table_problem(table, info)
+        if problem:
+            return f"{MANIFEST}: table {table}: {problem}"
+    return None
+
+
+def _table_problem(table: str, info: Any) -> str | None:
+    if not isinstance(info, dict) or not isinstance(info.get("files"), list):
+        return "no list of files"
+    if not _count(info.get("rows")):
+        return "no row count"
+    for entry in info["files"]:
+        if not isinstance(entry, dict):
+            return "a file entry is not an object"
+        batch = entry.get("batch")
+        if not is_name("batch", batch) or entry.get("path") != f"{table}/{batch}.parquet":
+            return f"file entry {shorten(entry.get('path'))} is not <table>/<batch>.parquet"
+        if not _count(entry.get("rows")) or not _SHA256.fullmatch(str(entry.get("sha256"))):
+            return f"file entry {entry['path']} has no valid rows or sha256"
+    return None
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

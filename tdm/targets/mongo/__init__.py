@@ -1,0 +1,1 @@
+"""The MongoDB target: staging collections renamed into place, embedded child documents."""
