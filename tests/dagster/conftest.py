@@ -12,3 +12,9 @@ import pytest
 def _live_instance():
     with dg.instance_for_test() as instance:
         yield instance
+
+
+@pytest.fixture
+def instance(_live_instance):
+    """The test's live instance, for tests that read back what their runs recorded."""
+    return _live_instance

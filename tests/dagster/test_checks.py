@@ -12,10 +12,11 @@ import pytest
 from assets import names
 from pipelines.build import build_definitions
 from pipelines.runner import load_version, run_dataset
-from tdm import settings
-from tdm.errors import TdmError
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore, version_id
+from tdm.core import settings
+from tdm.core.errors import TdmError
+from tdm.plan.loading import load_spec
+from tdm.store.ids import version_id
+from tdm.store.versions import VersionStore
 from tests.conftest import ROOT
 
 SPEC = """
@@ -54,10 +55,19 @@ def test_a_failing_expectation_stops_the_version_and_the_load(write_spec):
         text = str(err.value)
         assert "customers" in text and "age" in text
         assert "expect_column_values_to_be_between" in text
-        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [dg.AssetCheckKey(names.key("shop", names.GENERATE, "customers"), "batch_suite")]
+        # the failed check is recorded in the instance, visible in the UI
+        key = dg.AssetCheckKey(names.key("shop", names.GENERATE, "customers"), "batch_suite")
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+        assert record.status.value == "FAILED"  # evaluated, and did not pass
+        evaluation = record.event.dagster_event.event_specific_data
+        assert evaluation.passed is False and evaluation.blocking
+        assert evaluation.metadata["failed"].value == 1
+        [failure] = evaluation.metadata["failures"].records
+        assert (failure.data["check"], failure.data["column"]) == (
+            "expect_column_values_to_be_between",
+            "age",
         )
-        assert check  # the failed check is recorded in the instance, visible in the UI
+        assert failure.data["of"] == 900 and 0 < failure.data["unexpected"] < 900
     assert not (settings.store_root() / "shop").exists() or not VersionStore(
         settings.store_root()
     ).versions("shop")

@@ -6,20 +6,13 @@ import hashlib
 import sqlite3
 
 import dagster as dg
-import pytest
 
 from assets import names
 from pipelines.build import build_definitions
 from pipelines.runner import run_dataset
-from tdm import settings
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as inst:
-        yield inst
+from tdm.core import settings
+from tdm.plan.loading import load_spec
+from tdm.store.versions import VersionStore
 
 
 def materializations(instance, key: dg.AssetKey):
@@ -119,6 +112,14 @@ def test_a_broken_spec_shows_its_error_instead_of_hiding_others(small_spec, writ
     )
     defs = build_definitions(paths=[small_spec, broken])
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey(["shop", "load"]))
+    # every asset of shop is there; of broken only its schema, which carries the error
+    tables = ["customers", "orders", "products", "order_items"]
+    shop = {f"shop/{stage}/{t}" for stage in ("generate", "version") for t in tables}
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"broken/schema", "shop/schema", "shop/load", *shop}
+    load = graph.get(dg.AssetKey(["shop", "load"]))
+    assert {k.to_user_string() for k in load.parent_keys} == {f"shop/version/{t}" for t in tables}
+    assert "local" in load.partitions_def.get_partition_keys()
+    assert defs.resolve_job_def("shop_generate") and defs.resolve_job_def("shop_load")
     node = graph.get(dg.AssetKey(["broken", "schema"]))
     assert "unknown generator 'nope'" in node.description

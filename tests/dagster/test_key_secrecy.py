@@ -10,10 +10,10 @@ import pyarrow.compute as pc
 import pytest
 
 from pipelines.runner import run_dataset
-from tdm import settings
-from tdm.errors import TdmError
-from tdm.spec_load import load_spec
-from tdm.versions import VersionStore
+from tdm.core import settings
+from tdm.core.errors import TdmError
+from tdm.plan.loading import load_spec
+from tdm.store.versions import VersionStore
 
 KEY = "unit-test-secret-KEY-5f1c0e9a77d2"
 SPEC = """
@@ -65,8 +65,11 @@ def test_key_never_appears_in_logs_metadata_or_manifests(write_spec, monkeypatch
     assert KEY not in said and KEY not in caplog.text  # ...the key never
     store = VersionStore(settings.store_root())
     version_dir = store.dir("people", summary.version)
-    for path in version_dir.rglob("*.json"):
-        assert KEY not in path.read_text(), path
+    scanned = sorted(p.relative_to(version_dir).as_posix() for p in version_dir.rglob("*.json"))
+    assert {"manifest.json", "validation.json"} <= set(scanned), scanned
+    assert any(name.startswith("checks/people/") for name in scanned), scanned
+    for name in scanned:
+        assert KEY not in (version_dir / name).read_text(), name
     manifest = store.manifest("people", summary.version)
     assert len(manifest["key_fingerprint"]) == 16
     assert KEY not in json.dumps(manifest)
