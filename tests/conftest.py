@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tdm.store.versions import VersionStore
+
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL = ROOT / "schemas" / "retail.yaml"
 
@@ -56,6 +58,28 @@ tables:
 """
 
 
+# Two tables, one counted per the other: the smallest spec with a foreign key and batches.
+CUSTOMERS_ORDERS = """
+dataset: shop
+seed: 3
+batch_size: 50
+reference_date: 2026-01-01
+tables:
+  customers:
+    rows: 120
+    primary_key: id
+    columns:
+      id: {type: int, generator: sequence}
+      age: {type: int, generator: integer, min: 18, max: 90}
+  orders:
+    rows: {per: customers, distribution: uniform, min: 0, max: 4}
+    primary_key: id
+    columns:
+      id: {type: int, generator: sequence}
+      customer_id: {type: int, references: customers}
+"""
+
+
 @pytest.fixture(autouse=True)
 def tdm_home(tmp_path_factory, monkeypatch) -> Path:
     """Every test gets its own working state: store, embedded databases, Dagster home."""
@@ -76,6 +100,11 @@ def write_spec(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def store(tmp_path) -> VersionStore:
+    return VersionStore(tmp_path / "store")
 
 
 @pytest.fixture

@@ -5,44 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tdm.environments.config import Environment, EnvironmentSpec
-from tdm.store.versions import VersionStore
 from tdm.validation.runner import validate_version
 from tests.builders import Corrupt, seal_version
+from tests.conftest import CUSTOMERS_ORDERS
 
 # the throwaway PostgreSQL databases of the integration tests (for the drift checks)
 from tests.integration.conftest import postgres_db  # noqa: F401
 
-SPEC = """
-dataset: shop
-seed: 3
-batch_size: 50
-reference_date: 2026-01-01
-tables:
-  customers:
-    rows: 120
-    primary_key: id
-    columns:
-      id: {type: int, generator: sequence}
-      age: {type: int, generator: integer, min: 18, max: 90}
-  orders:
-    rows: {per: customers, distribution: uniform, min: 0, max: 4}
-    primary_key: id
-    columns:
-      id: {type: int, generator: sequence}
-      customer_id: {type: int, references: customers}
-"""
-
-
-@pytest.fixture
-def store(tmp_path) -> VersionStore:
-    return VersionStore(tmp_path / "store")
-
 
 @pytest.fixture
 def version_of(store, write_spec):
-    """A factory: version_of(seed, corrupt=None, validate=True) seals SPEC under `seed` in
-    `store` (`corrupt` may change a batch first), validates it, and returns (plan, version)."""
-    spec = write_spec(SPEC, "shop.yaml")
+    """A factory: version_of(seed, corrupt=None, validate=True) seals CUSTOMERS_ORDERS under
+    `seed` in `store` (`corrupt` may change a batch first), validates it, and returns (plan,
+    version)."""
+    spec = write_spec(CUSTOMERS_ORDERS, "shop.yaml")
 
     def make(seed: int = 3, corrupt: Corrupt | None = None, validate: bool = True):
         plan, version = seal_version(store, spec, corrupt, seed=seed)

@@ -16,26 +16,7 @@ import pytest
 from tdm.core.errors import SpecError
 from tdm.plan import loading
 from tdm.plan.loading import load_spec, plan_for_run
-
-SPEC = """
-dataset: shop
-seed: 3
-batch_size: 50
-reference_date: 2026-01-01
-tables:
-  customers:
-    rows: 120
-    primary_key: id
-    columns:
-      id: {type: int, generator: sequence}
-      age: {type: int, generator: integer, min: 18, max: 90}
-  orders:
-    rows: {per: customers, distribution: uniform, min: 0, max: 4}
-    primary_key: id
-    columns:
-      id: {type: int, generator: sequence}
-      customer_id: {type: int, references: customers}
-"""
+from tests.conftest import CUSTOMERS_ORDERS
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +35,7 @@ def replans(monkeypatch) -> list[tuple]:
 
 @pytest.fixture
 def spec(write_spec):
-    return write_spec(SPEC, "shop.yaml")
+    return write_spec(CUSTOMERS_ORDERS, "shop.yaml")
 
 
 def produced(plan, table: str) -> pa.Table:
@@ -107,7 +88,7 @@ def test_an_edited_spec_file_is_read_again(spec, replans):
 
 def test_an_edit_that_changes_the_tables_asks_for_a_reload(spec):
     plan = load_spec(spec)
-    spec.write_text(SPEC.replace("  orders:", "  purchases:"))
+    spec.write_text(CUSTOMERS_ORDERS.replace("  orders:", "  purchases:"))
     with pytest.raises(SpecError, match="tables changed since the code location loaded"):
         plan_for_run(plan)
 

@@ -7,7 +7,6 @@ import pytest
 
 from tdm.plan.loading import load_spec
 from tdm.produce.production import Production
-from tdm.store.versions import VersionStore
 
 SPEC = """
 dataset: shop
@@ -51,8 +50,3 @@ def production(write_spec):
         return Production.start(plan, None)
 
     return start
-
-
-@pytest.fixture
-def store(tmp_path) -> VersionStore:
-    return VersionStore(tmp_path / "store")
