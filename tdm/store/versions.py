@@ -62,8 +62,8 @@ class VersionStore:
 
     def path(self, dataset: str, version: str, *parts: str) -> Path:
         """A path in a version's directory (parts come from the code or a checked manifest)."""
-        base = self.dataset_dir(dataset) / check_name("version", version)
-        return self._inside(base.joinpath(*parts))
+        base = self.root / check_name("dataset", dataset) / check_name("version", version)
+        return self._inside(base.joinpath(*parts))  # a link anywhere on the way resolves out
 
     def dir(self, dataset: str, version: str) -> Path:
         return self.path(dataset, version)
