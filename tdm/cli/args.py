@@ -8,7 +8,7 @@ import math
 
 from tdm.core.errors import TdmError
 from tdm.core.names import check_name
-from tdm.spec.model import MAX_BATCH_SIZE
+from tdm.spec.model import MAX_BATCH_SIZE, MAX_ROWS
 
 MAX_WORKERS = 256
 MAX_SAMPLE = 1_000_000
@@ -37,6 +37,10 @@ def scale(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text} is out of range: {what}")
     return value
+
+
+def row_count(text: str) -> int:
+    return int(_number(text, int, "a whole number of rows", 0, MAX_ROWS))
 
 
 def batch_size(text: str) -> int:

@@ -15,12 +15,14 @@ from tdm.cli.args import (
     batch_size,
     dataset_name,
     environment_name,
+    row_count,
     sample_size,
     scale,
     seed,
     version_name,
     workers,
 )
+from tdm.cli.introspect import cmd_introspect
 from tdm.cli.produce import cmd_generate, cmd_load, cmd_run
 from tdm.cli.report import cmd_diff, cmd_envs, cmd_scan, cmd_validate, cmd_versions
 from tdm.core.errors import TdmError, clip
@@ -126,6 +128,19 @@ def parser() -> argparse.ArgumentParser:
         help="load although the environment's schema drifted (rebuilds it)",
     )
     ld.set_defaults(func=cmd_load)
+
+    it = sub.add_parser(
+        "introspect",
+        parents=[common],
+        help="write a spec from a live PostgreSQL schema (runs unedited)",
+    )
+    it.add_argument("url", help="PostgreSQL URL, e.g. postgresql://user@host/db (or ${VAR})")
+    it.add_argument("--schema", default="public", help="schema to read (default public)")
+    it.add_argument("--tables", nargs="+", help="only these tables (and the tables they reference)")
+    it.add_argument("--rows", type=row_count, default=1000, help="rows of tables without parents")
+    it.add_argument("--name", type=dataset_name, help="dataset name (default: the database's)")
+    it.add_argument("-o", "--output", required=True, help="spec file to write ('-': stdout)")
+    it.set_defaults(func=cmd_introspect)
     return p
 
 

@@ -27,11 +27,14 @@ def _spec_paths(spec: str | None) -> list[Path]:
 
 
 def _progress(quiet: bool) -> None:
+    log = logging.getLogger("tdm.progress")
+    for old in [h for h in log.handlers if getattr(h, "tdm_cli", False)]:
+        log.removeHandler(old)  # a handler per command, on the stderr of this command
     if quiet:
         return
     handler = logging.StreamHandler(sys.stderr)
+    handler.tdm_cli = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("  %(message)s"))
-    log = logging.getLogger("tdm.progress")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

@@ -153,9 +153,21 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_of(path) -> str:
+    """The `dataset:` a spec file names (its file name when it cannot be read)."""
+    from tdm.spec.reading import read_yaml
+
+    try:
+        data, _ = read_yaml(path)
+    except TdmError:
+        return path.stem
+    name = data.get("dataset") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else path.stem
+
+
 def _known_datasets() -> list[str]:
     """Datasets with a spec in schemas/ (or, without specs, with versions in the store)."""
-    specs = [p.stem for p in settings.spec_files()]
+    specs = [_dataset_of(p) for p in settings.spec_files()]
     store = settings.store_root()
     stored = [p.name for p in store.iterdir() if p.is_dir()] if store.exists() else []
     return sorted(set(specs) or set(stored))

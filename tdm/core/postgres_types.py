@@ -30,6 +30,10 @@ and the logical type a PostgreSQL type reads as.
 
 from __future__ import annotations
 
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -123,3 +127,22 @@ def logical_type(pg_type: str, *, short_names: bool = True) -> str:
             return f"decimal({parts[0]},0)"
         return "float"  # unconstrained numeric: no fixed scale to keep
     return "string"
+
+
+_LENGTH = re.compile(
+    r"^\s*(?:character varying|varchar|character|char|bpchar)\s*\((\d+)\)\s*$", re.IGNORECASE
+)
+
+
+def sql_length(sql_type: str | None) -> int | None:
+    """n of varchar(n) / char(n) (as PostgreSQL or a spec's `sql_type` writes it), else None."""
+    m = _LENGTH.match(sql_type or "")
+    return int(m.group(1)) if m else None
+
+
+def fit_text(values: pa.Array, sql_type: str | None) -> pa.Array:
+    """Strings cut to the length of a varchar(n)/char(n) `sql_type` (no-op otherwise)."""
+    n = sql_length(sql_type)
+    if n is None or not pa.types.is_string(values.type):
+        return values
+    return pc.utf8_slice_codeunits(values, 0, n)

@@ -16,6 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -47,6 +48,9 @@ class EnvironmentSpec(BaseModel):
     seed: int | None = None  # pin the seed of refreshes; otherwise it changes per refresh
     db_schema: Identifier | None = Field(None, alias="schema")  # PostgreSQL schema
     database: Identifier | None = None  # MongoDB database
+    # PostgreSQL: `managed` (tdm creates the dataset's tables and swaps new versions in) or
+    # `existing` (the application's tables in `schema`, filled in place; tdm creates nothing there)
+    tables: Literal["managed", "existing"] = "managed"
 
 
 _CRON_FIELD = re.compile(
@@ -133,7 +137,10 @@ class Environment:
     def target(self, dataset: str) -> Target:
         """Where `dataset` goes in this environment (no connection is made yet)."""
         return open_target(
-            self.url(dataset), schema=self.spec.db_schema, database=self.spec.database
+            self.url(dataset),
+            schema=self.spec.db_schema,
+            database=self.spec.database,
+            tables=self.spec.tables,
         )
 
 

@@ -6,11 +6,14 @@ Importing this package registers every built-in generator in REGISTRY.
 from tdm.generators import (  # noqa: F401  (imported to register)
     business,
     choice,
+    collections,
     extracted,
     location,
+    native,
     numeric,
     person,
     reference,
+    regex,
     temporal,
     text,
 )

@@ -17,7 +17,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from tdm.core.permute import permute, round_keys
-from tdm.core.rand import RowRandom, key64, stream_key
+from tdm.core.rand import CHUNK, RowRandom, key64, stream_key
 from tdm.core.types import LogicalType
 
 REGISTRY: dict[str, type[Generator]] = {}
@@ -92,6 +92,9 @@ class Generator:
     can_be_unique: ClassVar[bool] = False  # supports `unique: true` by construction
     summary: ClassVar[str] = ""
     internal: ClassVar[bool] = False  # not for specs to name (e.g. foreign_key, set by references)
+    # Values depend on ctx.rng alone (no other column, locale or plan state): the values of any
+    # rows can be drawn again from their chunks, so `at` works and the column can be referenced.
+    reproducible: ClassVar[bool] = False
 
     def __init__(self, params: Any, info: ColumnInfo):
         self.p = params
@@ -116,10 +119,30 @@ class Generator:
         """Values for arbitrary row indices; only index-based generators implement it."""
         raise NotImplementedError(f"generator {self.name} is not index-based")
 
+    def values_at(self, idx: np.ndarray, ctx: GenContext) -> pa.Array:
+        """What `generate` gives rows `idx`: computed (index-based) or drawn again (reproducible:
+        the chunks holding those rows are drawn again)."""
+        return self.at(idx, ctx) if self.index_based else redrawn_at(self, idx, ctx)
+
     # helpers for unique-by-construction generators
     def unique_slots(self, idx: np.ndarray, domain: int) -> np.ndarray:
         """Distinct positions in [0, domain) for distinct row indices (a keyed permutation)."""
         return permute(idx.astype(np.uint64), domain, self.info.permutation_keys()).astype(np.int64)
+
+
+def redrawn_at(gen: Generator, idx: np.ndarray, ctx: GenContext) -> pa.Array:
+    """The values `gen.generate` gives rows `idx` in any batching: their chunks drawn again."""
+    if not len(idx):
+        return gen.generate(GenContext(gen.info, 0, 0, RowRandom(gen.info.stream(), 0, 0)))
+    chunks = np.unique(idx // CHUNK)
+    total = ctx.plan.rows[gen.info.table] if ctx.plan is not None else int(idx.max()) + 1
+    parts = []
+    for c in chunks.tolist():
+        start, stop = c * CHUNK, min((c + 1) * CHUNK, max(total, int(idx.max()) + 1))
+        rr = RowRandom(gen.info.stream(), start, stop)
+        parts.append(gen.generate(GenContext(gen.info, start, stop, rr, plan=ctx.plan)))
+    where = np.searchsorted(chunks, idx // CHUNK) * CHUNK + idx % CHUNK
+    return pa.concat_arrays(parts).take(pa.array(where))
 
 
 def register(cls: type[Generator]) -> type[Generator]:

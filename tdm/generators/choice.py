@@ -23,6 +23,7 @@ class Choice(Generator):
     """One of `values` per row, by `weights` if given (e.g. order status)."""
 
     name = "choice"
+    reproducible = True  # depends on ctx.rng alone
     types = ("string", "int", "float", "bool", "decimal", "date")
     Params = ChoiceParams
     can_be_unique = True

@@ -63,6 +63,7 @@ class Integer(Generator):
     """Whole numbers from a distribution; `unique: true` permutes a uniform [min, max] range."""
 
     name = "integer"
+    reproducible = True  # depends on ctx.rng alone
     types = ("int",)
     Params = IntegerParams
     can_be_unique = True
@@ -113,6 +114,7 @@ class Float(Generator):
     """Real numbers from a distribution (uniform, normal, lognormal, ...), optionally rounded."""
 
     name = "float"
+    reproducible = True  # depends on ctx.rng alone
     types = ("float",)
     Params = FloatParams
 
@@ -132,6 +134,7 @@ class Decimal(Generator):
     """Exact decimals (prices, amounts) at the column's scale, from a distribution."""
 
     name = "decimal"
+    reproducible = True  # depends on ctx.rng alone
     types = ("decimal",)
     Params = DecimalParams
 
@@ -180,6 +183,7 @@ class Boolean(Generator):
     """True with probability p."""
 
     name = "boolean"
+    reproducible = True  # depends on ctx.rng alone
     types = ("bool",)
     Params = BooleanParams
     summary: ClassVar[str] = "true with probability p"

@@ -5,7 +5,8 @@ child batch only needs the parent's row count. How the parent row is picked:
 - per_parent: the table's rows are counted per parent row, so row i belongs to the parent whose
   block of children contains i (children of one parent are contiguous);
 - distinct: within each parent group, values are distinct (many-to-many link tables);
-- self: a self-reference points at an earlier row (a tree), the first row has none;
+- self: a self-reference points at an earlier row (a tree); the first row has none, or points
+  at itself when the column is NOT NULL;
 - sample: uniform, or zipf-skewed so a few parents get most children.
 """
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from tdm.core.arrowstr import with_nulls
 from tdm.core.permute import mix64, permute, round_keys
+from tdm.core.postgres_types import fit_text
 from tdm.core.rand import RowRandom, key64, stream_key
 from tdm.core.types import KINDS
 from tdm.generators.base import ColumnInfo, GenContext, Generator, register
@@ -59,7 +61,7 @@ class ForeignKeyGen(Generator):
         if self.mode == "self":
             u = rr.random()
             out = np.floor(u * idx).astype(np.int64)
-            out[idx == 0] = -1
+            out[idx == 0] = -1 if self.null_ratio else 0
             return out
         if self.fk.distribution == "zipf":
             rank = rr.draw(lambda g, n: g.zipf(self.fk.a, n)) - 1
@@ -85,5 +87,9 @@ class ForeignKeyGen(Generator):
         plan = ctx.plan
         pgen = plan.gens[self.fk.references.table][self.parent_column(plan)]
         pctx = GenContext(pgen.info, 0, 0, rng=None, plan=plan)
-        values = pgen.at(np.where(null, 0, parent), pctx)
+        values = pgen.values_at(np.where(null, 0, parent), pctx)
+        values = fit_text(
+            values,
+            plan.spec.tables[self.fk.references.table].columns[self.parent_column(plan)].sql_type,
+        )
         return with_nulls(values, null)

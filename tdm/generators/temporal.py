@@ -104,6 +104,7 @@ class Date(_Range):
     """Calendar dates between start and end (inclusive)."""
 
     name = "date"
+    reproducible = True  # depends on ctx.rng alone
     types = ("date",)
 
     def __init__(self, params, info):
@@ -131,6 +132,7 @@ class Timestamp(_Range):
     """UTC instants between start and end, to the second."""
 
     name = "timestamp"
+    reproducible = True  # depends on ctx.rng alone
     types = ("timestamp",)
 
     def __init__(self, params, info):

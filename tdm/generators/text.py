@@ -28,6 +28,7 @@ class Pattern(Generator):
     """Strings of a fixed shape, e.g. '###-##-####' or 'SKU-????-####'."""
 
     name = "pattern"
+    reproducible = True  # depends on ctx.rng alone
     types = ("string",)
     Params = PatternParams
     can_be_unique = True

@@ -10,7 +10,7 @@ from faker.config import AVAILABLE_LOCALES
 from tdm.core.errors import Problem, did_you_mean, problem_at
 from tdm.generators import Generator
 from tdm.plan.columns import build_generator
-from tdm.plan.references import check_cycles, check_references
+from tdm.plan.references import check_references
 from tdm.spec.expectations import expectation_problems
 from tdm.spec.model import DatasetSpec, RowsPerParent, TableSpec
 
@@ -31,7 +31,6 @@ def check_spec(spec: DatasetSpec) -> tuple[list[Problem], Gens]:
                 gens[tname][cname] = gen
         problems += _check_dependencies(tname, table, gens[tname])
     problems += check_references(spec, gens)
-    problems += check_cycles(spec)
     problems += expectation_problems(spec)
     return problems, gens
 

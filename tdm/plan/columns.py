@@ -97,10 +97,12 @@ def _foreign_key(
                 "remove null_ratio",
             )
         ]
-    one_each = (
+    one_each = (  # at most one row per parent row
         mode == "per_parent"
-        and table.rows.distribution == "fixed"
-        and table.rows.value == 1
+        and (
+            (table.rows.distribution == "fixed" and table.rows.value == 1)
+            or (table.rows.max is not None and table.rows.max <= 1)
+        )
         and len(fk.columns) == 1
     )
     if info.unique and not one_each:
@@ -109,7 +111,8 @@ def _foreign_key(
                 (*at, "unique") if col.unique else ("tables", tname, "primary_key"),
                 f"foreign key {cname!r} repeats parent keys, so it cannot be unique on its own",
                 f"for one row per {parent} row use rows: "
-                f"{{per: {parent}, distribution: fixed, value: 1}}; otherwise "
+                f"{{per: {parent}, distribution: fixed, value: 1}} (at most one: "
+                "distribution: uniform, min: 0, max: 1); otherwise "
                 "add a sequence column to the key",
             )
         ]

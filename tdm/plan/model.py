@@ -20,6 +20,7 @@ from tdm.core.rand import RowRandom, stream_key
 from tdm.core.settings import interpolate
 from tdm.generators.base import GenContext, Generator
 from tdm.generators.reference import ForeignKeyGen
+from tdm.plan.repair import fit, repair
 from tdm.spec.model import MAX_BATCH_SIZE, DatasetSpec, TableSpec
 
 Gens = dict[str, dict[str, Generator]]
@@ -69,6 +70,8 @@ class Plan:
     _reader: Any = field(default=None, repr=False, compare=False)
     # plans made from this one for runs (tdm.plan.loading.plan_for_run), newest last
     runs: dict[tuple, Plan] = field(default_factory=dict, repr=False, compare=False)
+    # rows whose check failed on their first draw, per table and check (tdm.plan.repair)
+    redrawn: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
         # connections do not cross processes, nor do the plans of other runs
@@ -182,18 +185,29 @@ class Plan:
             return self.reader().read(table, spec, start, stop, self.schema(table))
         locale = self.locales(table, start, stop) if len(self.spec.locales) > 1 else None
         row: dict[str, pa.Array] = {}
-        for name in self.columns[table]:
+
+        def column(name: str, purpose: str, row: dict[str, pa.Array]) -> pa.Array:
             gen = self.gens[table][name]
-            ctx = GenContext(
-                gen.info, start, stop, RowRandom(gen.info.stream(), start, stop), row, locale, self
-            )
-            values = gen.generate(ctx)
+            rr = RowRandom(gen.info.stream(purpose), start, stop)
+            values = gen.generate(GenContext(gen.info, start, stop, rr, row, locale, self))
             ratio = spec.columns[name].null_ratio
             if ratio and not isinstance(gen, ForeignKeyGen):
+                nulls = "nulls" if purpose == "values" else f"nulls/{purpose}"
                 values = with_nulls(
-                    values, RowRandom(gen.info.stream("nulls"), start, stop).mask(ratio)
+                    values, RowRandom(gen.info.stream(nulls), start, stop).mask(ratio)
                 )
-            row[name] = values
+            return fit(spec, name, values)
+
+        for name in self.columns[table]:
+            row[name] = column(name, "values", row)
+        row = repair(
+            table,
+            spec,
+            {c: self.gens[table][c] for c in self.columns[table]},
+            row,
+            lambda name, attempt, row: column(name, f"redraw{attempt}", row),
+            self.redrawn.setdefault(table, {}),
+        )
         return pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
 
 

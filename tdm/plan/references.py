@@ -122,7 +122,11 @@ def _column_pair_problems(
                 )
             )
         pgen = gens.get(ref.table, {}).get(parent_col)
-        if pgen is not None and not pgen.index_based and table.source is None:
+        if (
+            pgen is not None
+            and not (pgen.index_based or pgen.reproducible)
+            and table.source is None
+        ):
             out.append(
                 problem_at(
                     at,
@@ -157,49 +161,3 @@ def _option_problems(table: TableSpec, fk: ForeignKeySpec, at: tuple) -> list[Pr
                 )
             )
     return out
-
-
-def check_cycles(spec: DatasetSpec) -> list[Problem]:
-    """A cycle of non-nullable foreign keys can never be loaded: every row needs another first."""
-    edges: dict[str, list[tuple[str, str]]] = {t: [] for t in spec.tables}
-    for tname, table in spec.tables.items():
-        for fk in table.all_foreign_keys:
-            known = fk.references.table in spec.tables and set(fk.columns) <= set(table.columns)
-            if known and not any(table.nullable(c) for c in fk.columns):
-                edges[tname].append((fk.references.table, fk.columns[0]))
-    state: dict[str, int] = {}
-    stack: list[tuple[str, str]] = []
-
-    def visit(t: str) -> list[tuple[str, str]] | None:
-        state[t] = 1
-        for parent, col in edges[t]:
-            stack.append((t, col))
-            if state.get(parent) == 1:
-                return stack[next(i for i, (x, _) in enumerate(stack) if x == parent) :]
-            if parent not in state and (found := visit(parent)):
-                return found
-            stack.pop()
-        state[t] = 2
-        return None
-
-    for t in spec.tables:
-        if t not in state and (cycle := visit(t)):
-            path = " -> ".join(f"{t}.{c}" for t, c in cycle) + f" -> {cycle[0][0]}"
-            first = cycle[0]
-            if len(cycle) == 1:
-                return [
-                    problem_at(
-                        ("tables", first[0], "columns", first[1]),
-                        f"self reference {first[0]}.{first[1]} must be nullable: the first row "
-                        "has no earlier row to point at (cycle of non-nullable foreign keys)",
-                        f"add e.g. `null_ratio: 0.5` to {first[0]}.{first[1]}",
-                    )
-                ]
-            return [
-                problem_at(
-                    ("tables", first[0], "columns", first[1]),
-                    f"cycle of non-nullable foreign keys: {path}",
-                    f"make one nullable, e.g. `null_ratio: 0.1` on {first[0]}.{first[1]}",
-                )
-            ]
-    return []

@@ -46,6 +46,7 @@ COLUMN_FIELDS = (
     "mask",
     "allow",
     "expect",
+    "sql_type",
 )
 
 
@@ -116,6 +117,9 @@ class ColumnSpec(BaseModel):
     mask: MaskSpec | None = None  # how values are masked before anything is written
     allow: str | None = None  # why this column may keep its values although it looks like PII
     expect: list[dict[str, Any]] = []  # extra GX expectations: {type: expect_..., <arguments>}
+    # The database's own type of the column ('smallint', 'varchar(40)', 'order_status', ...):
+    # what `tables: existing` loads check against; strings are cut to a varchar(n)/char(n) length.
+    sql_type: str | None = Field(None, min_length=1, max_length=200)
 
     @field_validator("type")
     @classmethod
@@ -187,11 +191,23 @@ class TableSpec(StrictModel):
     unique: list[list[Identifier]] = []
     description: str | None = None
     expect: list[dict[str, Any]] = []  # extra table-level GX expectations
+    # CHECK constraints (PostgreSQL expressions over this table's columns), by name: rows that
+    # fail one are drawn again (tdm.plan.repair); a list is named check_1, check_2, ...
+    check: dict[Identifier, Annotated[str, StringConstraints(min_length=1, max_length=10_000)]] = {}
     # Document targets (MongoDB): child tables whose rows are embedded as arrays in this table's
     # documents (each child must reference this table); they get no collection of their own.
     embed: list[Identifier] = []
 
     _lists = field_validator("primary_key", mode="before")(lambda cls, v: _as_list(v))
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _checks(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            return {f"check_{i}": text for i, text in enumerate(v, 1)}
+        return v
 
     @field_validator("rows", mode="before")
     @classmethod

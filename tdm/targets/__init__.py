@@ -9,10 +9,21 @@ from tdm.targets.base import LoadReport, Target
 SCHEMES = ("sqlite", "postgresql", "mongodb", "file")
 
 
-def open_target(url: str, schema: str | None = None, database: str | None = None) -> Target:
-    """The target for an environment URL; `schema` (PostgreSQL) and `database` (MongoDB) come
-    from the environment's settings."""
+def open_target(
+    url: str, schema: str | None = None, database: str | None = None, tables: str = "managed"
+) -> Target:
+    """The target for an environment URL; `schema` and `tables` (PostgreSQL) and `database`
+    (MongoDB) come from the environment's settings."""
     scheme = scheme_of(url)
+    if tables == "existing":
+        if scheme not in ("postgresql", "postgres"):
+            raise TdmError(
+                f"`tables: existing` fills an application's PostgreSQL tables; this environment "
+                f"is {scheme}: remove `tables: existing`"
+            )
+        from tdm.targets.postgres.existing import ExistingTablesTarget
+
+        return ExistingTablesTarget(url, schema=schema)
     if scheme == "sqlite":
         from tdm.targets.sqlite import SqliteTarget
 

@@ -123,7 +123,8 @@ class _Swapping:
         if foreign:
             raise TdmError(
                 f"schema {schema} already has {', '.join(foreign)}, which tdm did not load there; "
-                "it is never dropped: drop or rename it yourself, or load into another schema"
+                "it is never dropped: to fill the application's own tables give the environment "
+                "`tables: existing`; otherwise load into another schema"
             )
 
     def _blocked(self, conn: psycopg.Connection, schema: str, dataset: str) -> str:

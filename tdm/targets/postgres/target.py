@@ -157,6 +157,8 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
             with self._failing(head, state):
                 self._lock_dataset(conn, schema, dataset)
                 self._drop_stale_stages(conn, schema, dataset)
+                if not self._meta_exists(conn, schema):  # refuse before creating anything
+                    self._check_names(conn, schema, dataset, order, [], {})
                 self._prepare_schema(conn, schema)
                 held = self._meta_row(conn, schema, dataset)
                 state["previous"] = held[0] if held else None

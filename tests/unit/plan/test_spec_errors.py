@@ -357,37 +357,6 @@ CASES = [
         "add e.g. `references: customers`",
         9,
     ),
-    Case(
-        "cycle-of-non-nullable-foreign-keys",
-        """\
-        dataset: t
-        tables:
-          a:
-            rows: 10
-            primary_key: id
-            columns:
-              id: {type: int, generator: sequence}
-              b_id: {type: int, references: b}
-          b:
-            rows: 10
-            primary_key: id
-            columns:
-              id: {type: int, generator: sequence}
-              a_id: {type: int, references: a}
-        """,
-        "tables.a.columns.b_id",
-        "cycle of non-nullable foreign keys: a.b_id -> b.a_id -> a",
-        "make one nullable, e.g. `null_ratio: 0.1` on a.b_id",
-        8,
-    ),
-    Case(
-        "non-nullable-self-reference",
-        CUSTOMERS + "      referred_by: {type: int, references: customers}\n",
-        "tables.customers.columns.referred_by",
-        "self reference customers.referred_by must be nullable: the first row has no earlier row",
-        "add e.g. `null_ratio: 0.5` to customers.referred_by",
-        8,
-    ),
     # --- impossible ranges ------------------------------------------------------------------
     Case(
         "integer-min-above-max",

@@ -1,0 +1,19 @@
+"""PostgreSQL CHECK constraints: what they read and what generation can honour by construction
+(tdm.checks.parse, with sqlglot), and which rows of an Arrow table fail them (tdm.checks.evaluate,
+with DuckDB). sqlglot and duckdb are imported on first use, not by importing this package."""
+
+from tdm.checks.evaluate import failing, to_duckdb, unsupported
+from tdm.checks.model import ColumnHint, Hints, Pair
+from tdm.checks.parse import CheckSyntaxError, columns_of, hints
+
+__all__ = [
+    "CheckSyntaxError",
+    "ColumnHint",
+    "Hints",
+    "Pair",
+    "columns_of",
+    "failing",
+    "hints",
+    "to_duckdb",
+    "unsupported",
+]

@@ -1,0 +1,31 @@
+"""`tdm introspect`: write a spec from a live PostgreSQL schema."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tdm.core.files import atomic_write
+from tdm.core.settings import interpolate
+from tdm.introspect import introspect
+from tdm.plan.loading import load_spec
+
+
+def cmd_introspect(args: argparse.Namespace) -> int:
+    url = interpolate(args.url, "the URL argument")
+    found = introspect(url, args.schema, args.tables, args.rows, args.name)
+    if args.output == "-":
+        sys.stdout.write(found.text)
+    else:
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(found.text, encoding="utf-8")
+            load_spec(tmp)  # it must plan as it is, or nothing is written
+
+        atomic_write(Path(args.output), write)
+        tables = len(found.spec["tables"])
+        print(f"wrote {args.output}: dataset {found.spec['dataset']}, {tables} tables")
+    for w in found.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0

@@ -1,0 +1,158 @@
+"""`tdm introspect`: a spec from a live PostgreSQL schema, ready to run unedited.
+
+Every table of the schema (or the ones named, with the tables they reference) becomes a spec
+table: tables that reference no other get a fixed row count, the others a count per parent row;
+every column a generator from its type, name and CHECK constraints (tdm.introspect.values),
+keys unique by construction, checks kept to verify rows (tdm.introspect.tables). The result is
+written as commented YAML (tdm.introspect.render) and checked by the planner before it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from tdm.core.databases import psycopg_params
+from tdm.core.errors import TdmError
+from tdm.core.graphs import components
+from tdm.core.names import is_name
+from tdm.core.urls import hide_password, without_secret
+from tdm.introspect.render import render
+from tdm.introspect.tables import shape_table
+from tdm.targets.postgres.catalog import PgSchema, read_catalog
+
+__all__ = ["Introspection", "introspect", "read_schema"]
+
+
+@dataclass
+class Introspection:
+    spec: dict
+    text: str  # the spec as commented YAML
+    warnings: list[str]
+
+
+def read_schema(url: str, schema: str) -> PgSchema:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise TdmError(f"not a database URL: {hide_password(url)}") from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise TdmError(f"not a PostgreSQL URL: {hide_password(url)}; tdm introspects PostgreSQL")
+    try:
+        with psycopg.connect(**psycopg_params(parsed, "tdm-introspect")) as conn:
+            conn.read_only = True
+            found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+            if not found.fetchone():
+                raise TdmError(f"{hide_password(url)} has no schema {schema!r}")
+            return read_catalog(conn, schema)
+    except psycopg.Error as e:
+        message = without_secret(" ".join(str(e).split()), url)
+        raise TdmError(f"cannot read schema {schema} of {hide_password(url)}: {message}") from None
+
+
+def introspect(
+    url: str,
+    schema: str = "public",
+    tables: list[str] | None = None,
+    rows: int = 1000,
+    name: str | None = None,
+) -> Introspection:
+    catalog = read_schema(url, schema)
+    warnings: list[str] = []
+    usable = {}
+    for t, table in catalog.tables.items():
+        bad = (
+            [t]
+            if not is_name("table", t)
+            else [c for c in table.columns if not is_name("table", c)]
+        )
+        if bad:
+            warnings.append(
+                f"{t}: skipped, {bad[0]!r} is not a name tdm can use "
+                "(letters, digits and _, not starting with a digit)"
+            )
+        else:
+            usable[t] = table
+    wanted = set(usable) if tables is None else set(tables)
+    missing = sorted(wanted - set(usable))
+    if missing:
+        raise TdmError(
+            f"schema {schema} has no table {missing[0]!r} tdm can fill; it has: "
+            f"{', '.join(sorted(usable)) or 'no tables'}"
+        )
+    included = _with_parents(wanted, usable, schema)
+    if not included:
+        raise TdmError(f"schema {schema} has no tables to fill")
+    graph = {
+        t: {
+            fk.ref_table
+            for fk in usable[t].foreign_keys
+            if fk.ref_schema == schema and fk.ref_table in included and fk.ref_table != t
+        }
+        for t in included
+    }
+    comp = components(graph)
+    order = _parents_first(graph, comp)
+    dataset = name or _dataset_name(catalog.database)
+    spec_tables, notes = {}, {}
+    for t in order:
+        shaped = shape_table(usable[t], catalog, set(included), comp, rows)
+        spec_tables[t] = shaped.table
+        notes[t] = shaped.notes
+        warnings += shaped.warnings
+    spec = {"dataset": dataset, "seed": 42, "batch_size": 10000, "tables": spec_tables}
+    skipped = sorted(catalog.views) + sorted(catalog.other)
+    text = render(spec, notes, catalog, skipped, warnings)
+    return Introspection(spec, text, warnings)
+
+
+def _dataset_name(database: str) -> str:
+    import re
+
+    text = re.sub(r"\W", "_", database).strip("_") or "dataset"
+    return text if re.match(r"[A-Za-z_]", text) else f"db_{text}"
+
+
+def _with_parents(wanted: set[str], usable: dict, schema: str) -> list[str]:
+    """`wanted` plus every table they reference, transitively, in name order."""
+    out, todo = set(), sorted(wanted)
+    while todo:
+        t = todo.pop()
+        if t in out:
+            continue
+        out.add(t)
+        todo += [
+            fk.ref_table
+            for fk in usable[t].foreign_keys
+            if fk.ref_schema == schema and fk.ref_table in usable
+        ]
+    return sorted(out)
+
+
+def _parents_first(graph: dict[str, set[str]], comp: dict[str, int]) -> list[str]:
+    """Tables ordered parents before children (a cycle's tables together, by name)."""
+    placed: list[str] = []
+    done: set[str] = set()
+
+    def visit(t: str, path: set[str]) -> None:
+        if t in done or t in path:
+            return
+        path.add(t)
+        for parent in sorted(graph[t]):
+            if comp[parent] != comp[t]:
+                visit(parent, path)
+        for peer in sorted(x for x in graph if comp[x] == comp[t] and x != t and x not in done):
+            for parent in sorted(graph[peer]):
+                if comp[parent] != comp[t]:
+                    visit(parent, path)
+        for member in sorted(x for x in graph if comp[x] == comp[t]):
+            if member not in done:
+                done.add(member)
+                placed.append(member)
+
+    for t in sorted(graph):
+        visit(t, set())
+    return placed

@@ -1,0 +1,96 @@
+"""Rows made to hold what the database will check: strings cut to their `sql_type` length, and
+rows that break a table's `check:` drawn again.
+
+A failing row's checked columns (and the columns computed from them) are drawn again from a
+stream salted with the attempt number, until every check holds or MAX_REDRAWS attempts are used.
+A row's values stay a pure function of (spec, seed, table, row index): whether a row is redrawn
+depends on its own values only, never on the batch it is in. Keys, unique and foreign-key
+columns are never redrawn (that would break what holds by construction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tdm.checks import columns_of, failing
+from tdm.core.errors import TdmError
+from tdm.core.postgres_types import fit_text
+from tdm.generators.base import Generator
+from tdm.generators.reference import ForeignKeyGen
+from tdm.spec.model import TableSpec
+
+MAX_REDRAWS = 64
+
+
+def fit(table: TableSpec, name: str, values: pa.Array) -> pa.Array:
+    """Strings cut to the column's varchar(n)/char(n) length (no-op otherwise)."""
+    return fit_text(values, table.columns[name].sql_type)
+
+
+def redrawable(table: TableSpec, gens: dict[str, Generator]) -> set[str]:
+    keys = set(table.primary_key) | {c for u in table.unique for c in u}
+    return {
+        c
+        for c, g in gens.items()
+        if not isinstance(g, ForeignKeyGen) and not g.info.unique and c not in keys
+    }
+
+
+def repair(
+    tname: str,
+    table: TableSpec,
+    gens: dict[str, Generator],
+    row: dict[str, pa.Array],
+    redraw: Callable[[str, int, dict[str, pa.Array]], pa.Array],
+    counts: dict[str, int] | None = None,
+) -> dict[str, pa.Array]:
+    """`row` with every failing row of the table's checks drawn again; `redraw(column, attempt,
+    row)` gives a whole batch of the column from the salted stream. `counts` gets the rows
+    redrawn per check."""
+    if not table.check:
+        return row
+    free = redrawable(table, gens)
+    reads = {name: set(columns_of(expr)) for name, expr in table.check.items()}
+    for attempt in range(1, MAX_REDRAWS + 1):
+        bad = failing(pa.table(row), dict(table.check))
+        bad = {name: rows for name, rows in bad.items() if len(rows)}
+        if not bad:
+            return row
+        if counts is not None and attempt == 1:
+            for name, rows in bad.items():
+                counts[name] = counts.get(name, 0) + len(rows)
+        n = len(next(iter(row.values())))
+        masks: dict[str, np.ndarray] = {}  # per column: the rows failing a check that reads it
+        for name, rows in bad.items():
+            for c in reads[name] & free:
+                masks.setdefault(c, np.zeros(n, dtype=bool))[rows] = True
+        if not masks:
+            break
+        for c in [c for c in gens if c in _with_dependents(set(masks), gens)]:  # in order
+            mask = masks.get(c)
+            if mask is None:  # computed from redrawn columns: redrawn where they were
+                mask = np.logical_or.reduce([masks[d] for d in gens[c].depends_on() if d in masks])
+                masks[c] = mask
+            row[c] = pc.if_else(pa.array(mask), redraw(c, attempt, row), row[c])
+    name, rows = next(iter(bad.items()))
+    raise TdmError(
+        f"table {tname}: {len(rows)} rows still break check {name} ({table.check[name]}) after "
+        f"{MAX_REDRAWS} draws; give its columns generators whose values satisfy it (e.g. "
+        "choice values, min/max within its bounds)"
+    )
+
+
+def _with_dependents(columns: set[str], gens: dict[str, Generator]) -> set[str]:
+    out = set(columns)
+    changed = True
+    while changed:
+        changed = False
+        for c, g in gens.items():
+            if c not in out and out & set(g.depends_on()) and not isinstance(g, ForeignKeyGen):
+                out.add(c)
+                changed = True
+    return out
