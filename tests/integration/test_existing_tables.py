@@ -1,0 +1,202 @@
+"""Bring your own database, on the real PostgreSQL: the hard fixture schema
+(tests/fixtures/postgres/app_schema.sql: cycles, composite and non-PK foreign keys, partial and
+expression unique indexes, domains, enums, arrays, ranges, generated and identity columns, three
+kinds of partitioning, an exclusion constraint, a table without a primary key, quoted mixed-case
+names, triggers) is created in two empty databases; `tdm introspect` reads the first, and
+`tdm run` fills the second's own tables with the spec unedited (`tables: existing`)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from tdm.cli.main import main
+from tests.integration.conftest import ADMIN, _reachable
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "postgres" / "app_schema.sql"
+
+pytestmark = [pytest.mark.xdist_group("existing"), pytest.mark.slow]
+
+
+def _dump(url: str) -> str:
+    """The application's schema as pg_dump writes it (its random \\restrict key left out)."""
+    out = subprocess.run(
+        ["pg_dump", "--schema-only", "--schema=app", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return re.sub(r"^\\(un)?restrict .*$", "", out, flags=re.M)
+
+
+def _tdm(capsys, *args: object) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def databases():
+    if not _reachable():
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+    names = [f"tdm_app_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    urls = [f"postgresql://postgres@127.0.0.1:5432/{n}" for n in names]
+    for url in urls:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(FIXTURE.read_text())
+    yield urls
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def project(databases, tmp_path_factory):
+    root = tmp_path_factory.mktemp("byo")
+    (root / "schemas").mkdir()
+    (root / "schemas" / "environments.yaml").write_text(
+        yaml.safe_dump(
+            {"environments": {"app": {"url": databases[1], "schema": "app", "tables": "existing"}}}
+        )
+    )
+    return root
+
+
+@pytest.fixture
+def env(project, monkeypatch):
+    monkeypatch.setenv("TDM_HOME", str(project / "home"))
+    monkeypatch.setenv("TDM_SCHEMAS", str(project / "schemas"))
+    monkeypatch.setenv("TDM_ALLOW_DEV_KEY", "1")
+    return project
+
+
+def _rows(url: str, sql: str, args: list | None = None) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def test_introspect_then_run_fills_every_table_of_the_application(databases, env, capsys):
+    source, target = databases
+    spec = env / "schemas" / "app.yaml"
+    code, out, err = _tdm(capsys, "introspect", source, "--schema", "app", "-o", spec)
+    assert code == 0, err
+    text = spec.read_text()
+    again = env / "again.yaml"
+    assert _tdm(capsys, "introspect", source, "--schema", "app", "-o", again)[0] == 0
+    assert again.read_text() == text  # same database, same file
+    parsed = yaml.safe_load(text)
+    assert parsed["dataset"] == source.rsplit("/", 1)[1]
+    tables = set(parsed["tables"])
+    assert {"payments", "addresses", "sessions", "OrderNotes", "audit_log"} <= tables
+    assert not tables & {"active_products", "monthly_revenue", "payments_2026_01"}
+    assert "line_total" not in parsed["tables"]["order_items"]["columns"]  # generated
+
+    before = _dump(target)
+    code, out, err = _tdm(capsys, "run", spec, "--env", "app", "--dev-key")
+    assert code == 0, err
+    assert _dump(target) == before  # nothing created, altered or dropped in `app`
+
+    counts = dict(
+        _rows(
+            target,
+            "SELECT c.relname, (xpath('/row/n/text()', query_to_xml(format("
+            "'SELECT count(*) AS n FROM app.%I', c.relname), false, true, '')))[1]::text::int"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
+        )
+    )
+    assert set(counts) == tables
+    assert all(n > 0 for n in counts.values()), counts
+    # every constraint still VALID, every trigger enabled
+    assert (
+        _rows(
+            target,
+            "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            " WHERE n.nspname = 'app' AND NOT c.convalidated",
+        )
+        == []
+    )
+    assert (
+        _rows(
+            target,
+            "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'app' AND t.tgenabled = 'D'",
+        )
+        == []
+    )
+    # sequences ahead of their columns
+    behind = _rows(
+        target,
+        "SELECT s.seq, s.tab, s.col FROM (SELECT pg_get_serial_sequence("
+        "format('app.%I', c.relname), a.attname) AS seq, c.relname AS tab, a.attname AS col"
+        " FROM pg_attribute a"
+        " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        " AND a.attnum > 0) s WHERE s.seq IS NOT NULL",
+    )
+    assert behind, "the fixture has identity and serial columns"
+    for seq, table, column in behind:
+        (largest,) = _rows(target, f'SELECT max("{column}") FROM app."{table}"')[0]
+        (last,) = _rows(target, f"SELECT last_value FROM {seq}")[0]
+        assert last >= largest, (seq, last, largest)
+    # the tenant-name expression index and the exclusion constraint hold (PostgreSQL checked
+    # them), the foreign keys declared only on partitions were lifted and resolve
+    assert _rows(
+        target,
+        "SELECT count(*) FROM app.payments p LEFT JOIN app.orders o ON o.id = p.order_id"
+        " WHERE o.id IS NULL",
+    ) == [(0,)]
+    (held,) = _rows(target, "SELECT version FROM tdm.loads WHERE schema_name = 'app'")[0]
+    code, out, _ = _tdm(capsys, "envs", "--json")
+    assert held in out
+
+
+def test_a_refused_load_changes_nothing(databases, env, capsys):
+    source, target = databases
+    spec = env / "schemas" / "app.yaml"
+    if not spec.exists():
+        assert _tdm(capsys, "introspect", source, "--schema", "app", "-o", spec)[0] == 0
+        assert _tdm(capsys, "run", spec, "--env", "app", "--dev-key")[0] == 0
+    snapshot = _rows(target, "SELECT count(*), max(id) FROM app.users")
+    book = _rows(target, "SELECT version, loaded_at FROM tdm.loads")
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("ALTER TABLE app.rooms ADD COLUMN wing text NOT NULL DEFAULT 'x'")
+        conn.execute("ALTER TABLE app.rooms ALTER COLUMN wing DROP DEFAULT")
+    try:
+        code, _, err = _tdm(capsys, "run", spec, "--env", "app", "--dev-key", "--seed", "7")
+        assert code == 2
+        assert "rooms.wing is NOT NULL without a default" in err
+        assert "nothing" in err
+        assert _rows(target, "SELECT count(*), max(id) FROM app.users") == snapshot
+        assert _rows(target, "SELECT version, loaded_at FROM tdm.loads") == book
+    finally:
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute("ALTER TABLE app.rooms DROP COLUMN wing")
+
+
+def test_a_table_outside_the_dataset_that_references_it_is_refused(databases, env, capsys):
+    source, target = databases
+    spec = env / "schemas" / "app.yaml"
+    if not spec.exists():
+        assert _tdm(capsys, "introspect", source, "--schema", "app", "-o", spec)[0] == 0
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.favourites (user_id bigint REFERENCES app.users (id))")
+    try:
+        code, _, err = _tdm(capsys, "run", spec, "--env", "app", "--dev-key")
+        assert code == 2
+        assert "public.favourites references users" in err
+    finally:
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute("DROP TABLE public.favourites")
