@@ -475,3 +475,36 @@ def test_a_suite_with_nothing_for_gx_does_not_import_it(write_spec):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["2", "True", "False"]
+
+
+def test_a_decimal_on_its_bounds_passes_its_range_check_and_one_cent_out_fails(tmp_path):
+    """The range of a decimal(4,2) from 9.99 to 29.99 holds 9.99 and 29.99 exactly (no float
+    round trip: Arrow's decimal -> float cast gives 29.990000000000002), and 30.00 breaks it."""
+    import decimal
+
+    from tdm.validation.gx import frame
+
+    spec = tmp_path / "prices.yaml"
+    spec.write_text(
+        textwrap.dedent(
+            """
+            dataset: prices
+            reference_date: 2026-01-01
+            tables:
+              plans:
+                rows: 4
+                primary_key: id
+                columns:
+                  id: {type: int, generator: sequence}
+                  price: {type: "decimal(4,2)", generator: decimal, min: 9.99, max: 29.99}
+            """
+        )
+    )
+    plan = load_spec(spec)
+    values = [decimal.Decimal(v) for v in ("9.99", "29.99", "19.99", "30.00")]
+    prices = pa.array(values, pa.decimal128(4, 2))
+    assert frame(pa.table({"p": prices}))["p"].tolist() == [9.99, 29.99, 19.99, 30.0]
+    data = pa.table({"id": pa.array([1, 2, 3, 4]), "price": prices})
+    results = validate_batch(plan, "plans", data, 0)
+    failed = [(r.column, r.expectation, r.unexpected_count) for r in results if not r.success]
+    assert failed == [("price", "expect_column_values_to_be_between", 1)]
