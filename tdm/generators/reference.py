@@ -7,6 +7,8 @@ child batch only needs the parent's row count. How the parent row is picked:
 - distinct: within each parent group, values are distinct (many-to-many link tables);
 - self: a self-reference points at an earlier row (a tree); the first row has none, or points
   at itself when the column is NOT NULL;
+- unique: a unique foreign key (one-to-one) outside per-parent counting: row i takes parent
+  row permute(i), so no parent is taken twice (the table may not have more rows than the parent);
 - sample: uniform, or zipf-skewed so a few parents get most children.
 """
 
@@ -16,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from tdm.core.arrowstr import with_nulls
+from tdm.core.errors import TdmError
 from tdm.core.permute import mix64, permute, round_keys
 from tdm.core.postgres_types import fit_text
 from tdm.core.rand import RowRandom, key64, stream_key
@@ -38,7 +41,7 @@ class ForeignKeyGen(Generator):
         super().__init__(fk, info)
         self.fk, self.mode, self.null_ratio = fk, mode, null_ratio
         self.position = fk.columns.index(info.name)
-        self.index_based = mode in ("per_parent", "distinct") and null_ratio == 0
+        self.index_based = mode in ("per_parent", "distinct", "unique") and null_ratio == 0
         self._keys = round_keys(key64(info.seed, info.table, "fk", *fk.columns, count=2))
 
     def parent_column(self, plan) -> str:
@@ -58,6 +61,15 @@ class ForeignKeyGen(Generator):
             offset = mix64(group.astype(np.uint64) ^ self._keys[0]) % np.uint64(parent_rows)
             slot = (offset + j.astype(np.uint64)) % np.uint64(parent_rows)
             return permute(slot, parent_rows, self._keys).astype(np.int64)
+        if self.mode == "unique":
+            if len(idx) and int(idx.max()) >= parent_rows:
+                raise TdmError(
+                    f"{table}.{', '.join(self.fk.columns)} is a unique reference to "
+                    f"{self.fk.references.table}, which has {parent_rows:,} rows: {table} can "
+                    f"have at most as many; lower its rows or count them per "
+                    f"{self.fk.references.table}"
+                )
+            return permute(idx.astype(np.uint64), parent_rows, self._keys).astype(np.int64)
         if self.mode == "self":
             u = rr.random()
             out = np.floor(u * idx).astype(np.int64)

@@ -79,7 +79,8 @@ def shape_table(
     keys = [u.columns for u in t.uniques if u.columns]  # partial and expression ones too
     if t.primary_key:
         keys.insert(0, t.primary_key)
-    per = _per_parent(t, fks, keys, comp)
+    in_cycle = sum(1 for v in comp.values() if v == comp[t.name]) > 1
+    per = None if in_cycle else _per_parent(t, fks, keys, comp)  # a cycle's tables: fixed counts
     if t.comment:
         out["description"] = t.comment
     if per is None:
@@ -112,6 +113,9 @@ def shape_table(
         if c.name in fk_columns:
             entry: dict[str, Any] = {"type": _fk_type(c), "sql_type": c.sql_type}
             nullable = not c.not_null and c.name not in (per.columns if per else [])
+            one_to_one = [c.name] in keys and not (per is not None and per.columns == [c.name])
+            if one_to_one:
+                entry["unique"] = True  # each parent row at most once
             if nullable and c.name not in t.primary_key:
                 self_ref = any(fk.ref_table == t.name and c.name in fk.columns for fk in fks)
                 entry["null_ratio"] = 0.3 if self_ref else NULL_RATIO
@@ -200,9 +204,9 @@ def _unique_columns(t, keys, per, fks, fk_columns) -> set[str]:
     out: set[str] = set()
     for key in keys:
         if per is not None and set(per.columns) < set(key):
-            rest = [c for c in key if c not in per.columns]
-            if any(c in fk_columns for c in rest):
-                continue  # another foreign key in the key: distinct per parent (_fk_entry)
+            rest = set(key) - set(per.columns)
+            if any(set(fk.columns) == rest for fk in fks):
+                continue  # the other foreign key of the key: distinct per parent (_fk_entry)
         if per is not None and set(key) == set(per.columns):
             continue  # one row per parent
         free = [c for c in key if c not in fk_columns]

@@ -106,6 +106,9 @@ def _foreign_key(
         and len(fk.columns) == 1
     )
     if info.unique and not one_each:
+        if mode in ("sample", "distinct") and len(fk.columns) == 1:
+            # one parent row each, never twice: a keyed permutation of the parent rows
+            return ForeignKeyGen(fk, info, "unique", col.null_ratio), []
         return None, [
             problem_at(
                 (*at, "unique") if col.unique else ("tables", tname, "primary_key"),

@@ -76,11 +76,13 @@ def repair(
                 mask = np.logical_or.reduce([masks[d] for d in gens[c].depends_on() if d in masks])
                 masks[c] = mask
             row[c] = pc.if_else(pa.array(mask), redraw(c, attempt, row), row[c])
-    name, rows = next(iter(bad.items()))
+    broken = "; ".join(
+        f"{len(rows)} rows still break check {name} ({table.check[name]})"
+        for name, rows in sorted(bad.items(), key=lambda kv: -len(kv[1]))
+    )
     raise TdmError(
-        f"table {tname}: {len(rows)} rows still break check {name} ({table.check[name]}) after "
-        f"{MAX_REDRAWS} draws; give its columns generators whose values satisfy it (e.g. "
-        "choice values, min/max within its bounds)"
+        f"table {tname}: {broken}, after {MAX_REDRAWS} draws; give its columns generators "
+        "whose values satisfy it (e.g. choice values, min/max within its bounds)"
     )
 
 

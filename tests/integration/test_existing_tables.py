@@ -19,15 +19,30 @@ import yaml
 from tdm.cli.main import main
 from tests.integration.conftest import ADMIN, _reachable
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "postgres" / "app_schema.sql"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "postgres"
+# fixture, schema, tables it must fill, relations it must not (views, partitions)
+SCHEMAS = {
+    "app": (
+        "app_schema.sql",
+        "app",
+        {"payments", "addresses", "sessions", "OrderNotes", "audit_log", "tenants", "users"},
+        {"active_products", "monthly_revenue", "payments_2026_01"},
+    ),
+    "rental": (
+        "rental_schema.sql",
+        "public",
+        {"store", "staff", "payment", "film", "film_actor", "rental"},
+        {"actor_info", "payment_p2022_01"},
+    ),
+}
 
 pytestmark = [pytest.mark.xdist_group("existing"), pytest.mark.slow]
 
 
-def _dump(url: str) -> str:
+def _dump(url: str, schema: str) -> str:
     """The application's schema as pg_dump writes it (its random \\restrict key left out)."""
     out = subprocess.run(
-        ["pg_dump", "--schema-only", "--schema=app", url],
+        ["pg_dump", "--schema-only", f"--schema={schema}", url],
         check=True,
         capture_output=True,
         text=True,
@@ -43,8 +58,9 @@ def _tdm(capsys, *args: object) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture(scope="module")
-def databases():
+@pytest.fixture(scope="module", params=list(SCHEMAS))
+def databases(request):
+    fixture = SCHEMAS[request.param][0]
     if not _reachable():
         pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
     names = [f"tdm_app_{uuid.uuid4().hex[:8]}" for _ in range(2)]
@@ -54,8 +70,8 @@ def databases():
     urls = [f"postgresql://postgres@127.0.0.1:5432/{n}" for n in names]
     for url in urls:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(FIXTURE.read_text())
-    yield urls
+            conn.execute((FIXTURES / fixture).read_text())
+    yield request.param, urls
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -63,11 +79,16 @@ def databases():
 
 @pytest.fixture(scope="module")
 def project(databases, tmp_path_factory):
+    name, (_, target) = databases
     root = tmp_path_factory.mktemp("byo")
     (root / "schemas").mkdir()
     (root / "schemas" / "environments.yaml").write_text(
         yaml.safe_dump(
-            {"environments": {"app": {"url": databases[1], "schema": "app", "tables": "existing"}}}
+            {
+                "environments": {
+                    "app": {"url": target, "schema": SCHEMAS[name][1], "tables": "existing"}
+                }
+            }
         )
     )
     return root
@@ -87,33 +108,35 @@ def _rows(url: str, sql: str, args: list | None = None) -> list[tuple]:
 
 
 def test_introspect_then_run_fills_every_table_of_the_application(databases, env, capsys):
-    source, target = databases
+    name, (source, target) = databases
+    _, schema, must, must_not = SCHEMAS[name]
     spec = env / "schemas" / "app.yaml"
-    code, out, err = _tdm(capsys, "introspect", source, "--schema", "app", "-o", spec)
+    code, out, err = _tdm(capsys, "introspect", source, "--schema", schema, "-o", spec)
     assert code == 0, err
     text = spec.read_text()
     again = env / "again.yaml"
-    assert _tdm(capsys, "introspect", source, "--schema", "app", "-o", again)[0] == 0
+    assert _tdm(capsys, "introspect", source, "--schema", schema, "-o", again)[0] == 0
     assert again.read_text() == text  # same database, same file
     parsed = yaml.safe_load(text)
     assert parsed["dataset"] == source.rsplit("/", 1)[1]
     tables = set(parsed["tables"])
-    assert {"payments", "addresses", "sessions", "OrderNotes", "audit_log"} <= tables
-    assert not tables & {"active_products", "monthly_revenue", "payments_2026_01"}
-    assert "line_total" not in parsed["tables"]["order_items"]["columns"]  # generated
+    assert must <= tables and not tables & must_not
+    if name == "app":
+        assert "line_total" not in parsed["tables"]["order_items"]["columns"]  # generated
 
-    before = _dump(target)
+    before = _dump(target, schema)
     code, out, err = _tdm(capsys, "run", spec, "--env", "app", "--dev-key")
     assert code == 0, err
-    assert _dump(target) == before  # nothing created, altered or dropped in `app`
+    assert _dump(target, schema) == before  # nothing created, altered or dropped there
 
     counts = dict(
         _rows(
             target,
             "SELECT c.relname, (xpath('/row/n/text()', query_to_xml(format("
-            "'SELECT count(*) AS n FROM app.%I', c.relname), false, true, '')))[1]::text::int"
-            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
+            "'SELECT count(*) AS n FROM %%I.%%I', n.nspname, c.relname), false, true, '')))[1]"
+            "::text::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
+            [schema],
         )
     )
     assert set(counts) == tables
@@ -140,31 +163,32 @@ def test_introspect_then_run_fills_every_table_of_the_application(databases, env
     behind = _rows(
         target,
         "SELECT s.seq, s.tab, s.col FROM (SELECT pg_get_serial_sequence("
-        "format('app.%I', c.relname), a.attname) AS seq, c.relname AS tab, a.attname AS col"
+        "format('%%I.%%I', n.nspname, c.relname), a.attname) AS seq, c.relname AS tab,"
+        " a.attname AS col"
         " FROM pg_attribute a"
         " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
         " AND a.attnum > 0) s WHERE s.seq IS NOT NULL",
+        [schema],
     )
     assert behind, "the fixture has identity and serial columns"
     for seq, table, column in behind:
-        (largest,) = _rows(target, f'SELECT max("{column}") FROM app."{table}"')[0]
+        (largest,) = _rows(target, f'SELECT max("{column}") FROM {schema}."{table}"')[0]
         (last,) = _rows(target, f"SELECT last_value FROM {seq}")[0]
         assert last >= largest, (seq, last, largest)
-    # the tenant-name expression index and the exclusion constraint hold (PostgreSQL checked
-    # them), the foreign keys declared only on partitions were lifted and resolve
-    assert _rows(
-        target,
-        "SELECT count(*) FROM app.payments p LEFT JOIN app.orders o ON o.id = p.order_id"
-        " WHERE o.id IS NULL",
-    ) == [(0,)]
-    (held,) = _rows(target, "SELECT version FROM tdm.loads WHERE schema_name = 'app'")[0]
+    # the foreign keys declared only on partitions were lifted to the parent in the spec
+    payments = parsed["tables"]["payments" if name == "app" else "payment"]
+    lifted = {fk["references"].split("(")[0] for fk in payments["foreign_keys"]}
+    assert ("orders" in lifted) if name == "app" else ({"customer", "rental", "staff"} <= lifted)
+    (held,) = _rows(target, "SELECT version FROM tdm.loads WHERE schema_name = %s", [schema])[0]
     code, out, _ = _tdm(capsys, "envs", "--json")
     assert held in out
 
 
 def test_a_refused_load_changes_nothing(databases, env, capsys):
-    source, target = databases
+    name, (source, target) = databases
+    if name != "app":
+        pytest.skip("shown on the app schema")
     spec = env / "schemas" / "app.yaml"
     if not spec.exists():
         assert _tdm(capsys, "introspect", source, "--schema", "app", "-o", spec)[0] == 0
@@ -187,7 +211,9 @@ def test_a_refused_load_changes_nothing(databases, env, capsys):
 
 
 def test_a_table_outside_the_dataset_that_references_it_is_refused(databases, env, capsys):
-    source, target = databases
+    name, (source, target) = databases
+    if name != "app":
+        pytest.skip("shown on the app schema")
     spec = env / "schemas" / "app.yaml"
     if not spec.exists():
         assert _tdm(capsys, "introspect", source, "--schema", "app", "-o", spec)[0] == 0

@@ -545,26 +545,6 @@ CASES = [
         "use rows: {per: <parent>, ...}, or drop per_parent",
         8,
     ),
-    Case(
-        "sampled-foreign-key-as-single-primary-key",  # duplicates used to pass silently
-        CUSTOMERS
-        + "  profiles:\n    rows: 10\n    primary_key: customer_id\n    columns:\n"
-        + "      customer_id: {type: int, references: customers}\n",
-        "tables.profiles.primary_key",
-        "foreign key 'customer_id' repeats parent keys, so it cannot be unique on its own",
-        "rows: {per: customers, distribution: fixed, value: 1}",
-        10,
-    ),
-    Case(
-        "sampled-foreign-key-marked-unique",
-        CUSTOMERS
-        + "  profiles:\n    rows: 10\n    columns:\n"
-        + "      customer_id: {type: int, references: customers, unique: true}\n",
-        "tables.profiles.columns.customer_id.unique",
-        "foreign key 'customer_id' repeats parent keys, so it cannot be unique on its own",
-        "rows: {per: customers, distribution: fixed, value: 1}",
-        11,
-    ),
 ]
 
 
