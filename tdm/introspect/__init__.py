@@ -20,11 +20,14 @@ from tdm.core.errors import TdmError
 from tdm.core.graphs import components
 from tdm.core.names import is_name
 from tdm.core.urls import hide_password, without_secret
+from tdm.introspect.fallback import planned
 from tdm.introspect.render import render
 from tdm.introspect.tables import shape_table
 from tdm.targets.postgres.catalog import PgSchema, read_catalog
 
 __all__ = ["Introspection", "introspect", "read_schema"]
+
+_RULE = "letters, digits and _, not starting with a digit, at most 63 characters"
 
 
 @dataclass
@@ -64,18 +67,25 @@ def introspect(
     warnings: list[str] = []
     usable = {}
     for t, table in catalog.tables.items():
-        bad = (
-            [t]
-            if not is_name("table", t)
-            else [c for c in table.columns if not is_name("table", c)]
-        )
-        if bad:
+        if not is_name("table", t):
+            warnings.append(f"{t}: skipped, {t!r} is not a name tdm can use ({_RULE})")
+            continue
+        bad = [c for c in table.columns.values() if not is_name("table", c.name)]
+        needed = [c.name for c in bad if c.not_null and c.default is None and not c.identity]
+        if needed:
             warnings.append(
-                f"{t}: skipped, {bad[0]!r} is not a name tdm can use "
-                "(letters, digits and _, not starting with a digit)"
+                f"{t}: skipped, its column {needed[0]!r} is not a name tdm can use ({_RULE})"
             )
-        else:
-            usable[t] = table
+            continue
+        for c in bad:
+            del table.columns[c.name]
+            warnings.append(f"{t}.{c.name}: left to the database (not a name tdm can use)")
+        if bad:
+            table.foreign_keys = [
+                fk for fk in table.foreign_keys if set(fk.columns) <= set(table.columns)
+            ]
+            table.uniques = [u for u in table.uniques if set(u.columns) <= set(table.columns)]
+        usable[t] = table
     wanted = set(usable) if tables is None else set(tables)
     missing = sorted(wanted - set(usable))
     if missing:
@@ -105,7 +115,7 @@ def introspect(
         warnings += shaped.warnings
     spec = {"dataset": dataset, "seed": 42, "batch_size": 10000, "tables": spec_tables}
     skipped = sorted(catalog.views) + sorted(catalog.other)
-    text = render(spec, notes, catalog, skipped, warnings)
+    spec, text = planned(spec, lambda s: render(s, notes, catalog, skipped, warnings), warnings)
     return Introspection(spec, text, warnings)
 
 

@@ -226,3 +226,52 @@ def test_a_table_outside_the_dataset_that_references_it_is_refused(databases, en
     finally:
         with psycopg.connect(target, autocommit=True) as conn:
             conn.execute("DROP TABLE public.favourites")
+
+
+ODD = """
+CREATE SCHEMA odd;
+CREATE TYPE odd.pair AS (a int, b text);
+CREATE TABLE odd."Order Items" (id int PRIMARY KEY);
+CREATE TABLE odd.things (
+    id bigserial PRIMARY KEY,
+    "due date" date,
+    spot point NOT NULL DEFAULT point(0, 0),
+    shape odd.pair,
+    amount numeric,
+    huge numeric(50, 10) NOT NULL,
+    tiny smallint NOT NULL CHECK (tiny BETWEEN -3 AND 3),
+    code text NOT NULL CHECK (code ~ '^[A-Z]{2}-[0-9]{3}$') UNIQUE,
+    parent_id bigint NOT NULL REFERENCES odd.things
+);
+"""
+
+
+def test_what_cannot_be_modelled_gets_a_warning_and_a_safe_fallback(postgres_db, env, capsys):
+    """A table whose name tdm cannot use, a column with a space, types without a generator
+    (point, a composite), unconstrained and oversized numerics, a NOT NULL self-reference."""
+    source, target = postgres_db(ODD), postgres_db(ODD)
+    source, target = (u.replace("+psycopg", "") for u in (source, target))
+    spec = env / "odd.yaml"
+    code, _, err = _tdm(capsys, "introspect", source, "--schema", "odd", "-o", spec)
+    assert code == 0, err
+    assert "'Order Items' is not a name tdm can use" in err
+    assert "things.due date: left to the database" in err
+    columns = yaml.safe_load(spec.read_text())["tables"]["things"]["columns"]
+    assert "spot" not in columns and "shape" not in columns  # left to default / NULL
+    envs = env / "schemas" / "environments.yaml"
+    saved = envs.read_text()
+    envs.write_text(
+        yaml.safe_dump(
+            {"environments": {"odd": {"url": target, "schema": "odd", "tables": "existing"}}}
+        )
+    )
+    try:
+        code, _, err = _tdm(capsys, "run", spec, "--env", "odd", "--dev-key")
+        assert code == 0, err
+    finally:
+        envs.write_text(saved)
+    rows = _rows(
+        target, "SELECT count(*), count(DISTINCT code), min(tiny), max(tiny) FROM odd.things"
+    )
+    (count, codes, low, high) = rows[0]
+    assert count == 1000 and codes == 1000 and -3 <= low <= high <= 3
