@@ -429,6 +429,8 @@ def test_datasets_share_a_named_schema_but_never_a_table(sealed, postgres_db):
         public.load(store, "shop", versions["shop", 1][1])
     assert counts(url, "public", ["products"]) == {"products": 1} and stages(url) == []
     assert public.current("shop") is None
+    with psycopg.connect(dsn(url)) as conn:  # the refused load left nothing behind
+        assert conn.execute("SELECT to_regclass('public._tdm_meta')").fetchone() == (None,)
     assert qa.drop("other") == versions["other", 1][1] and qa.current("other") is None
     assert qa.current("shop") is not None
 

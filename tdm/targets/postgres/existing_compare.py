@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import re
+
 from tdm.spec.model import DatasetSpec
 from tdm.targets.postgres.catalog import PgSchema
 
+# The names PostgreSQL also accepts for a type, as format_type() writes them.
+_ALIASES = [
+    (r"^varchar\b", "character varying"),
+    (r"^char\b|^bpchar\b", "character"),
+    (r"^(int|int4|integer)$", "integer"),
+    (r"^int8$", "bigint"),
+    (r"^int2$", "smallint"),
+    (r"^float8$|^double$", "double precision"),
+    (r"^float4$", "real"),
+    (r"^bool$", "boolean"),
+    (r"^decimal\b", "numeric"),
+    (r"^timestamptz\b", "timestamp with time zone"),
+    (r"^timetz\b", "time with time zone"),
+    (r"^varbit\b", "bit varying"),
+    (r"^timestamp$", "timestamp without time zone"),
+    (r"^time$", "time without time zone"),
+]
+
+
+def _normal(text: str) -> str:
+    t = " ".join(text.lower().replace('"', "").split())
+    t = re.sub(r"\s*\(\s*", "(", re.sub(r"\s*,\s*", ",", re.sub(r"\s*\)", ")", t)))
+    array = t.endswith("[]")
+    t = t.removesuffix("[]")
+    for pattern, name in _ALIASES:
+        t = re.sub(pattern, name, t)
+    return t.split(".")[-1] + ("[]" if array else "")
+
 
 def _same_type(spec_type: str, live: str) -> bool:
-    def norm(text: str) -> str:
-        return "".join(text.lower().split()).replace('"', "")
-
-    a, b = norm(spec_type), norm(live)
-    return a == b or a.split(".")[-1] == b.split(".")[-1]
+    return _normal(spec_type) == _normal(live)
 
 
 def mismatches(spec: DatasetSpec, order: list[str], catalog: PgSchema) -> list[tuple[str, str]]:
