@@ -146,3 +146,17 @@ def fit_text(values: pa.Array, sql_type: str | None) -> pa.Array:
     if n is None or not pa.types.is_string(values.type):
         return values
     return pc.utf8_slice_codeunits(values, 0, n)
+
+
+_INT_LIMITS = {
+    "smallint": 2**15 - 1,
+    "int2": 2**15 - 1,
+    "integer": 2**31 - 1,
+    "int": 2**31 - 1,
+    "int4": 2**31 - 1,
+}
+
+
+def int_limit(sql_type: str | None) -> int | None:
+    """The largest value of a smallint/integer `sql_type` (None for any other)."""
+    return _INT_LIMITS.get(" ".join((sql_type or "").lower().split()))

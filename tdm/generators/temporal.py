@@ -99,6 +99,12 @@ class _Range(Generator):
         return lo + np.floor(u * (hi - lo + 1)).astype(np.int64).clip(0, hi - lo)
 
 
+class DateParams(RangeParams):
+    # Day by day within each parent group of a per-parent table: start, start + 1 day, ...
+    # (a key such as (employee_id, shift_date) is then unique by construction).
+    per_parent: bool = False
+
+
 @register
 class Date(_Range):
     """Calendar dates between start and end (inclusive)."""
@@ -106,23 +112,27 @@ class Date(_Range):
     name = "date"
     reproducible = True  # depends on ctx.rng alone
     types = ("date",)
+    Params = DateParams
 
     def __init__(self, params, info):
         super().__init__(params, info)
-        self.index_based = info.unique
+        self.index_based = info.unique or params.per_parent
 
     def capacity(self) -> int:
         lo, hi = self._units()
         return hi - lo + 1
 
     def generate(self, ctx: GenContext) -> pa.Array:
-        if self.info.unique:
+        if self.index_based:
             return self.at(ctx.idx, ctx)
         lo, hi = self._units()
         return pa.array(self._draw(ctx, lo, hi).astype(np.int32), type=pa.date32())
 
     def at(self, idx: np.ndarray, ctx: GenContext) -> pa.Array:
         lo, _ = self._units()
+        if self.p.per_parent:
+            days = lo + ctx.plan.ordinal(self.info.table, idx)
+            return pa.array(days.astype(np.int32), type=pa.date32())
         days = lo + self.unique_slots(idx, self.capacity())
         return pa.array(days.astype(np.int32), type=pa.date32())
 

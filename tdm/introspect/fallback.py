@@ -6,6 +6,7 @@ checked again. Never an abort for a schema PostgreSQL accepts."""
 from __future__ import annotations
 
 import copy
+import re
 import tempfile
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def _plain(entry: dict, unique: bool) -> dict:
     elif kind.kind == "float":
         gen = {"generator": "float", "min": 0, "max": 1}
     elif kind.kind in ("date", "timestamp"):
-        gen = {"generator": kind.kind, "start": "-1y", "end": "today"}
+        wide = {"start": "1800-01-01", "end": "2199-12-31"} if unique else {"start": "-1y"}
+        gen = {"generator": kind.kind, "end": "today", **wide}
     elif kind.kind in ("uuid", "bool", "json"):
         gen = {"generator": {"uuid": "uuid", "bool": "boolean", "json": "json"}[kind.kind]}
         if kind.kind == "json":
@@ -77,9 +79,13 @@ def _mend(spec: dict, problem, warnings: list[str]) -> bool:
         table.pop("unique")
         warnings.append(f"{where}; the composite unique keys are left to the database")
         return True
-    if len(at) >= 3 and at[2] == "rows" and isinstance(table.get("rows"), dict):
-        table["rows"] = 1000
-        warnings.append(f"{where}; a fixed row count instead")
+    if len(at) >= 3 and at[2] == "rows":
+        most = re.search(r"at most ([\d,]+) rows", problem.message)
+        limit = int(most.group(1).replace(",", "")) if most else 1000
+        if table.get("rows") == limit:
+            return False
+        table["rows"] = limit
+        warnings.append(f"{where}; {at[1]} gets {limit:,} rows")
         return True
     return False
 

@@ -133,7 +133,7 @@ def shape_table(
                     for k in keys
                 )
             )
-            if numbered and choice.fields.get("generator") == "sequence":
+            if numbered and choice.fields.get("generator") in ("sequence", "date"):
                 choice.fields["per_parent"] = True  # 1, 2, 3 within each parent: the key holds
                 unique_cols.discard(c.name)
             if choice.skip:

@@ -5,6 +5,7 @@ construction."""
 from __future__ import annotations
 
 from tdm.core.errors import Problem, problem_at
+from tdm.core.postgres_types import int_limit
 from tdm.generators.base import Generator
 from tdm.generators.reference import ForeignKeyGen
 from tdm.spec.model import TableSpec
@@ -28,8 +29,19 @@ def capacity_problems(plan) -> list[Problem]:
                         "widen its range or pool, drop `unique`, or lower rows",
                     )
                 )
+            out += _width_problems(table, tname, cname, gen, rows)
             if isinstance(gen, ForeignKeyGen) and rows:
                 parent = gen.fk.references.table
+                if gen.mode == "unique" and rows > plan.rows[parent]:
+                    out.append(
+                        problem_at(
+                            ("tables", tname, "rows"),
+                            f"{cname!r} is a unique reference to {parent}, which has "
+                            f"{plan.rows[parent]:,} rows; {tname} has {rows:,}: give it at most "
+                            f"{plan.rows[parent]:,} rows",
+                            f"count its rows per {parent} (rows: {{per: {parent}, ...}})",
+                        )
+                    )
                 if plan.rows[parent] == 0 and gen.mode != "self":
                     out.append(
                         problem_at(
@@ -49,6 +61,25 @@ def capacity_problems(plan) -> list[Problem]:
                         )
         out += _composite_key_problems(plan, tname, table)
     return out
+
+
+def _width_problems(table: TableSpec, tname: str, cname: str, gen, rows: int) -> list[Problem]:
+    """A sequence must stay inside the column's smallint/integer `sql_type`."""
+    limit = int_limit(table.columns[cname].sql_type)
+    if limit is None or gen.name != "sequence" or gen.p.per_parent or not rows:
+        return []
+    last = gen.p.start + (rows - 1) * gen.p.step
+    if -limit - 1 <= last <= limit:
+        return []
+    fits = max(0, (limit - gen.p.start) // gen.p.step + 1) if gen.p.step > 0 else 0
+    return [
+        problem_at(
+            ("tables", tname, "rows"),
+            f"{cname!r} ({table.columns[cname].sql_type}) would reach {last:,}, beyond its "
+            f"largest value {limit:,}: give {tname} at most {fits:,} rows",
+            "lower the rows (or per-parent counts)",
+        )
+    ]
 
 
 def _unique_alone(gen: Generator) -> bool:
@@ -86,7 +117,7 @@ def _unique_by_construction(plan, tname: str, table: TableSpec, key: list[str]) 
     within = {
         c
         for c in key
-        if (gens[c].name == "sequence" and gens[c].p.per_parent)
+        if (gens[c].name in ("sequence", "date") and getattr(gens[c].p, "per_parent", False))
         or (isinstance(gens[c], ForeignKeyGen) and gens[c].mode == "distinct")
     }
     return bool(grouped and grouped <= set(key) and within)

@@ -10,6 +10,7 @@ columns are never redrawn (that would break what holds by construction).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -54,7 +55,7 @@ def repair(
     if not table.check:
         return row
     free = redrawable(table, gens)
-    reads = {name: set(columns_of(expr)) for name, expr in table.check.items()}
+    reads = {name: set(_reads(expr)) for name, expr in table.check.items()}
     for attempt in range(1, MAX_REDRAWS + 1):
         bad = failing(pa.table(row), dict(table.check))
         bad = {name: rows for name, rows in bad.items() if len(rows)}
@@ -84,6 +85,11 @@ def repair(
         f"table {tname}: {broken}, after {MAX_REDRAWS} draws; give its columns generators "
         "whose values satisfy it (e.g. choice values, min/max within its bounds)"
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _reads(expr: str) -> tuple[str, ...]:
+    return tuple(columns_of(expr))
 
 
 def _with_dependents(columns: set[str], gens: dict[str, Generator]) -> set[str]:
