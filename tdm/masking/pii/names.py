@@ -13,7 +13,7 @@ _TABLE = [
     ("credit_card", "credit_card", "a card number", "string int decimal"),
     ("iban", "iban", "a bank account", "string int"),
     ("national_id", "national_id", "a national id", "string int"),
-    ("ip_address", "hash", "an IP address", "string"),
+    ("ip_address", "ip_address", "an IP address", "string"),
     ("date_of_birth", "date_shift days=30", "a date of birth", "date timestamp string"),
     ("first_name", "substitute pool=first_name", "a first name", "string"),
     ("last_name", "substitute pool=last_name", "a last name", "string"),
