@@ -275,3 +275,61 @@ def test_what_cannot_be_modelled_gets_a_warning_and_a_safe_fallback(postgres_db,
     )
     (count, codes, low, high) = rows[0]
     assert count == 1000 and codes == 1000 and -3 <= low <= high <= 3
+
+
+def test_a_masked_extract_of_the_filled_tables_loads_into_the_application_schema(
+    databases, env, capsys
+):
+    """Every type above also travels through `source:` (read as PostgreSQL gives it, masked in
+    memory, loaded back by COPY): the filled database is extracted, masked with the suggested
+    mask of each detected PII category, and loaded into the first (empty) database."""
+    name, (source, target) = databases
+    if name != "rental":
+        pytest.skip("shown on the rental schema")
+    from tdm.masking.pii.names import CATEGORIES
+
+    spec = env / "schemas" / "app.yaml"
+    if not spec.exists():
+        assert _tdm(capsys, "introspect", source, "-o", spec)[0] == 0
+        assert _tdm(capsys, "run", spec, "--env", "app", "--dev-key")[0] == 0
+    extract = yaml.safe_load(spec.read_text())
+    extract["dataset"] = "copied"
+    extract["source"] = {"url": target}
+    extract["masking"] = {"defaults": dict(CATEGORIES)}
+    for tname, table in extract["tables"].items():
+        table.pop("rows")
+        table.pop("check", None)
+        table["source"] = {"table": f"public.{tname}"}
+        for fk in table.get("foreign_keys", []):
+            fk.pop("distinct_per_parent", None)
+        table["columns"] = {
+            c: {k: v for k, v in col.items() if k in ("type", "sql_type", "unique")}
+            for c, col in table["columns"].items()
+        }
+    path = env / "copied.yaml"
+    path.write_text(yaml.safe_dump(extract, sort_keys=False))
+    envs = env / "schemas" / "environments.yaml"
+    saved = envs.read_text()
+    envs.write_text(
+        yaml.safe_dump(
+            {"environments": {"back": {"url": source, "schema": "public", "tables": "existing"}}}
+        )
+    )
+    try:
+        code, _, err = _tdm(capsys, "run", path, "--env", "back", "--dev-key")
+        assert code == 0, err
+    finally:
+        envs.write_text(saved)
+    for table in ("film", "customer", "payment", "store", "staff"):
+        count = f"SELECT count(*) FROM public.{table}"
+        assert _rows(source, count) == _rows(target, count)
+    # masked: no customer email survives; the enum, arrays and tsvector came through
+    emails = {r[0] for r in _rows(target, "SELECT email FROM public.customer")} - {None}
+    masked = {r[0] for r in _rows(source, "SELECT email FROM public.customer")} - {None}
+    assert emails and not emails & masked
+    assert (
+        _rows(source, "SELECT count(DISTINCT rating), bool_or(fulltext IS NOT NULL) FROM film")[0][
+            0
+        ]
+        > 1
+    )

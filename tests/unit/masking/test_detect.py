@@ -36,6 +36,7 @@ STRATEGIES = {
     "shuffle",
     "scrub",
     "json",
+    "ip_address",
 }
 
 

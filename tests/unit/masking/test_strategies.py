@@ -89,6 +89,7 @@ def test_registry_has_every_strategy_with_strict_params():
         "shuffle",
         "scrub",
         "json",
+        "ip_address",
     }
     assert expected <= set(STRATEGIES)
     for name, cls in STRATEGIES.items():
@@ -99,6 +100,7 @@ def test_registry_has_every_strategy_with_strict_params():
     bijective = {n for n, c in STRATEGIES.items() if c.bijective}
     assert bijective == {
         "keep",
+        "ip_address",
         "email",
         "phone",
         "credit_card",
