@@ -246,7 +246,18 @@ CREATE TABLE odd.things (
 """
 
 
-def test_what_cannot_be_modelled_gets_a_warning_and_a_safe_fallback(postgres_db, env, capsys):
+def _environment(monkeypatch, tmp_path: Path, name: str, url: str, schema: str) -> None:
+    """A schemas/ of its own holding one `tables: existing` environment."""
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    environments = {name: {"url": url, "schema": schema, "tables": "existing"}}
+    (schemas / "environments.yaml").write_text(yaml.safe_dump({"environments": environments}))
+    monkeypatch.setenv("TDM_SCHEMAS", str(schemas))
+
+
+def test_what_cannot_be_modelled_gets_a_warning_and_a_safe_fallback(
+    postgres_db, env, capsys, monkeypatch, tmp_path
+):
     """A table whose name tdm cannot use, a column with a space, types without a generator
     (point, a composite), unconstrained and oversized numerics, a NOT NULL self-reference."""
     source, target = postgres_db(ODD), postgres_db(ODD)
@@ -258,18 +269,9 @@ def test_what_cannot_be_modelled_gets_a_warning_and_a_safe_fallback(postgres_db,
     assert "things.due date: left to the database" in err
     columns = yaml.safe_load(spec.read_text())["tables"]["things"]["columns"]
     assert "spot" not in columns and "shape" not in columns  # left to default / NULL
-    envs = env / "schemas" / "environments.yaml"
-    saved = envs.read_text()
-    envs.write_text(
-        yaml.safe_dump(
-            {"environments": {"odd": {"url": target, "schema": "odd", "tables": "existing"}}}
-        )
-    )
-    try:
-        code, _, err = _tdm(capsys, "run", spec, "--env", "odd", "--dev-key")
-        assert code == 0, err
-    finally:
-        envs.write_text(saved)
+    _environment(monkeypatch, tmp_path, "odd", target, "odd")
+    code, _, err = _tdm(capsys, "run", spec, "--env", "odd", "--dev-key")
+    assert code == 0, err
     rows = _rows(
         target, "SELECT count(*), count(DISTINCT code), min(tiny), max(tiny) FROM odd.things"
     )
@@ -278,7 +280,7 @@ def test_what_cannot_be_modelled_gets_a_warning_and_a_safe_fallback(postgres_db,
 
 
 def test_a_masked_extract_of_the_filled_tables_loads_into_the_application_schema(
-    databases, env, capsys
+    databases, env, capsys, monkeypatch, tmp_path
 ):
     """Every type above also travels through `source:` (read as PostgreSQL gives it, masked in
     memory, loaded back by COPY): the filled database is extracted, masked with the suggested
@@ -308,18 +310,9 @@ def test_a_masked_extract_of_the_filled_tables_loads_into_the_application_schema
         }
     path = env / "copied.yaml"
     path.write_text(yaml.safe_dump(extract, sort_keys=False))
-    envs = env / "schemas" / "environments.yaml"
-    saved = envs.read_text()
-    envs.write_text(
-        yaml.safe_dump(
-            {"environments": {"back": {"url": source, "schema": "public", "tables": "existing"}}}
-        )
-    )
-    try:
-        code, _, err = _tdm(capsys, "run", path, "--env", "back", "--dev-key")
-        assert code == 0, err
-    finally:
-        envs.write_text(saved)
+    _environment(monkeypatch, tmp_path, "back", source, "public")
+    code, _, err = _tdm(capsys, "run", path, "--env", "back", "--dev-key")
+    assert code == 0, err
     for table in ("film", "customer", "payment", "store", "staff"):
         count = f"SELECT count(*) FROM public.{table}"
         assert _rows(source, count) == _rows(target, count)

@@ -13,14 +13,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
-from tdm.core.databases import connect_hint, one_line
+from tdm.core.databases import connect_hint, one_line, psycopg_params
 from tdm.core.errors import TdmError
-from tdm.core.urls import without_secret
+from tdm.core.urls import hide_password, without_secret
 
 
 class _Connections:
-    """Connections of a PostgresTarget and the errors of what it does with them."""
+    """Connections of a PostgreSQL target and the errors of what it does with them."""
+
+    def _parse(self, url: str) -> URL:
+        """The environment URL checked and parsed; sets the connection parameters."""
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            raise TdmError(
+                f"the environment URL is not a database URL: {hide_password(url)}; write e.g. "
+                "postgresql://user:${PASSWORD}@host:5432/database"
+            ) from None
+        if parsed.get_backend_name() not in ("postgresql", "postgres"):
+            raise TdmError(f"not a PostgreSQL URL: {hide_password(url)}")
+        self._params = psycopg_params(parsed, "tdm-load")
+        return parsed
 
     @property
     def display_url(self) -> str:

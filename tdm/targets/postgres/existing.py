@@ -30,9 +30,7 @@ from contextlib import suppress
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy.engine import make_url
 
-from tdm.core.databases import psycopg_params
 from tdm.core.errors import TdmError
 from tdm.core.graphs import components
 from tdm.spec.model import DatasetSpec
@@ -67,8 +65,7 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
         self.schema = schema or "public"
         self.wait_timeout = wait_timeout
         self.lock_timeout = lock_timeout
-        parsed = make_url(url)
-        self._params = psycopg_params(parsed, "tdm-load")
+        self._parse(url)
 
     def schema_for(self, dataset: str) -> str:
         return self.schema

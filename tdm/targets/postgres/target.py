@@ -40,13 +40,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from pgpq import encoders as pg_encoders
 from pgpq import schema as pg_schema
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.schema import AddConstraint, CreateIndex, SetColumnComment, SetTableComment
 
-from tdm.core.databases import psycopg_params
 from tdm.core.errors import TdmError
-from tdm.core.urls import hide_password
 from tdm.spec.model import DatasetSpec
 from tdm.store.versions import VersionStore
 from tdm.targets.base import LoadReport, Target
@@ -75,8 +71,6 @@ from tdm.targets.postgres.swap import _Swapping
 
 __all__ = ["META", "META_COLUMNS", "PostgresTarget", "describe", "lock_key", "uuid_bytes"]
 
-APPLICATION = "tdm-load"
-
 
 class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connections, Target):
     kind = "postgresql"
@@ -99,16 +93,7 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
         self.workers = max(1, workers)
         self.swap_timeout = swap_timeout
         self.wait_timeout = wait_timeout
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError):
-            raise TdmError(
-                f"the environment URL is not a database URL: {hide_password(url)}; write e.g. "
-                "postgresql://user:${PASSWORD}@host:5432/database"
-            ) from None
-        if parsed.get_backend_name() not in ("postgresql", "postgres"):
-            raise TdmError(f"not a PostgreSQL URL: {self.display_url}")
-        self._params = psycopg_params(parsed, APPLICATION)
+        parsed = self._parse(url)
         self._sa_url = parsed.set(drivername="postgresql+psycopg")
 
     # -- what others call ----------------------------------------------------------------------
