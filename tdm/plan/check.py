@@ -30,6 +30,7 @@ def check_spec(spec: DatasetSpec) -> tuple[list[Problem], Gens]:
             if gen is not None:
                 gens[tname][cname] = gen
         problems += _check_dependencies(tname, table, gens[tname])
+        problems += _check_conditions(tname, table)
     problems += check_references(spec, gens)
     problems += expectation_problems(spec)
     return problems, gens
@@ -138,4 +139,36 @@ def _check_dependencies(tname: str, table: TableSpec, gens: dict[str, Generator]
                         did_you_mean(dep, table.columns),
                     )
                 )
+    return out
+
+
+def _check_conditions(tname: str, table: TableSpec) -> list[Problem]:
+    """`check:` entries and `when:` conditions must be SQL that reads this table's columns."""
+    import pyarrow as pa
+
+    from tdm.checks import unsupported
+
+    found = [(("tables", tname, "check", name), expr) for name, expr in table.check.items()]
+    found += [
+        (("tables", tname, "columns", c, "when"), col.when)
+        for c, col in table.columns.items()
+        if col.when
+    ]
+    if not found:
+        return []
+    schema = pa.schema([pa.field(c, col.logical.arrow) for c, col in table.columns.items()])
+    out = []
+    for at, expr in found:
+        why = unsupported(expr, schema)
+        if why:
+            out.append(problem_at(at, why, "write a condition on this table's columns"))
+    for c, col in table.columns.items():
+        if col.when and c in table.primary_key:
+            out.append(
+                problem_at(
+                    ("tables", tname, "columns", c, "when"),
+                    f"{c!r} is in the primary key, so it cannot be NULL where `when` is false",
+                    "remove `when`",
+                )
+            )
     return out

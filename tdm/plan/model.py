@@ -20,7 +20,7 @@ from tdm.core.rand import RowRandom, stream_key
 from tdm.core.settings import interpolate
 from tdm.generators.base import GenContext, Generator
 from tdm.generators.reference import ForeignKeyGen
-from tdm.plan.repair import fit, repair
+from tdm.plan.repair import fit, only_when, repair
 from tdm.spec.model import MAX_BATCH_SIZE, DatasetSpec, TableSpec
 
 Gens = dict[str, dict[str, Generator]]
@@ -200,6 +200,7 @@ class Plan:
 
         for name in self.columns[table]:
             row[name] = column(name, "values", row)
+        row = only_when(spec, row)
         row = repair(
             table,
             spec,
@@ -214,6 +215,6 @@ class Plan:
 def _nullable(spec: TableSpec, name: str, gen: Generator) -> bool:
     if spec.source is not None:  # the source decides; only key columns are known to be set
         return name not in spec.primary_key
-    return spec.columns[name].null_ratio > 0 or (
+    return spec.columns[name].null_ratio > 0 or spec.columns[name].when is not None or (
         isinstance(gen, ForeignKeyGen) and gen.mode == "self"
     )

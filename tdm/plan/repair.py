@@ -32,8 +32,28 @@ def fit(table: TableSpec, name: str, values: pa.Array) -> pa.Array:
     return fit_text(values, table.columns[name].sql_type)
 
 
+def only_when(table: TableSpec, row: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Columns with `when:` made NULL on the rows where their condition is false or NULL."""
+    conditions = {c: col.when for c, col in table.columns.items() if col.when}
+    if not conditions:
+        return row
+    data = pa.table(row)
+    off = failing(data, {c: f"coalesce(({w}), false)" for c, w in conditions.items()})
+    for c, rows in off.items():
+        if len(rows):
+            mask = np.zeros(data.num_rows, dtype=bool)
+            mask[rows] = True
+            row[c] = pc.if_else(pa.array(mask), pa.nulls(len(mask), row[c].type), row[c])
+    return row
+
+
 def redrawable(table: TableSpec, gens: dict[str, Generator]) -> set[str]:
+    """Columns a failing row may draw again: not keys (unique by construction), not foreign
+    keys, and not `when:` columns or the columns their conditions read."""
     keys = set(table.primary_key) | {c for u in table.unique for c in u}
+    for c, col in table.columns.items():
+        if col.when:
+            keys |= {c, *_reads(col.when)}
     return {
         c
         for c, g in gens.items()

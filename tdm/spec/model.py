@@ -47,6 +47,7 @@ COLUMN_FIELDS = (
     "allow",
     "expect",
     "sql_type",
+    "when",
 )
 
 
@@ -120,6 +121,9 @@ class ColumnSpec(BaseModel):
     # The database's own type of the column ('smallint', 'varchar(40)', 'order_status', ...):
     # what `tables: existing` loads check against; strings are cut to a varchar(n)/char(n) length.
     sql_type: str | None = Field(None, min_length=1, max_length=200)
+    # A condition on other columns of the row (SQL, as in `check:`): where it does not hold the
+    # value is NULL, elsewhere it is generated (`card_number ... when: "method = 'card'"`).
+    when: str | None = Field(None, min_length=1, max_length=10_000)
 
     @field_validator("type")
     @classmethod
@@ -260,7 +264,8 @@ class TableSpec(StrictModel):
         return found
 
     def nullable(self, column: str) -> bool:
-        return self.columns[column].null_ratio > 0 and column not in self.primary_key
+        col = self.columns[column]
+        return (col.null_ratio > 0 or col.when is not None) and column not in self.primary_key
 
 
 class SourceSpec(StrictModel):

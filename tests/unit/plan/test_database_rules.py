@@ -162,3 +162,48 @@ def test_a_cycle_of_non_nullable_foreign_keys_plans_and_every_key_resolves(tmp_p
     assert set(staff["store_id"].to_pylist()) <= set(stores["id"].to_pylist())
     boss = np.array(staff["boss_id"].to_pylist())
     assert boss[0] == 1 and (boss <= np.arange(1, 41)).all()  # an earlier row, or itself
+
+
+PAYMENTS = """
+dataset: pay
+reference_date: 2026-01-01
+tables:
+  payments:
+    rows: 5000
+    primary_key: id
+    columns:
+      id: {type: int, generator: sequence}
+      method: {type: string, generator: choice, values: [card, bank_transfer, cash]}
+      card_number: {type: string, generator: credit_card, when: "method = 'card'"}
+      paid_on: {type: date, generator: date, start: 2025-01-01, end: 2025-06-30}
+      settled_on: {type: date, generator: date, start: 2025-01-01, end: 2025-12-31}
+    check:
+      settled_after_paid: settled_on >= paid_on
+"""
+
+
+def test_a_when_column_is_set_exactly_where_its_condition_holds(tmp_path):
+    plan = plan_of(tmp_path, PAYMENTS)
+    data = whole(plan, "payments")
+    method, card = data["method"].to_pylist(), data["card_number"].to_pylist()
+    assert all((m == "card") == (c is not None) for m, c in zip(method, card, strict=True))
+    assert 1000 < sum(m == "card" for m in method) < 2400
+    assert plan.schema("payments").field("card_number").nullable
+    assert in_blocks(plan, "payments", 700).equals(data)
+    assert failing(data, plan.spec.tables["payments"].check)["settled_after_paid"].size == 0
+
+
+def test_a_check_or_condition_that_is_not_sql_on_the_table_is_a_spec_error(tmp_path):
+    from tdm.core.errors import SpecError
+
+    spec = PAYMENTS.replace("method = 'card'", "methd = 'card'").replace(
+        "settled_on >= paid_on", "settled_on >=="
+    )
+    with pytest.raises(SpecError) as e:
+        plan_of(tmp_path, spec)
+    paths = sorted(p.path for p in e.value.problems)
+    assert paths == [
+        "tables.payments.check.settled_after_paid",
+        "tables.payments.columns.card_number.when",
+    ]
+    assert "methd" in str(e.value)
