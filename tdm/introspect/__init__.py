@@ -109,7 +109,14 @@ def introspect(
     dataset = name or _dataset_name(catalog.database)
     spec_tables, notes = {}, {}
     for t in order:
-        shaped = shape_table(usable[t], catalog, set(included), comp, rows)
+        referenced = frozenset(
+            c
+            for child in included
+            for fk in usable[child].foreign_keys
+            if fk.ref_table == t and fk.ref_schema == schema
+            for c in fk.ref_columns
+        )
+        shaped = shape_table(usable[t], catalog, set(included), comp, rows, referenced)
         spec_tables[t] = shaped.table
         notes[t] = shaped.notes
         warnings += shaped.warnings

@@ -63,8 +63,14 @@ def _identifier(name: str) -> str:
 
 
 def shape_table(
-    t: PgTable, catalog: PgSchema, included: set[str], comp: dict[str, int], rows: int
+    t: PgTable,
+    catalog: PgSchema,
+    included: set[str],
+    comp: dict[str, int],
+    rows: int,
+    referenced: frozenset[str] = frozenset(),
 ) -> Shaped:
+    """`referenced`: this table's columns other tables' foreign keys point at."""
     shaped = Shaped({})
     out = shaped.table
     fks = [
@@ -122,7 +128,7 @@ def shape_table(
                 entry["null_ratio"] = 0.3 if self_ref else NULL_RATIO
         else:
             hint = col_hints.get(c.name)
-            choice = choose(c, hint, c.name in unique_cols)
+            choice = choose(c, hint, c.name in unique_cols, c.name in referenced)
             numbered = (
                 per is not None
                 and c.name in unique_cols

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tdm.checks import ColumnHint
+from tdm.generators import REGISTRY
 from tdm.targets.postgres.catalog import PgColumn, PgType
 
 INT_RANGE = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**63 - 1}
@@ -119,7 +120,11 @@ def _number(v: Any) -> Any:
     return int(v) if isinstance(v, int | Decimal) and v == int(v) else float(v)
 
 
-def choose(col: PgColumn, hint: ColumnHint | None, unique: bool) -> ColumnChoice:
+def choose(
+    col: PgColumn, hint: ColumnHint | None, unique: bool, referenced: bool = False
+) -> ColumnChoice:
+    """`referenced`: another table's foreign key points at the column, so its values must be
+    computable from the row index (a key generator, not a realistic one)."""
     """The spec entry of a column that is not a foreign key (those are set by the table)."""
     t = col.type.resolved()
     kind = spec_type(col.type, col.sql_type)
@@ -132,7 +137,7 @@ def choose(col: PgColumn, hint: ColumnHint | None, unique: bool) -> ColumnChoice
         ]
         fields.update(generator="choice", values=values)
         return ColumnChoice(fields, ["values from its CHECK constraint"])
-    gen = _generator(col, t, kind, hint, unique, notes)
+    gen = _generator(col, t, kind, hint, unique, notes, referenced)
     if gen is None:
         return ColumnChoice(fields, skip=f"type {col.sql_type} has no generator")
     fields.update(gen)
@@ -146,6 +151,7 @@ def _generator(
     hint: ColumnHint | None,
     unique: bool,
     notes: list[str],
+    referenced: bool = False,
 ) -> dict[str, Any] | None:
     name, lname = t.typname, col.name.lower()
     if t.kind == "enum":
@@ -191,7 +197,7 @@ def _generator(
         start, end = _date_bounds(hint, "-2y", "today")
         return {"generator": "timestamp", "start": start, "end": end}
     if kind == "string":
-        return _string(col, t, hint, unique, notes)
+        return _string(col, t, hint, unique, notes, referenced)
     return _native(col, t, hint, notes)
 
 
@@ -206,7 +212,12 @@ def _date_bounds(hint: ColumnHint | None, start: str, end: str) -> tuple[str, st
 
 
 def _string(
-    col: PgColumn, t: PgType, hint: ColumnHint | None, unique: bool, notes: list[str]
+    col: PgColumn,
+    t: PgType,
+    hint: ColumnHint | None,
+    unique: bool,
+    notes: list[str],
+    referenced: bool = False,
 ) -> dict[str, Any]:
     size = _length(col.sql_type) if col.type.kind != "domain" else None
     if hint is not None and hint.regex:
@@ -223,6 +234,12 @@ def _string(
         hi = max(lo, min(hint.max_length or lo + 12, lo + 12, size or lo + 12))
         notes.append("length from its CHECK constraint")
         return {"generator": "regex", "pattern": f"^[a-z]{{{lo},{hi}}}$"}
+    by_name = next((g for p, g in _BY_NAME if re.search(p, col.name.lower())), None)
+    if unique and by_name and not referenced and (size is None or size >= 40):
+        gen = REGISTRY[by_name["generator"]]
+        if gen.can_be_unique and by_name["generator"] not in ("regex", "choice"):
+            notes.append("guessed from its name")
+            return dict(by_name)
     if unique:
         width = min(size or 10, 10)
         if size is not None and size < 4:
