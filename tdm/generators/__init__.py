@@ -4,14 +4,17 @@ Importing this package registers every built-in generator in REGISTRY.
 """
 
 from tdm.generators import (  # noqa: F401  (imported to register)
+    arrays,
     business,
     choice,
-    collections,
+    clock,
     extracted,
     location,
     native,
+    network,
     numeric,
     person,
+    ranges,
     reference,
     regex,
     temporal,

@@ -3,8 +3,9 @@
 Every table of the schema (or the ones named, with the tables they reference) becomes a spec
 table: tables that reference no other get a fixed row count, the others a count per parent row;
 every column a generator from its type, name and CHECK constraints (tdm.introspect.values),
-keys unique by construction, checks kept to verify rows (tdm.introspect.tables). The result is
-written as commented YAML (tdm.introspect.render) and checked by the planner before it is.
+keys unique by construction (tdm.introspect.tables), checks kept to verify rows
+(tdm.introspect.checks). The result is written as commented YAML (tdm.introspect.render) and
+checked by the planner before it is.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """A spec table from a live table: row counts from its foreign keys, keys unique by
-construction, CHECK constraints, partition bounds and exclusion constraints honoured."""
+construction, CHECK constraints (tdm.introspect.checks), partition bounds and exclusion
+constraints (tdm.introspect.partitions) honoured."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tdm.checks import CheckSyntaxError, ColumnHint, hints
-from tdm.introspect.values import choose
+from tdm.introspect.checks import array_within, column_hints, verifiable
+from tdm.introspect.partitions import exclusion_ranges, partition_bounds
+from tdm.introspect.values import choose, spec_type
 from tdm.targets.postgres.catalog import PgForeignKey, PgSchema, PgTable
 
 PER_PARENT = {"distribution": "uniform", "min": 1, "max": 3}
@@ -20,46 +21,6 @@ class Shaped:
     table: dict[str, Any]
     notes: dict[str, list[str]] = field(default_factory=dict)  # column ('' table) -> comments
     warnings: list[str] = field(default_factory=list)
-
-
-def _hints_of(t: PgTable, shaped: Shaped) -> tuple[dict[str, ColumnHint], dict[str, str]]:
-    """Per column what its CHECKs (and its domain's) say, and the checks to verify rows by."""
-    per: dict[str, ColumnHint] = {}
-    checks: dict[str, str] = {}
-    found: list[tuple[str, str, str | None]] = [(n, e, None) for n, e, _ in t.checks]
-    for c in t.columns.values():
-        for i, expr in enumerate(c.type.checks):
-            found.append((f"{c.name}_domain_check{i + 1 if i else ''}", expr, c.name))
-    for name, expr, value_column in found:
-        try:
-            h = hints(expr, value_column)
-        except CheckSyntaxError:
-            shaped.warnings.append(
-                f"{t.name}: CHECK {name} could not be read; rows are not "
-                "verified against it before the load"
-            )
-            continue
-        for col, hint in h.per_column.items():
-            per[col] = hint if col not in per else _merge(per[col], hint)
-        text = expr if value_column is None else re.sub(r"\bVALUE\b", _q(value_column), expr)
-        checks[_identifier(name)] = text
-    return per, checks
-
-
-def _merge(a: ColumnHint, b: ColumnHint) -> ColumnHint:
-    for k, v in vars(b).items():
-        if v not in (None, False, [], ""):
-            setattr(a, k, v)
-    return a
-
-
-def _q(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
-
-
-def _identifier(name: str) -> str:
-    text = re.sub(r"\W", "_", name)[:63]
-    return text if re.match(r"[A-Za-z_]", text) else f"c_{text}"[:63]
 
 
 def shape_table(
@@ -106,12 +67,12 @@ def shape_table(
         }
     if t.primary_key:
         out["primary_key"] = list(t.primary_key)
-    col_hints, checks = _hints_of(t, shaped)
+    col_hints, checks = column_hints(t, shaped.warnings)
     fk_columns = {c for fk in fks for c in fk.columns}
     unique_cols = _unique_columns(t, keys, per, fks, fk_columns)
     columns: dict[str, Any] = {}
-    disjoint = _exclusion_ranges(t)
-    bounds, partition_check = _partition_bounds(t, shaped)
+    disjoint = exclusion_ranges(t)
+    bounds, partition_check = partition_bounds(t, shaped.notes)
     checks.update(partition_check)
     for c in t.columns.values():
         if c.generated:
@@ -159,7 +120,7 @@ def shape_table(
                 entry["unique"] = True
             elif not c.not_null and c.name not in t.primary_key:
                 entry["null_ratio"] = NULL_RATIO
-            within = _array_within(c.name, checks)
+            within = array_within(c.name, checks)
             if within and entry.get("generator") == "array":
                 element = {"generator": "choice", "values": within}
                 entry["of"] = element
@@ -184,15 +145,13 @@ def shape_table(
             shaped.notes.setdefault("", []).append(
                 f"unique index {u.name} ({what}): its columns are made unique outright"
             )
-    checks = _verifiable(t, checks, columns, shaped)
+    checks = verifiable(t, checks, columns, shaped.notes)
     if checks:
         out["check"] = checks
     return shaped
 
 
 def _fk_type(c) -> str:
-    from tdm.introspect.values import spec_type
-
     return spec_type(c.type, c.sql_type) or "string"
 
 
@@ -234,145 +193,3 @@ def _fk_entry(fk: PgForeignKey, per, keys) -> dict[str, Any]:
     ):
         entry["distinct_per_parent"] = True
     return entry
-
-
-def _exclusion_ranges(t: PgTable) -> set[str]:
-    """Range columns compared with && in an exclusion constraint: made disjoint."""
-    out = set()
-    for _, definition in t.exclusions:
-        for col in re.findall(r'"?(\w+)"?\s+WITH\s+&&', definition):
-            out.add(col)
-    return out
-
-
-_RANGE = re.compile(r"FOR VALUES FROM \((.+?)\) TO \((.+?)\)$")
-_LIST = re.compile(r"FOR VALUES IN \((.+)\)$")
-
-
-def _partition_bounds(t: PgTable, shaped: Shaped) -> tuple[dict[str, dict[str, Any]], dict]:
-    """Values of a partition key column that land in an existing partition (when there is no
-    DEFAULT partition): a list's values; a range's overall span, plus a check that rows fall
-    inside one partition (so rows in a gap between partitions are drawn again)."""
-    if not t.partitioned or not t.partition_key or any(b == "DEFAULT" for _, b in t.partitions):
-        return {}, {}
-    m = re.fullmatch(r'(RANGE|LIST) \("?(\w+)"?\)', t.partition_key)
-    if not m:
-        return {}, {}
-    method, column = m.groups()
-    literal = re.compile(r"'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)")
-
-    def value(found: tuple[str, str]) -> Any:
-        text, number = found
-        if not number:
-            return text.replace("''", "'")
-        return float(number) if "." in number else int(number)
-
-    if method == "LIST":
-        values = []
-        for _, bound in t.partitions:
-            found = _LIST.search(bound)
-            if found:
-                values += [value(v) for v in literal.findall(found[1])]
-        return ({column: {"generator": "choice", "values": values}} if values else {}), {}
-    spans = []
-    for _, bound in t.partitions:
-        found = _RANGE.search(bound)
-        if found and "MINVALUE" not in bound and "MAXVALUE" not in bound:
-            spans.append((value(literal.findall(found[1])[0]), value(literal.findall(found[2])[0])))
-    if not spans:
-        return {}, {}
-    lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
-    shaped.notes[column] = [f"within the partitions of {t.name} ({lo} .. {hi})"]
-    quoted = _q(column)
-
-    def sql(v: Any) -> str:
-        return "'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v)
-
-    inside = " OR ".join(f"({quoted} >= {sql(a)} AND {quoted} < {sql(b)})" for a, b in spans)
-    check = {_identifier(f"{t.name}_partitions"): inside}
-    if isinstance(lo, str) and re.fullmatch(r"\d{4}-\d\d-\d\d.*", lo):
-        return {column: {"start": lo[:10], "end": _day_before(hi[:10])}}, check
-    if isinstance(lo, str):
-        return {}, check
-    return {column: {"min": lo, "max": hi - 1}}, check
-
-
-def _day_before(iso: str) -> str:
-    import datetime as dt
-
-    return (dt.date.fromisoformat(iso) - dt.timedelta(days=1)).isoformat()
-
-
-def _verifiable(
-    t: PgTable, checks: dict[str, str], columns: dict[str, Any], shaped: Shaped
-) -> dict[str, str]:
-    """The checks tdm can evaluate on generated rows (the others PostgreSQL still enforces at
-    load): every column they read travels as its PostgreSQL value, and DuckDB can run them."""
-    import pyarrow as pa
-
-    from tdm.checks import columns_of, unsupported
-    from tdm.core.types import parse_type
-
-    native = {
-        c for c, e in columns.items() if e["type"] == "string" and _text_like(t.columns[c].type)
-    }
-    schema = pa.schema([pa.field(c, parse_type(e["type"]).arrow) for c, e in columns.items()])
-    out = {}
-    for name, expr in checks.items():
-        expr = _without_type_casts(expr, t)
-        reads = columns_of(expr)
-        why = next(
-            (
-                f"{c} travels as text"
-                for c in reads
-                if c in columns and c not in native and columns[c]["type"] == "string"
-            ),
-            None,
-        )
-        why = why or next((f"{c} is left to the database" for c in reads if c not in columns), None)
-        why = why or unsupported(expr, schema)
-        if why:
-            shaped.notes.setdefault("", []).append(
-                f"check {name} is enforced by PostgreSQL at load, not verified before ({why})"
-            )
-        else:
-            out[name] = expr
-    return out
-
-
-def _text_like(t) -> bool:
-    r = t.resolved()
-    # time and timetz: generated as fixed-width text (timetz at +00), so text order is time order
-    return r.kind == "enum" or r.typname in (
-        "text",
-        "varchar",
-        "bpchar",
-        "citext",
-        "name",
-        "time",
-        "timetz",
-    )
-
-
-def _without_type_casts(expr: str, t: PgTable) -> str:
-    """Casts to the table's enum and domain types read as text casts (DuckDB has no such types)."""
-    for c in t.columns.values():
-        for typ in (c.type, c.type.element):
-            if typ is not None and typ.kind in ("enum", "domain"):
-                name = re.escape(typ.name)
-                expr = re.sub(rf"::{name}(\[\])?", lambda m: "::text" + (m.group(1) or ""), expr)
-    return expr
-
-
-_WITHIN = r"\(?\"?{col}\"?\)?(?:::[\w\[\] ]+)?\s*<@\s*\(?ARRAY\[(.*?)\]"
-
-
-def _array_within(column: str, checks: dict[str, str]) -> list | None:
-    """`col <@ ARRAY[...]` (an array column whose elements come from a list): the list."""
-    for expr in checks.values():
-        m = re.search(_WITHIN.format(col=re.escape(column)), expr)
-        if m:
-            items = [x.strip() for x in m.group(1).split(",")]
-            values = [re.sub(r"::[\w ]+$", "", x).strip("()").strip("'") for x in items]
-            return [int(v) if re.fullmatch(r"-?\d+", v) else v for v in values]
-    return None

@@ -1,5 +1,6 @@
-"""PostgreSQL-native generators (native.py, collections.py): determinism under any batching,
-formats, problems, and that PostgreSQL itself reads every value as its type."""
+"""PostgreSQL-native generators (native.py, clock.py, network.py, arrays.py, ranges.py):
+determinism under any batching, formats, problems, and that PostgreSQL itself reads every value
+as its type."""
 
 from __future__ import annotations
 
