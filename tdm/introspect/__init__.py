@@ -26,7 +26,7 @@ from tdm.introspect.render import render
 from tdm.introspect.tables import shape_table
 from tdm.targets.postgres.catalog import PgSchema, read_catalog
 
-__all__ = ["Introspection", "introspect", "read_schema"]
+__all__ = ["Introspection", "introspect", "read_schema", "spec_from_database"]
 
 _RULE = "letters, digits and _, not starting with a digit, at most 63 characters"
 
@@ -68,6 +68,8 @@ def introspect(
     warnings: list[str] = []
     usable = {}
     for t, table in catalog.tables.items():
+        if t == "_tdm_meta":
+            continue  # tdm's own note in a schema it manages
         if not is_name("table", t):
             warnings.append(f"{t}: skipped, {t!r} is not a name tdm can use ({_RULE})")
             continue
@@ -174,3 +176,8 @@ def _parents_first(graph: dict[str, set[str]], comp: dict[str, int]) -> list[str
     for t in sorted(graph):
         visit(t, set())
     return placed
+
+
+def spec_from_database(url: str, schema: str = "public", **options) -> dict:
+    """The spec `tdm introspect` writes, as a dict (options: tables, rows, name)."""
+    return introspect(url, schema, **options).spec
