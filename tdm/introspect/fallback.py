@@ -48,6 +48,13 @@ def _mend(spec: dict, problem, warnings: list[str]) -> bool:
         return False
     table = spec["tables"][at[1]]
     where = f"{at[1]}: {problem.message}"
+    few = re.search(r"can take only ([\d,]+) distinct values", problem.message)
+    if few and len(at) >= 4 and at[2] == "columns":  # a short unique key: fewer rows, same key
+        limit = int(few.group(1).replace(",", ""))
+        if limit and table.get("rows") != limit:
+            table["rows"] = limit
+            warnings.append(f"{where}; {at[1]} gets {limit:,} rows")
+            return True
     if len(at) >= 4 and at[2] == "columns" and at[3] in table["columns"]:
         entry = table["columns"][at[3]]
         if "generator" not in entry:  # a foreign-key column: leave the key out of the spec

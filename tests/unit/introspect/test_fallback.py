@@ -64,3 +64,20 @@ def test_a_spec_that_plans_is_returned_unchanged():
     spec = _spec({"id": {"type": "int", "generator": "sequence"}})
     warnings: list[str] = []
     assert planned(spec, render, warnings)[0] == spec and warnings == []
+
+
+def test_a_unique_key_with_fewer_values_than_rows_lowers_the_rows_not_the_key():
+    spec = _spec({"id": {"type": "int", "generator": "sequence"}})
+    spec["tables"]["t"]["columns"]["code"] = {
+        "type": "string",
+        "sql_type": "character(2)",
+        "generator": "pattern",
+        "pattern": "??",
+        "unique": True,
+    }
+    spec["tables"]["t"]["rows"] = 1000
+    warnings: list[str] = []
+    mended, _ = planned(spec, render, warnings)
+    assert mended["tables"]["t"]["rows"] == 676
+    assert mended["tables"]["t"]["columns"]["code"]["pattern"] == "??"
+    assert "t gets 676 rows" in warnings[0]
