@@ -52,8 +52,9 @@ CREATE TABLE shop.customers (
     tier shop.tier NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE SEQUENCE shop.shared;  -- not owned by the column: found through its DEFAULT
 CREATE TABLE shop.orders (
-    id bigserial PRIMARY KEY,
+    id bigint PRIMARY KEY DEFAULT nextval('shop.shared'),
     customer_id integer NOT NULL REFERENCES shop.customers ON DELETE CASCADE,
     qty smallint NOT NULL,
     tags text[],
@@ -109,6 +110,8 @@ def test_fills_the_tables_in_place_and_rolls_back_to_an_older_version(sealed, po
             "INSERT INTO shop.customers (name, tier) VALUES ('x', 'gold') RETURNING id"
         ).fetchone()[0]
         assert new > p1.rows["customers"]
+        (last,) = conn.execute("SELECT last_value FROM shop.shared").fetchone()
+        assert last >= p1.rows["orders"]
         conn.rollback()
     assert target.load(store, "shop", v2).previous == v1
     assert target.current("shop")["version"] == v2

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import time
 from contextlib import suppress
 
@@ -275,6 +276,8 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
         return count
 
     def _advance_sequences(self, conn, spec: DatasetSpec, table: PgTable) -> None:
+        """Identity, serial and nextval() sequences past the largest value written (never back:
+        a sequence shared by several tables keeps the largest)."""
         for c in self._written(spec, table):
             col = table.columns[c]
             if not (col.identity or col.serial):
@@ -282,12 +285,21 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
             seq = conn.execute(
                 "SELECT pg_get_serial_sequence(%s, %s)", [self._name(table.name), c]
             ).fetchone()[0]
+            if seq is None and col.default:  # DEFAULT nextval('a_sequence_it_does_not_own')
+                named = re.match(r"nextval\('((?:[^']|'')+)'", col.default)
+                seq = named.group(1).replace("''", "'") if named else None
             if seq:
                 conn.execute(
-                    f"SELECT setval(%s, m) FROM (SELECT max({_q(c)}) AS m FROM "
+                    "SELECT setval(%s::regclass, greatest(m, (SELECT last_value FROM "
+                    f"{_sequence(conn, seq)}))) FROM (SELECT max({_q(c)}) AS m FROM "
                     f"{self._name(table.name)}) x WHERE m IS NOT NULL",
                     [seq],
                 )
+
+
+def _sequence(conn, name: str) -> str:
+    """A sequence name as PostgreSQL resolves it, quoted for SQL text."""
+    return conn.execute("SELECT %s::regclass::text", [name]).fetchone()[0]
 
 
 def _trigger(e: psycopg.Error, table: PgTable) -> str:
