@@ -120,9 +120,14 @@ def introspect(
             for c in fk.ref_columns
         )
         shaped = shape_table(usable[t], catalog, set(included), comp, rows, referenced)
+        warnings += shaped.warnings
+        if not shaped.table["columns"]:
+            warnings.append(f"{t}: skipped, it has no column tdm can fill")
+            continue
         spec_tables[t] = shaped.table
         notes[t] = shaped.notes
-        warnings += shaped.warnings
+    if not spec_tables:
+        raise TdmError(f"schema {schema} has no table with a column tdm can fill")
     spec = {"dataset": dataset, "seed": 42, "batch_size": 10000, "tables": spec_tables}
     skipped = sorted(catalog.views) + sorted(catalog.other)
     spec, text = planned(spec, lambda s: render(s, notes, catalog, skipped, warnings), warnings)
