@@ -50,7 +50,13 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         say(
             context,
             f"{table}: {made.rows:,} rows in {len(keys)} batch(es), {made.seconds:.2f}s; "
-            f"validated in {made.validation_seconds:.2f}s",
+            f"validated in {made.validation_seconds:.2f}s"
+            + (
+                "; rows drawn again until their checks held: "
+                + ", ".join(f"{c} {n:,}" for c, n in made.redrawn.items())
+                if made.redrawn
+                else ""
+            ),
         )
         metadata = {
             names.VERSION_META: prod.version,
@@ -61,6 +67,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             "masked_columns": dg.MetadataValue.json(prod.masker.describe(table)),
             "masking_key": prod.masker.fingerprint or "",
             "validation_seconds": round(made.validation_seconds, 3),
+            "rows_drawn_again": dg.MetadataValue.json(made.redrawn),  # per check: tdm.plan.repair
         }
         if len(keys) == 1:
             metadata["dagster/row_count"] = made.rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from tdm.produce.production import Production
@@ -23,6 +23,7 @@ class TableBatches:
     validation_seconds: float
     suite: list[CheckResult]  # the table's suite on these batches
     masking: list[CheckResult]  # masked values compared with the raw ones (extracted tables)
+    redrawn: dict[str, int] = field(default_factory=dict)  # rows drawn again, per check
 
 
 def produce_table(
@@ -37,6 +38,7 @@ def produce_table(
     index = {k: i for i, k in enumerate(plan.batch_keys())}
     extracted = plan.extracted(table)
     started, rows, masking = time.perf_counter(), 0, []
+    before = dict(plan.redrawn.get(table, {}))
     suite = SuiteRun(plan, table, partial(save_group_results, store, ds, version, table))
     for key in keys:
         start, stop = plan.block(table, index[key])
@@ -54,4 +56,6 @@ def produce_table(
         suite.add(key, start, data)
     checked = merge(suite.flush())
     seconds = time.perf_counter() - started - suite.seconds
-    return TableBatches(rows, seconds, suite.seconds, checked, merge(masking))
+    after = plan.redrawn.get(table, {})
+    redrawn = {c: n - before.get(c, 0) for c, n in after.items() if n > before.get(c, 0)}
+    return TableBatches(rows, seconds, suite.seconds, checked, merge(masking), redrawn)

@@ -123,3 +123,21 @@ def test_a_broken_spec_shows_its_error_instead_of_hiding_others(small_spec, writ
     assert defs.resolve_job_def("shop_generate") and defs.resolve_job_def("shop_load")
     node = graph.get(dg.AssetKey(["broken", "schema"]))
     assert "unknown generator 'nope'" in node.description
+
+
+def test_rows_drawn_again_for_a_check_show_on_the_batch(tmp_path, instance):
+    spec = tmp_path / "stays.yaml"
+    spec.write_text(
+        "dataset: stays\nreference_date: 2026-01-01\nbatch_size: 500\ntables:\n"
+        "  stays:\n    rows: 1000\n    primary_key: id\n    columns:\n"
+        "      id: {type: int, generator: sequence}\n"
+        "      starts_on: {type: date, generator: date, start: 2025-01-01, end: 2025-12-31}\n"
+        "      ends_on: {type: date, generator: date, start: 2025-01-01, end: 2025-12-31}\n"
+        "    check:\n      ordered: ends_on >= starts_on\n"
+    )
+    plan = load_spec(spec)
+    run_dataset(plan, inst=instance)
+    batches = materializations(instance, names.key("stays", names.GENERATE, "stays"))
+    # one step makes both batches and reports for them together
+    [redrawn] = {m.metadata["rows_drawn_again"].data["ordered"] for m in batches}
+    assert 350 < redrawn < 650  # about half the rows broke the check on their first draw
