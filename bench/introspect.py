@@ -147,11 +147,7 @@ def _psql_copy(url: str, tables: list[tuple[str, list[str]]], work: Path, replic
     with psycopg.connect(url) as conn:
         catalog = read_catalog(conn, "app")
     names = [t for t, _ in tables]
-    graph = {
-        t: {f.ref_table for f in catalog.tables[t].foreign_keys if f.ref_table in names} - {t}
-        for t in names
-    }
-    comp = components(graph)
+    comp = components(catalog.parents(names))
     columns = dict(tables)
     script = ["BEGIN;"]
     if replica:

@@ -119,16 +119,16 @@ def _what(name: str, expr: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _translated(expr: str, value_column: str | None) -> tuple[str, tuple[str, ...]]:
-    """The DuckDB SQL of a check and the columns it reads (parsing costs ~1 ms: once each)."""
-    return to_duckdb(expr, value_column), tuple(columns_of(expr, value_column))
+def _duckdb_sql(expr: str, value_column: str | None) -> str:
+    """to_duckdb once per expression (parsing costs ~1 ms, and checks run on every batch)."""
+    return to_duckdb(expr, value_column)
 
 
 def _compiled(name: str, expr: str, value_column: str | None, schema: pa.Schema) -> str:
     """The check as DuckDB SQL, once it is known to read only columns of `schema`."""
     try:
-        sql, reads = _translated(expr, value_column)
-        missing = [c for c in reads if c not in schema.names]
+        sql = _duckdb_sql(expr, value_column)
+        missing = [c for c in columns_of(expr, value_column) if c not in schema.names]
     except TdmError as error:
         raise type(error)(f'the CHECK "{name}": {error}' if name else str(error)) from None
     if missing:

@@ -8,6 +8,7 @@ whether the hints also imply the check. sqlglot is imported on first use."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -80,10 +81,16 @@ def parse(expr: str) -> exp.Expr:
 
 def columns_of(expr: str, value_column: str | None = None) -> list[str]:
     """The columns the expression reads, in the order they first appear."""
+    return list(_columns(expr, value_column))
+
+
+@functools.lru_cache(maxsize=4096)
+def _columns(expr: str, value_column: str | None) -> tuple[str, ...]:
+    """Parsing costs ~1 ms, and checks are read for every batch: once per expression."""
     from sqlglot import exp
 
     names = (column_name(c, value_column) for c in parse(expr).find_all(exp.Column, bfs=False))
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
 def hints(expr: str, value_column: str | None = None) -> Hints:

@@ -149,6 +149,8 @@ def fit_text(values: pa.Array, sql_type: str | None) -> pa.Array:
 
 
 _INT_LIMITS = {
+    "bigint": 2**63 - 1,
+    "int8": 2**63 - 1,
     "smallint": 2**15 - 1,
     "int2": 2**15 - 1,
     "integer": 2**31 - 1,
@@ -158,5 +160,6 @@ _INT_LIMITS = {
 
 
 def int_limit(sql_type: str | None) -> int | None:
-    """The largest value of a smallint/integer `sql_type` (None for any other)."""
+    """The largest value of a smallint/integer/bigint `sql_type` or type name (None for any
+    other type)."""
     return _INT_LIMITS.get(" ".join((sql_type or "").lower().split()))

@@ -99,14 +99,7 @@ def introspect(
     included = _with_parents(wanted, usable, schema)
     if not included:
         raise TdmError(f"schema {schema} has no tables to fill")
-    graph = {
-        t: {
-            fk.ref_table
-            for fk in usable[t].foreign_keys
-            if fk.ref_schema == schema and fk.ref_table in included and fk.ref_table != t
-        }
-        for t in included
-    }
+    graph = catalog.parents(included)
     comp = components(graph)
     order = _parents_first(graph, comp)
     dataset = name or _dataset_name(catalog.database)

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from tdm.checks import ColumnHint
+from tdm.core.postgres_types import int_limit
 from tdm.generators import REGISTRY
 from tdm.targets.postgres.catalog import PgColumn, PgType
 
-INT_RANGE = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**63 - 1}
 _STRINGS = {"text", "varchar", "bpchar", "citext", "name"}
 _RANGES = {
     "int4range": "int",
@@ -77,7 +77,7 @@ def spec_type(t: PgType, sql_type: str) -> str | None:
     name = r.typname
     if r.kind != "base":
         return None
-    if name in INT_RANGE:
+    if int_limit(name) is not None:
         return "int"
     if name in ("float4", "float8"):
         return "float"
@@ -157,7 +157,7 @@ def _generator(
     if t.kind == "enum":
         return {"generator": "choice", "values": list(t.labels)}
     if kind == "int":
-        top = INT_RANGE[name]
+        top = int_limit(name)
         if unique:
             return {"generator": "sequence"}
         lo, hi = (1990, 2030) if re.search(r"year", lname) else (0, 100)

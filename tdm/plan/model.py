@@ -16,11 +16,12 @@ import pyarrow as pa
 
 from tdm.core.arrowstr import with_nulls
 from tdm.core.errors import Problem, SpecError
+from tdm.core.postgres_types import fit_text
 from tdm.core.rand import RowRandom, stream_key
 from tdm.core.settings import interpolate
 from tdm.generators.base import GenContext, Generator
 from tdm.generators.reference import ForeignKeyGen
-from tdm.plan.repair import fit, only_when, repair
+from tdm.plan.repair import only_when, repair
 from tdm.spec.model import MAX_BATCH_SIZE, DatasetSpec, TableSpec
 
 Gens = dict[str, dict[str, Generator]]
@@ -196,7 +197,7 @@ class Plan:
                 values = with_nulls(
                     values, RowRandom(gen.info.stream(nulls), start, stop).mask(ratio)
                 )
-            return fit(spec, name, values)
+            return fit_text(values, spec.columns[name].sql_type)
 
         for name in self.columns[table]:
             row[name] = column(name, "values", row)

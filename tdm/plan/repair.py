@@ -10,7 +10,6 @@ columns are never redrawn (that would break what holds by construction).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -19,17 +18,11 @@ import pyarrow.compute as pc
 
 from tdm.checks import columns_of, failing
 from tdm.core.errors import TdmError
-from tdm.core.postgres_types import fit_text
 from tdm.generators.base import Generator
 from tdm.generators.reference import ForeignKeyGen
 from tdm.spec.model import TableSpec
 
 MAX_REDRAWS = 64
-
-
-def fit(table: TableSpec, name: str, values: pa.Array) -> pa.Array:
-    """Strings cut to the column's varchar(n)/char(n) length (no-op otherwise)."""
-    return fit_text(values, table.columns[name].sql_type)
 
 
 def only_when(table: TableSpec, row: dict[str, pa.Array]) -> dict[str, pa.Array]:
@@ -53,7 +46,7 @@ def redrawable(table: TableSpec, gens: dict[str, Generator]) -> set[str]:
     keys = set(table.primary_key) | {c for u in table.unique for c in u}
     for c, col in table.columns.items():
         if col.when:
-            keys |= {c, *_reads(col.when)}
+            keys |= {c, *columns_of(col.when)}
     return {
         c
         for c, g in gens.items()
@@ -75,7 +68,7 @@ def repair(
     if not table.check:
         return row
     free = redrawable(table, gens)
-    reads = {name: set(_reads(expr)) for name, expr in table.check.items()}
+    reads = {name: set(columns_of(expr)) for name, expr in table.check.items()}
     for attempt in range(1, MAX_REDRAWS + 1):
         bad = failing(pa.table(row), dict(table.check))
         bad = {name: rows for name, rows in bad.items() if len(rows)}
@@ -105,11 +98,6 @@ def repair(
         f"table {tname}: {broken}, after {MAX_REDRAWS} draws; give its columns generators "
         "whose values satisfy it (e.g. choice values, min/max within its bounds)"
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _reads(expr: str) -> tuple[str, ...]:
-    return tuple(columns_of(expr))
 
 
 def _with_dependents(columns: set[str], gens: dict[str, Generator]) -> set[str]:

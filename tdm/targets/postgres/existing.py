@@ -39,6 +39,7 @@ from tdm.store.versions import VersionStore
 from tdm.targets.base import LoadReport, Target
 from tdm.targets.postgres.catalog import PgSchema, PgTable, read_catalog, referencing
 from tdm.targets.postgres.errors import _Connections, describe
+from tdm.targets.postgres.existing_compare import mismatches
 from tdm.targets.postgres.existing_wire import binary_copy, csv_ready
 from tdm.targets.postgres.meta import _Bookkeeping, _q
 
@@ -79,13 +80,7 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
     def current(self, dataset: str) -> dict | None:
         head = f"reading which version of {dataset} {self.location(dataset)} holds"
         with self._failing(head), self.connect() as conn:
-            if not self._has_book(conn):
-                return None
-            row = conn.execute(
-                f"SELECT version, loaded_at, tables, rows FROM {LOADS}"
-                " WHERE schema_name = %s AND dataset = %s",
-                [self.schema, dataset],
-            ).fetchone()
+            row = self._held(conn, dataset, "version, loaded_at, tables, rows")
         if not row:
             return None
         return {
@@ -99,18 +94,9 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
     def drift(self, dataset: str) -> list[dict]:
         """How the live tables differ from the spec of the version they hold; [] when they
         match. Each difference is a dict with `table` and `message`."""
-        from tdm.targets.postgres.existing_compare import mismatches
-
         head = f"checking {dataset} in {self.location(dataset)} for drift"
         with self._failing(head), self.connect() as conn:
-            row = (
-                conn.execute(
-                    f"SELECT tables, spec FROM {LOADS} WHERE schema_name = %s AND dataset = %s",
-                    [self.schema, dataset],
-                ).fetchone()
-                if self._has_book(conn)
-                else None
-            )
+            row = self._held(conn, dataset, "tables, spec")
             if row is None:
                 raise TdmError(f"{head}: no version of {dataset} is loaded there")
             catalog = read_catalog(conn, self.schema)
@@ -118,8 +104,6 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
         return [{"table": t, "message": m} for t, m in mismatches(spec, list(row[0]), catalog)]
 
     def load(self, store: VersionStore, dataset: str, version: str) -> LoadReport:
-        from tdm.targets.postgres.existing_compare import mismatches
-
         started = time.perf_counter()
         manifest = store.manifest(dataset, version)
         spec = DatasetSpec.model_validate(manifest["spec"])
@@ -145,8 +129,8 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
                         "dataset: emptying the dataset's tables would break it; add "
                         f"{t} to the spec, or load into a schema where nothing else points at them"
                     )
-                held = self.current(dataset) if self._has_book(conn) else None
-                state["previous"] = held["version"] if held else None
+                held = self._held(conn, dataset, "version")
+                state["previous"] = held[0] if held else None
                 rows = self._fill(conn, store, manifest, spec, catalog)
                 state["swapped"] = True
         finally:
@@ -169,22 +153,20 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
 
     # -- the load ------------------------------------------------------------------------------
 
-    def _has_book(self, conn: psycopg.Connection) -> bool:
-        return conn.execute("SELECT to_regclass(%s)", [LOADS]).fetchone()[0] is not None
+    def _held(self, conn: psycopg.Connection, dataset: str, columns: str) -> tuple | None:
+        """`columns` of the note of which version `dataset` is at here (None: none yet)."""
+        if conn.execute("SELECT to_regclass(%s)", [LOADS]).fetchone()[0] is None:
+            return None
+        return conn.execute(
+            f"SELECT {columns} FROM {LOADS} WHERE schema_name = %s AND dataset = %s",
+            [self.schema, dataset],
+        ).fetchone()
 
     def _fill(self, conn, store, manifest, spec: DatasetSpec, catalog: PgSchema) -> dict[str, int]:
         order: list[str] = manifest["order"]
         dataset, version = manifest["dataset"], manifest["version"]
         tables = {t: catalog.tables[t] for t in order}
-        graph = {
-            t: {
-                fk.ref_table
-                for fk in tables[t].foreign_keys
-                if fk.ref_schema == self.schema and fk.ref_table in tables and fk.ref_table != t
-            }
-            for t in order
-        }
-        comp = components(graph)
+        comp = components(catalog.parents(order))
         groups: dict[int, list[str]] = {}
         for t in order:
             groups.setdefault(comp[t], []).append(t)

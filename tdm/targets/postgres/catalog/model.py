@@ -86,3 +86,15 @@ class PgSchema:
     tables: dict[str, PgTable]
     views: list[str]  # views and materialized views: never filled
     other: list[str]  # foreign tables and the like: not filled either
+
+    def parents(self, names: list[str]) -> dict[str, set[str]]:
+        """For each table of `names`, the other tables of `names` its foreign keys reference."""
+        inside = set(names)
+        return {
+            t: {
+                fk.ref_table
+                for fk in self.tables[t].foreign_keys
+                if fk.ref_schema == self.schema and fk.ref_table in inside and fk.ref_table != t
+            }
+            for t in names
+        }
