@@ -10,6 +10,7 @@ checked by the planner before it is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import psycopg
@@ -128,8 +129,6 @@ def introspect(
 
 
 def _dataset_name(database: str) -> str:
-    import re
-
     text = re.sub(r"\W", "_", database).strip("_") or "dataset"
     return text if re.match(r"[A-Za-z_]", text) else f"db_{text}"
 

@@ -5,8 +5,10 @@ Returns every problem found plus the generator built for each column.
 
 from __future__ import annotations
 
+import pyarrow as pa
 from faker.config import AVAILABLE_LOCALES
 
+from tdm.checks import unsupported
 from tdm.core.errors import Problem, did_you_mean, problem_at
 from tdm.generators import Generator
 from tdm.plan.columns import build_generator
@@ -144,10 +146,6 @@ def _check_dependencies(tname: str, table: TableSpec, gens: dict[str, Generator]
 
 def _check_conditions(tname: str, table: TableSpec) -> list[Problem]:
     """`check:` entries and `when:` conditions must be SQL that reads this table's columns."""
-    import pyarrow as pa
-
-    from tdm.checks import unsupported
-
     found = [(("tables", tname, "check", name), expr) for name, expr in table.check.items()]
     found += [
         (("tables", tname, "columns", c, "when"), col.when)

@@ -40,7 +40,7 @@ from tdm.targets.base import LoadReport, Target
 from tdm.targets.postgres.catalog import PgSchema, PgTable, read_catalog, referencing
 from tdm.targets.postgres.errors import _Connections, describe
 from tdm.targets.postgres.existing_compare import mismatches
-from tdm.targets.postgres.existing_wire import binary_copy, csv_ready
+from tdm.targets.postgres.existing_wire import binary_copy
 from tdm.targets.postgres.meta import _Bookkeeping, _q
 
 BOOK = "tdm"  # tdm's own schema, beside the application's
@@ -243,7 +243,7 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
                     else:
                         buf = io.BytesIO()
                         pacsv.write_csv(
-                            csv_ready(part),
+                            part,
                             buf,
                             pacsv.WriteOptions(include_header=False, quoting_style="needed"),
                         )
@@ -273,15 +273,10 @@ class ExistingTablesTarget(_Bookkeeping, _Connections, Target):
             if seq:
                 conn.execute(
                     "SELECT setval(%s::regclass, greatest(m, (SELECT last_value FROM "
-                    f"{_sequence(conn, seq)}))) FROM (SELECT max({_q(c)}) AS m FROM "
+                    f"{seq}))) FROM (SELECT max({_q(c)}) AS m FROM "
                     f"{self._name(table.name)}) x WHERE m IS NOT NULL",
                     [seq],
                 )
-
-
-def _sequence(conn, name: str) -> str:
-    """A sequence name as PostgreSQL resolves it, quoted for SQL text."""
-    return conn.execute("SELECT %s::regclass::text", [name]).fetchone()[0]
 
 
 def _trigger(e: psycopg.Error, table: PgTable) -> str:

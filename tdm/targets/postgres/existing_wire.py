@@ -77,15 +77,3 @@ def binary_copy(
         fields.append(pa.field(c, found[1]))
         names[c] = name
     return BinaryCopy(pa.schema(fields), names)
-
-
-def csv_ready(part: pa.Table) -> pa.Table:
-    """The batch as the CSV writer takes it (binary values as PostgreSQL's bytea hex text)."""
-    for i, field in enumerate(part.schema):
-        if pa.types.is_binary(field.type) or pa.types.is_fixed_size_binary(field.type):
-            hexed = pa.array(
-                [None if v is None else "\\x" + v.hex() for v in part.column(i).to_pylist()],
-                pa.string(),
-            )
-            part = part.set_column(i, field.name, hexed)
-    return part
