@@ -214,10 +214,19 @@ def _null_count(arg: exp.Expr, nulls: bool) -> exp.Expr:
 
 def _cast(node: exp.Cast) -> exp.Expr:
     """Casts that mean otherwise in DuckDB: unconstrained numeric (DuckDB's DECIMAL is (18,3), so
-    `(1.2345)::numeric` would round) and PostgreSQL array literals (`'{a,b}'::text[]`)."""
+    `(1.2345)::numeric` would round), PostgreSQL array literals (`'{a,b}'::text[]`), and the
+    database's own types (`'paid'::app.order_status`), which DuckDB does not have: their values
+    travel as text."""
     from sqlglot import exp
 
     to, inner = node.args["to"], unwrap(node.this)
+    own = exp.DataType.Type.USERDEFINED
+    if to.this == own or (
+        to.this == exp.DataType.Type.ARRAY and to.expressions and to.expressions[0].this == own
+    ):
+        text = "VARCHAR[]" if to.this == exp.DataType.Type.ARRAY else "VARCHAR"
+        node = exp.cast(node.this, exp.DataType.build(text))
+        to = node.args["to"]
     if to.this == exp.DataType.Type.DECIMAL and not to.expressions:
         if isinstance(inner, exp.Column):
             return node.this  # DuckDB compares numbers of any types exactly

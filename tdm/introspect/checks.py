@@ -66,7 +66,6 @@ def verifiable(
     schema = pa.schema([pa.field(c, parse_type(e["type"]).arrow) for c, e in columns.items()])
     out = {}
     for name, expr in checks.items():
-        expr = _without_type_casts(expr, t)
         reads = columns_of(expr)
         why = next(
             (
@@ -99,16 +98,6 @@ def _text_like(t) -> bool:
         "time",
         "timetz",
     )
-
-
-def _without_type_casts(expr: str, t: PgTable) -> str:
-    """Casts to the table's enum and domain types read as text casts (DuckDB has no such types)."""
-    for c in t.columns.values():
-        for typ in (c.type, c.type.element):
-            if typ is not None and typ.kind in ("enum", "domain"):
-                name = re.escape(typ.name)
-                expr = re.sub(rf"::{name}(\[\])?", lambda m: "::text" + (m.group(1) or ""), expr)
-    return expr
 
 
 _WITHIN = r"\(?\"?{col}\"?\)?(?:::[\w\[\] ]+)?\s*<@\s*\(?ARRAY\[(.*?)\]"

@@ -297,3 +297,15 @@ def test_hints_agree_with_evaluation(expr: str) -> None:
         ok = satisfies(hint, {"a": cols["a"][i], "b": cols["b"][i]})
         assert ok or i in fail, (expr, i)
         assert not hint.exact or not ok or i not in fail, (expr, i)
+
+
+def test_casts_to_the_databases_own_types_read_as_text() -> None:
+    """An enum's labels, as PostgreSQL prints a CHECK over them (DuckDB has no such type)."""
+    table = pa.table({"status": ["paid", "shipped", "shipped"], "shipped_at": [None, None, 1]})
+    expr = (
+        "((status <> ALL (ARRAY['shipped'::app.order_status, 'delivered'::app.order_status]))"
+        " OR (shipped_at IS NOT NULL))"
+    )
+    assert fails(table, expr) == [1]
+    moods = pa.table({"moods": [["happy"], ["sad"], None]})
+    assert fails(moods, "(moods <@ '{happy}'::app.mood[])") == [1]
