@@ -8,6 +8,7 @@ version (tagged with the environments to refresh, and for schedules a new seed),
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import dagster as dg
 
@@ -20,6 +21,28 @@ from tdm.environments.config import Environment
 from tdm.environments.drift import check_drift
 from tdm.plan.loading import replan
 from tdm.plan.model import Plan
+
+AUTOMATION_ENV = "TDM_AUTOMATION"
+
+
+def automation_on() -> bool:
+    """Schedules and sensors start STOPPED (Dagster's default) unless the deployment says
+    TDM_AUTOMATION=on (the compose stack does); either way they can be switched in the UI."""
+    value = os.environ.get(AUTOMATION_ENV, "off").strip().lower()
+    if value not in ("on", "off", ""):
+        raise TdmError(
+            f"{AUTOMATION_ENV}={value!r}: expected 'on' or 'off'\n"
+            f"  hint: set {AUTOMATION_ENV}=on to start schedules and sensors running, or unset it"
+        )
+    return value == "on"
+
+
+def _schedule_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
+
+
+def _sensor_status() -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
 
 
 def _range(plan: Plan) -> dict[str, str]:
@@ -34,7 +57,7 @@ def refresh_schedule(plan: Plan, env: Environment) -> dg.ScheduleDefinition:
         name=f"refresh_{env.name}_{ds}",
         cron_schedule=env.spec.refresh,
         job_name=names.generate_job(ds),
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=_schedule_status(),
         description=f"Refresh {env.name} with a new version of {ds} "
         f"({'seed ' + str(env.spec.seed) if env.spec.seed is not None else 'new seed each time'}"
         "), then load it (see the load_after_refresh sensor).",
@@ -67,7 +90,7 @@ def load_after_refresh(plan: Plan, generate_job, load_job) -> dg.SensorDefinitio
         run_status=dg.DagsterRunStatus.SUCCESS,
         monitored_jobs=[generate_job],
         request_job=load_job,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=_sensor_status(),
         description=f"When a refresh of {ds} succeeds, load the version it produced into the "
         "environments the refresh was for.",
     )
@@ -98,7 +121,7 @@ def schema_sensor(plan: Plan, environments: list[str]) -> dg.SensorDefinition:
         name=f"{ds}_schema_change",
         job_name=names.generate_job(ds),
         minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=_sensor_status(),
         description=f"Watches {path.name}: when its content changes, regenerates {ds} and "
         f"reloads the environments that receive it ({', '.join(environments) or 'none'}). "
         "Cursor: the file's hash.",
@@ -136,7 +159,7 @@ def drift_sensor(graphs: list) -> dg.SensorDefinition:
     @dg.sensor(
         name="schema_drift",
         minimum_interval_seconds=300,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=_sensor_status(),
         description="Introspects the live schema of each PostgreSQL environment and compares it "
         "with the version it holds. Differences are recorded as a failed `schema_drift` check on "
         "the environment's load partition, and block further loads there until resolved.",

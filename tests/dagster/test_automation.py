@@ -11,6 +11,7 @@ from assets import names
 from assets.common import REFRESH_TAG, SEED_TAG
 from pipelines.build import build_definitions
 from tdm.core import settings
+from tdm.core.errors import TdmError
 from tdm.store.versions import VersionStore
 from tdm.targets import open_target
 from tests.conftest import SMALL
@@ -123,3 +124,23 @@ def test_schema_sensor_regenerates_on_edit_with_file_hash_cursor(project):
             dg.build_sensor_context(instance=instance, cursor=changed.cursor)
         )
         assert not broken.run_requests and "does not load" in broken.skip_message
+
+
+def _statuses(defs: dg.Definitions) -> set[str]:
+    schedules = {s.default_status.value for s in defs.schedules or []}
+    return schedules | {s.default_status.value for s in defs.sensors or []}
+
+
+def test_automation_starts_stopped_unless_the_deployment_turns_it_on(project, monkeypatch):
+    monkeypatch.delenv("TDM_AUTOMATION", raising=False)
+    assert _statuses(build_definitions()) == {"STOPPED"}
+    monkeypatch.setenv("TDM_AUTOMATION", "on")
+    defs = build_definitions()
+    assert _statuses(defs) == {"RUNNING"}
+    assert {s.name for s in defs.schedules} == {"refresh_qa_shop", "refresh_staging_shop"}
+
+
+def test_a_wrong_automation_setting_is_a_clear_error(project, monkeypatch):
+    monkeypatch.setenv("TDM_AUTOMATION", "yes please")
+    with pytest.raises(TdmError, match="TDM_AUTOMATION='yes please': expected 'on' or 'off'"):
+        build_definitions()
