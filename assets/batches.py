@@ -14,7 +14,7 @@ from tdm.produce.batches import produce_table
 
 def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     ds = plan.name
-    key = names.key(ds, names.stage(plan, table), table)
+    key = names.batches(plan, table)
     extracted = plan.extracted(table)
     checks = [suite_spec(key, table)]
     if extracted:
@@ -34,7 +34,14 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         partitions_def=batches,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=ds,
-        kinds={"postgres" if extracted else "python", "parquet"},
+        # masking and validation run inside this step (unmasked rows never reach a disk, and
+        # no second pass over the files): the kinds and the blocking checks show them
+        kinds={
+            "postgres" if extracted else "python",
+            "parquet",
+            "great_expectations",
+            *(["masking"] if plan.masks.get(table) else []),
+        },
         description=table_description(plan, table),
         metadata={
             "dagster/column_schema": column_schema(plan, table),
@@ -43,7 +50,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         check_specs=checks,
     )
     def _batches(context: dg.AssetExecutionContext, tdm: TdmResource):
-        prod = production(run_plan(context, plan), tdm)
+        prod = production(run_plan(context, plan, tdm), tdm)
         store, keys = tdm.store(), context.partition_keys
         with failing():
             made = produce_table(prod, store, table, keys, log=context.log.debug)
@@ -60,6 +67,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         )
         metadata = {
             names.VERSION_META: prod.version,
+            "seed": prod.plan.spec.seed,
             "batches": len(keys),
             "rows": made.rows,
             "rows_per_second": round(made.rows / made.seconds) if made.seconds else made.rows,

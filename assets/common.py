@@ -15,8 +15,14 @@ from tdm.plan.model import Plan
 from tdm.produce.production import Production
 
 progress_log = logging.getLogger("tdm.progress")
-# Single-run backfills over batch ranges are what we want; Dagster labels the parameter beta.
+# Dagster APIs we chose knowing their label, so nobody is warned about them at each start:
+# single-run backfills over batch ranges, the spec file as an observable source (the UI's
+# Observe button), and the drift check per environment partition of the load.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*observable_source_asset.*")
+warnings.filterwarnings(
+    "ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*"
+)
 
 
 SEED_TAG = "tdm/seed"  # a run producing the dataset under another seed (scheduled refreshes)
@@ -32,15 +38,16 @@ def failing() -> Iterator[None]:
         raise dg.Failure(description=str(e)) from None
 
 
-def run_plan(context, plan: Plan) -> Plan:
-    """The plan this run produces (tdm.plan.loading.plan_for_run), under the run's seed tag."""
+def run_plan(context, plan: Plan, tdm: TdmResource) -> Plan:
+    """The plan this run produces (tdm.plan.loading.plan_for_run): under the run's seed tag
+    (scheduled refreshes), else the seed and scale set in the launchpad (resources.tdm)."""
     tag = context.run.tags.get(SEED_TAG)
     try:
-        seed = int(tag) if tag not in (None, "") else None
+        seed = int(tag) if tag not in (None, "") else tdm.seed
     except ValueError:
         raise dg.Failure(description=f"run tag {SEED_TAG}={tag!r} is not a whole number") from None
     with failing():
-        return plan_for_run(plan, seed, context.run.run_id)
+        return plan_for_run(plan, seed, context.run.run_id, scale=tdm.scale)
 
 
 def production(plan: Plan, tdm: TdmResource) -> Production:

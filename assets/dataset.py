@@ -13,23 +13,41 @@ environment, all or nothing.
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 
 from assets import names
 from assets.batches import batch_asset
 from assets.load import load_asset
+from assets.metadata import dataset_description
 from assets.privacy import pii_scan_asset
 from assets.version import version_asset
 from tdm.core.files import file_sha256
 from tdm.environments.config import Environment, load_environments
 from tdm.plan.model import Plan
 
-KINDS = {"postgresql": "postgres", "mongodb": "mongodb"}
+KINDS = {"postgresql": "postgres", "mongodb": "mongodb", "sqlite": "sqlite"}
 
 
-def schema_asset(dataset: str, path: Path, error: str | None = None) -> dg.SourceAsset:
-    about = (
+def load_kinds(envs: dict[str, Environment]) -> set[str]:
+    """The systems a load writes to; files by their format. An environment whose URL is still
+    an unset ${VARIABLE} adds nothing rather than an 'unknown' kind."""
+    kinds = set()
+    for env in envs.values():
+        scheme = env.scheme
+        if scheme == "file":
+            query = parse_qs(urlsplit(env.spec.url).query)
+            kinds.add({"csv": "csv", "jsonl": "json"}.get(query.get("format", [""])[-1], "parquet"))
+        elif scheme != "unknown":
+            kinds.add(KINDS.get(scheme, scheme))
+    return kinds
+
+
+def schema_asset(
+    dataset: str, path: Path, error: str | None = None, about: str | None = None
+) -> dg.SourceAsset:
+    about = about or (
         f"The spec file {path.name}. Its data version is the file's hash, so editing it marks "
         "everything downstream stale."
     )
@@ -37,6 +55,7 @@ def schema_asset(dataset: str, path: Path, error: str | None = None) -> dg.Sourc
     @dg.observable_source_asset(
         key=names.key(dataset, names.SCHEMA),
         group_name=dataset,
+        tags={"dagster/kind/yaml": ""},  # observable source assets take no kinds= argument
         description=about + (f"\n\nINVALID:\n\n{error}" if error else ""),
         metadata={"path": dg.MetadataValue.path(str(path))},
     )
@@ -74,14 +93,10 @@ class DatasetAssets:
 def dataset_assets(plan: Plan, path: Path) -> DatasetAssets:
     batches = dg.StaticPartitionsDefinition(plan.batch_keys())
     envs = {n: e for n, e in load_environments().items() if e.receives(plan.name)}
-    load = (
-        load_asset(plan, list(envs), {KINDS.get(e.scheme, e.scheme) for e in envs.values()})
-        if envs
-        else None
-    )
+    load = load_asset(plan, list(envs), load_kinds(envs)) if envs else None
     return DatasetAssets(
         plan=plan,
-        schema=schema_asset(plan.name, path),
+        schema=schema_asset(plan.name, path, about=dataset_description(plan, path)),
         gate=[pii_scan_asset(plan)] if any(plan.extracted(t) for t in plan.order) else [],
         tables=[batch_asset(plan, t, batches) for t in plan.order],
         version=version_asset(plan),

@@ -6,6 +6,7 @@ load with `force: true` rebuilds it.
 """
 
 import dagster as dg
+from pydantic import Field
 
 from assets import names
 from assets.common import failing, say
@@ -17,8 +18,16 @@ DRIFT = "schema_drift"
 
 
 class LoadConfig(dg.Config):
-    version: str = "latest"  # or a version id, to roll an environment back
-    force: bool = False  # load even though the live schema drifted (the load rebuilds it)
+    version: str = Field(
+        default="latest",
+        description="The version to load: `latest`, or a version id (`tdm versions DATASET`) "
+        "to roll the environment back.",
+    )
+    force: bool = Field(
+        default=False,
+        description="Load although the environment's live schema drifted from what was loaded "
+        "(managed tables are rebuilt; an application's own tables are never altered).",
+    )
 
 
 def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.AssetsDefinition:
@@ -32,9 +41,10 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
         partitions_def=envs,
         group_name=ds,
         kinds=kinds,
-        description=f"{ds} loaded into a test environment (one partition per environment), all "
-        "or nothing. Only versions that passed validation load. Set `version` in the launchpad "
-        "to roll back to an older version.",
+        description=f"{ds} loaded into a test environment, all or nothing: one partition per "
+        f"environment ({', '.join(environments)}). Only versions that passed validation load. "
+        "In the launchpad, pick the environment as the partition and set `version` to roll back "
+        "to an older version.",
         check_specs=[
             dg.AssetCheckSpec(
                 DRIFT,

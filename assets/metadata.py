@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pyarrow as pa
 
 from tdm.generators.reference import ForeignKeyGen
 from tdm.plan.model import Plan
@@ -38,26 +39,73 @@ def column_schema(plan: Plan, table: str) -> dg.TableSchema:
     return dg.TableSchema(columns=columns, constraints=dg.TableConstraints(other=other))
 
 
+def _masks(plan: Plan, table: str) -> str:
+    return ", ".join(f"{c} ({r.spec.strategy})" for c, r in plan.masks.get(table, {}).items())
+
+
+def _rows(plan: Plan, table: str) -> str:
+    rows = plan.spec.tables[table].rows
+    if isinstance(rows, int) or plan.spec.tables[table].source is not None:
+        return f"{plan.rows[table]:,} rows"
+    return f"{plan.rows[table]:,} rows ({rows.distribution} per {rows.per} row)"
+
+
 def table_description(plan: Plan, table: str) -> str:
+    """The batch asset: what the spec says this table is, how many rows, what gets masked.
+    Per-run facts (seed, version, timings) are materialisation metadata, not description."""
     spec = plan.spec.tables[table]
-    rows = spec.rows
-    masked = ", ".join(f"{c} ({r.spec.strategy})" for c, r in plan.masks.get(table, {}).items())
-    masking = f"\n\nMasked in memory before writing: {masked}." if masked else ""
+    masked = _masks(plan, table)
+    masking = f"\n\n**Masked in memory** before anything is written: {masked}." if masked else ""
     if spec.source is not None:
         where = spec.source.table or table
         return (
             f"{spec.description or f'Extracted from the source table {where}.'}\n\n"
-            f"{plan.rows[table]:,} rows when the plan was made, read by key in "
-            f"{plan.batches} batch partitions.{masking}"
+            f"Batches of {table}: {plan.rows[table]:,} rows when the code location loaded, "
+            f"read by key in {plan.batches} batch partitions.{masking}"
         )
-    how_many = (
-        f"{plan.rows[table]:,} rows"
-        if isinstance(rows, int)
-        else f"{plan.rows[table]:,} rows ({rows.distribution} per {rows.per} row)"
-    )
     text = spec.description or f"Generated table {table}."
     return (
-        f"{text}\n\n{how_many} in {plan.batches} batch partitions. Values are a pure "
-        f"function of (spec, seed {plan.spec.seed}, row index): any batch can run anywhere."
-        f"{masking}"
+        f"{text}\n\nBatches of {table}: {_rows(plan, table)} in {plan.batches} batch "
+        "partitions. Values are a pure function of (spec, seed, row index): any batch can run "
+        f"anywhere. Blocking check: the table's expectation suite (Great Expectations).{masking}"
     )
+
+
+def version_description(plan: Plan, table: str) -> str:
+    masked = _masks(plan, table)
+    return (
+        f"{table} as sealed in a dataset version: {_rows(plan, table)}, "
+        f"{len(plan.spec.tables[table].columns)} columns"
+        + (f", masked: {masked}" if masked else "")
+        + ". Immutable Parquet + manifest.json + validation.json; this asset's history is the "
+        "version history. Blocking check `integrity`: keys and foreign keys across all batches, "
+        "row count, PII on the final data. A preview of its first rows is in each "
+        "materialisation (masked values only)."
+    )
+
+
+def dataset_description(plan: Plan, path) -> str:
+    """The schema asset: the spec file and what it describes."""
+    tables = "\n".join(
+        f"- {t}: {_rows(plan, t)}" + (f"; masked: {_masks(plan, t)}" if plan.masks.get(t) else "")
+        for t in plan.order
+    )
+    return (
+        f"The spec file {path.name}: dataset {plan.name}, {len(plan.order)} tables, "
+        f"{sum(plan.rows.values()):,} rows at the spec's scale.\n\n{tables}\n\n"
+        "Its data version is the file's hash (observed by every run and by the schema sensor), "
+        "so editing it marks everything downstream stale."
+    )
+
+
+def preview(table: pa.Table) -> dg.MetadataValue:
+    """First rows of a sealed (masked) table for the UI; long values clipped."""
+    names = table.column_names
+    records = [dg.TableRecord({c: _cell(row[c]) for c in names}) for row in table.to_pylist()]
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in names])
+    return dg.MetadataValue.table(records, schema=schema)
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"

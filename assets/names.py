@@ -20,6 +20,12 @@ def stage(plan, table: str) -> str:
     return EXTRACT if plan.extracted(table) else GENERATE
 
 
+def batches(plan, table: str) -> dg.AssetKey:
+    """A table's batch asset. The UI labels a node by its key's last part, so the batches of
+    `orders` are `orders_batches` and the sealed table beside them plain `orders`."""
+    return key(plan.name, stage(plan, table), f"{table}_batches")
+
+
 def generate_job(dataset: str) -> str:
     return f"{dataset}_generate"
 

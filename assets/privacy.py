@@ -21,7 +21,7 @@ def pii_scan_asset(plan: Plan) -> dg.AssetsDefinition:
         "row is extracted. The report names columns and reasons, never values.",
     )
     def _scan(context: dg.AssetExecutionContext, tdm: TdmResource) -> dg.MaterializeResult:
-        run = run_plan(context, plan)
+        run = run_plan(context, plan, tdm)
         from tdm.masking.gate import scan
 
         reports, problems = scan(run)

@@ -10,11 +10,14 @@ import dagster as dg
 from assets import names
 from assets.checks import INTEGRITY, check_result
 from assets.common import failing, production, run_plan, say
-from assets.metadata import column_schema
+from assets.metadata import column_schema, preview, version_description
 from resources import TdmResource
+from tdm.core.files import file_sha256
 from tdm.plan.model import Plan
 from tdm.produce.version import seal_version
 from tdm.validation.results import CheckResult
+
+PREVIEW_ROWS = 5  # of the sealed version: generated or masked values only
 
 
 def version_asset(plan: Plan) -> dg.AssetsDefinition:
@@ -22,11 +25,10 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             names.key(ds, names.VERSION, t),
-            deps=[names.key(ds, names.stage(plan, t), t)],
+            deps=[names.batches(plan, t)],
             group_name=ds,
-            kinds={"parquet"},
-            description=f"{t} in the sealed dataset version (immutable Parquet + manifest.json "
-            "+ validation.json); its history is the version history.",
+            kinds={"parquet", "great_expectations"},
+            description=version_description(plan, t),
             metadata={"dagster/column_schema": column_schema(plan, t)},
         )
         for t in plan.order
@@ -45,7 +47,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
 
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{ds}_version", can_subset=False)
     def _version(context: dg.AssetExecutionContext, tdm: TdmResource):
-        prod = production(run_plan(context, plan), tdm)
+        prod = production(run_plan(context, plan, tdm), tdm)
         store, version = tdm.store(), prod.version
         with failing():
             sealed = seal_version(prod, store, context.run.run_id)
@@ -56,6 +58,13 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
             f"version {version} of {ds} "
             f"{'reused (already sealed)' if sealed.reused else 'sealed'}; validation {verdict}",
         )
+        if plan.source is not None and plan.source.exists():  # the spec this run read
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=names.key(ds, names.SCHEMA),
+                    tags={"dagster/data_version": file_sha256(plan.source)[:16]},
+                )
+            )
         for t in prod.plan.order:
             info = manifest["tables"][t]
             yield dg.MaterializeResult(
@@ -71,6 +80,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
                     "reused": sealed.reused,
                     "masking_key": manifest.get("key_fingerprint") or "",
                     "validation": "passed" if report["success"] else "failed",
+                    "preview": preview(store.head(ds, version, t, PREVIEW_ROWS)),
                 },
             )
         for t in prod.plan.order:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+from pydantic import Field
 
 from tdm.core import settings
 from tdm.environments.config import Environment, get_environment
@@ -20,9 +21,28 @@ class TdmResource(dg.ConfigurableResource):
     it. `allow_dev_key` (or TDM_ALLOW_DEV_KEY=1) permits the public, insecure demo key instead.
     """
 
-    store_root: str = ""
-    environments_file: str = ""
-    allow_dev_key: bool = False
+    seed: int | None = Field(
+        default=None,
+        description="Produce the dataset under this seed instead of the spec's (empty: the "
+        "spec's seed; scheduled refreshes set their own).",
+    )
+    scale: float | None = Field(
+        default=None,
+        description="Multiply every absolute row count by this factor, e.g. 0.1 for a quick "
+        "try or 10 for a load test (empty: the spec's counts).",
+    )
+    store_root: str = Field(
+        default="", description="Version store directory (empty: $TDM_STORE or .tdm/store)."
+    )
+    environments_file: str = Field(
+        default="",
+        description="environments.yaml to read (empty: the one beside the specs, schemas/).",
+    )
+    allow_dev_key: bool = Field(
+        default=False,
+        description="Mask with the PUBLIC demo key when TDM_MASKING_KEY is unset (insecure; "
+        "demos only; also TDM_ALLOW_DEV_KEY=1).",
+    )
 
     def store(self) -> VersionStore:
         return VersionStore(self.store_root or settings.store_root())

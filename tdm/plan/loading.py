@@ -86,13 +86,13 @@ def plan_from_manifest(manifest: dict):
     return plan
 
 
-def replan(plan, seed: int | None = None, reread: bool = False):
-    """The same dataset under another seed, or re-read from its (edited) file, keeping `plan`'s
-    batch partitions so a running Dagster graph can produce it."""
+def replan(plan, seed: int | None = None, reread: bool = False, scale: float | None = None):
+    """The same dataset under another seed or scale, or re-read from its (edited) file, keeping
+    `plan`'s batch partitions so a running Dagster graph can produce it."""
     if reread and plan.source is not None:
-        fresh = load_spec(plan.source, seed=seed)
+        fresh = load_spec(plan.source, seed=seed, scale=scale)
     else:
-        fresh = _plan_spec(plan.spec.with_overrides(seed=seed), plan.source)
+        fresh = _plan_spec(plan.spec.with_overrides(seed=seed, scale=scale), plan.source)
     if set(fresh.spec.tables) != set(plan.spec.tables):
         raise SpecError(
             str(plan.source or plan.name),
@@ -145,8 +145,11 @@ def load_spec(
 RUNS_KEPT = 8  # run plans remembered per plan: a long-lived code location makes one per run
 
 
-def plan_for_run(plan: Plan, seed: int | None = None, run_id: str | None = None) -> Plan:
-    """The plan a run produces: `plan` itself, or the same dataset under another seed, or re-read
+def plan_for_run(
+    plan: Plan, seed: int | None = None, run_id: str | None = None, scale: float | None = None
+) -> Plan:
+    """The plan a run produces: `plan` itself, or the same dataset under another seed or scale
+    (the UI's launchpad), or re-read
     when its spec file changed since `plan` was made, or (extracted data) counted again for each
     run since the source may have grown. Kept on `plan`, so the steps of a run in one process
     agree without planning again."""
@@ -154,11 +157,12 @@ def plan_for_run(plan: Plan, seed: int | None = None, run_id: str | None = None)
     current = file_sha256(path) if path is not None and path.exists() else None
     edited = current is not None and current != plan.source_hash
     extracted = any(plan.extracted(t) for t in plan.order)
-    if seed in (None, plan.spec.seed) and not edited and not extracted:
+    scale = None if scale in (None, 1) else scale
+    if seed in (None, plan.spec.seed) and scale is None and not edited and not extracted:
         return plan
-    key = (seed, current if edited else None, run_id if extracted else None)
+    key = (seed, scale, current if edited else None, run_id if extracted else None)
     if key not in plan.runs:
-        plan.runs[key] = replan(plan, seed=seed, reread=edited)
+        plan.runs[key] = replan(plan, seed=seed, reread=edited, scale=scale)
         for old in list(plan.runs)[:-RUNS_KEPT]:
             del plan.runs[old]
     return plan.runs[key]

@@ -218,9 +218,20 @@ class VersionStore:
         return found[-1]["version"]
 
     def resolve(self, dataset: str, version: str | None) -> str:
-        """'latest' (or None) -> the latest version id; an id is checked to exist."""
+        """'latest' (or None) -> the latest version id; 'previous' -> the one sealed before it
+        (to roll back or diff); an id is checked to exist."""
         if version in (None, "", "latest"):
             return self.latest(dataset)
+        if version == "previous":
+            latest = self.latest(dataset)
+            ids = [m["version"] for m in self.versions(dataset)]
+            before = ids[: ids.index(latest)] if latest in ids else []
+            if not before:
+                raise TdmError(
+                    f"dataset {dataset} has no version sealed before {latest}; "
+                    f"`tdm versions {dataset}` lists them"
+                )
+            return before[-1]
         self.manifest(dataset, check_name("version", version))
         return version
 
@@ -250,6 +261,19 @@ class VersionStore:
         except (OSError, pa.ArrowException) as e:
             reason = f"{entry['path']} cannot be read ({shorten(str(e), 200)})"
             raise BrokenVersion(dataset, version, reason) from None
+
+    def head(self, dataset: str, version: str, table: str, rows: int) -> pa.Table:
+        """The first `rows` rows of a table, read from its first batch file alone."""
+        files = self.manifest(dataset, version)["tables"][table]["files"]
+        if not files:
+            return pa.table({})
+        path = self.path(dataset, version, files[0]["path"])
+        try:
+            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+        except (OSError, pa.ArrowException) as e:
+            reason = f"{files[0]['path']} cannot be read ({shorten(str(e), 200)})"
+            raise BrokenVersion(dataset, version, reason) from None
+        return pa.Table.from_batches([first]) if first is not None else pa.table({})
 
     def batches(self, dataset: str, version: str, table: str):
         """The table's batches in row order, one pyarrow Table at a time."""

@@ -56,7 +56,9 @@ def test_a_failing_expectation_stops_the_version_and_the_load(write_spec):
         assert "customers" in text and "age" in text
         assert "expect_column_values_to_be_between" in text
         # the failed check is recorded in the instance, visible in the UI
-        key = dg.AssetCheckKey(names.key("shop", names.GENERATE, "customers"), "batch_suite")
+        key = dg.AssetCheckKey(
+            names.key("shop", names.GENERATE, "customers_batches"), "batch_suite"
+        )
         record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
         assert record.status.value == "FAILED"  # evaluated, and did not pass
         evaluation = record.event.dagster_event.event_specific_data

@@ -81,13 +81,13 @@ def test_a_defect_is_caught_named_and_never_loaded(kind, write_spec, monkeypatch
             run_dataset(plan, env="local", inst=instance)
         text = str(err.value)
         assert f"{table}.{column}: {expectation} FAILED" in text, text
-        assert f"shop/{names.GENERATE if check == 'batch_suite' else names.VERSION}/{table}" in text
+        assert _key(check, table).to_user_string() in text
         assert f"{check} failed" in text
         if isinstance(value, str):
             assert value not in text  # counts and row numbers, never values
         evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [dg.AssetCheckKey(names.key("shop", _stage(check), table), check)]
-        )[dg.AssetCheckKey(names.key("shop", _stage(check), table), check)]
+            [dg.AssetCheckKey(_key(check, table), check)]
+        )[dg.AssetCheckKey(_key(check, table), check)]
         assert evaluation.status.value == "FAILED"
         load = instance.get_latest_materialization_event(names.key("shop", names.LOAD))
         assert load is None  # the load never ran
@@ -102,8 +102,10 @@ def test_a_defect_is_caught_named_and_never_loaded(kind, write_spec, monkeypatch
     assert not (settings.home() / "local" / "shop.sqlite").exists()
 
 
-def _stage(check: str) -> str:
-    return names.GENERATE if check == "batch_suite" else names.VERSION
+def _key(check: str, table: str) -> dg.AssetKey:
+    if check == "batch_suite":
+        return names.key("shop", names.GENERATE, f"{table}_batches")
+    return names.key("shop", names.VERSION, table)
 
 
 def test_a_batch_of_another_type_is_named_not_a_crash(write_spec, monkeypatch):

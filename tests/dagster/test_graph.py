@@ -24,9 +24,14 @@ def test_graph_shape_and_metadata(small_spec):
     defs = build_definitions(paths=[small_spec])
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    expected = {"shop/schema", "shop/generate/customers", "shop/version/order_items", "shop/load"}
+    expected = {
+        "shop/schema",
+        "shop/generate/customers_batches",
+        "shop/version/order_items",
+        "shop/load",
+    }
     assert expected <= keys
-    gen = graph.get(dg.AssetKey(["shop", "generate", "orders"]))
+    gen = graph.get(dg.AssetKey(["shop", "generate", "orders_batches"]))
     assert gen.partitions_def.get_partition_keys() == load_spec(small_spec).batch_keys()
     assert "parquet" in gen.kinds
     schema = gen.metadata["dagster/column_schema"]
@@ -50,7 +55,9 @@ def test_full_materialization_into_the_embedded_environment(small_spec, instance
         assert meta[names.VERSION_META].value == summary.version
         assert meta["dagster/column_schema"].schema.columns
         assert meta[names.STORE_META].value.endswith(summary.version)
-        generated = materializations(instance, names.key("shop", names.GENERATE, table))
+        generated = materializations(
+            instance, names.key("shop", names.GENERATE, f"{table}_batches")
+        )
         assert sorted(m.partition for m in generated) == plan.batch_keys()
 
     manifest = VersionStore(settings.store_root()).manifest("shop", summary.version)
@@ -89,7 +96,7 @@ def test_one_batch_partition_at_a_time(small_spec, instance):
         instance=instance, partition_key=plan.batch_keys()[1], asset_selection=selection
     )
     assert result.success
-    [mat] = materializations(instance, names.key("shop", names.GENERATE, "orders"))
+    [mat] = materializations(instance, names.key("shop", names.GENERATE, "orders_batches"))
     start, stop = plan.block("orders", 1)
     assert mat.partition == plan.batch_keys()[1]
     assert mat.metadata["dagster/row_count"].value == stop - start
@@ -114,7 +121,7 @@ def test_a_broken_spec_shows_its_error_instead_of_hiding_others(small_spec, writ
     graph = defs.resolve_asset_graph()
     # every asset of shop is there; of broken only its schema, which carries the error
     tables = ["customers", "orders", "products", "order_items"]
-    shop = {f"shop/{stage}/{t}" for stage in ("generate", "version") for t in tables}
+    shop = {f"shop/generate/{t}_batches" for t in tables} | {f"shop/version/{t}" for t in tables}
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"broken/schema", "shop/schema", "shop/load", *shop}
     load = graph.get(dg.AssetKey(["shop", "load"]))
@@ -137,7 +144,7 @@ def test_rows_drawn_again_for_a_check_show_on_the_batch(tmp_path, instance):
     )
     plan = load_spec(spec)
     run_dataset(plan, inst=instance)
-    batches = materializations(instance, names.key("stays", names.GENERATE, "stays"))
+    batches = materializations(instance, names.key("stays", names.GENERATE, "stays_batches"))
     # one step makes both batches and reports for them together
     [redrawn] = {m.metadata["rows_drawn_again"].data["ordered"] for m in batches}
     assert 350 < redrawn < 650  # about half the rows broke the check on their first draw

@@ -55,8 +55,8 @@ def test_webserver_serves_the_lineage(tmp_path):
             "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
             for n in nodes
         }
-        assert deps["retail/generate/orders"] == {"retail/schema"}
-        assert deps["retail/version/orders"] == {"retail/generate/orders"}
+        assert deps["retail/generate/orders_batches"] == {"retail/schema"}
+        assert deps["retail/version/orders"] == {"retail/generate/orders_batches"}
         assert "retail/version/payments" in deps["retail/load"]
     finally:
         server.terminate()

@@ -78,8 +78,15 @@ def test_latest_and_resolve(small_spec, tmp_path):
         store.seal(plan, ids[-1])
         store.mark_latest("shop", ids[-1])
     assert store.resolve("shop", "latest") == ids[1]
+    listed = [m["version"] for m in store.versions("shop")]  # by creation, then id
+    first, second = listed
+    store.mark_latest("shop", second)
+    assert store.resolve("shop", "previous") == first
     store.mark_latest("shop", ids[0])  # reusing an older version makes it the latest again
     assert store.resolve("shop", None) == ids[0]
+    store.mark_latest("shop", first)
+    with pytest.raises(TdmError, match=f"no version sealed before {first}"):
+        store.resolve("shop", "previous")
     with pytest.raises(TdmError, match="no version v000 of dataset shop"):
         store.resolve("shop", "v000")
 
