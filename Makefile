@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
+# Airflow (pipelines/airflow_dag.py) has its own environment: see docs/airflow.md.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
 # Runs and the UI share one Dagster instance, so CLI runs show up in `make ui`.
 export DAGSTER_HOME ?= $(CURDIR)/.tdm/dagster
 
-.PHONY: install demo test lint ui bench lock clean
+.PHONY: install airflow demo test lint ui bench lock clean
 
 install: $(STAMP)
 
@@ -19,10 +22,22 @@ $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The Airflow 3 environment: Airflow and the engine's own dependencies (no Dagster), the same
+# versions as .venv wherever both hold a package, and this project in editable mode.
+airflow: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): requirements-airflow.lock pyproject.toml | $(STAMP)
+	test -x $(AIRFLOW_VENV)/bin/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(AIRFLOW_VENV)
+	$(BIN)/uv pip install --python $(AIRFLOW_VENV)/bin/python --compile-bytecode --quiet \
+		-r requirements-airflow.lock
+	$(BIN)/uv pip install --python $(AIRFLOW_VENV)/bin/python --compile-bytecode --quiet \
+		--no-deps -e .
+	touch $(AIRFLOW_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/tdm run schemas/retail.yaml --env local --dev-key
 
-test: $(STAMP)
+test: $(STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -32,10 +47,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # Without TDM_MASKING_KEY the UI masks with the public demo key (insecure; for trying it out).
+# The webserver and the daemon (schedules, sensors: stopped until switched on) run as in the
+# compose stack; `dagster dev` would do the same, but is superseded and says so at each start.
+UI_PORT ?= 3000
 ui: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -c "from pipelines.runner import instance; instance()"
 	test -n "$$TDM_MASKING_KEY" || echo "TDM_MASKING_KEY is unset: masking with the PUBLIC demo key"
-	test -n "$$TDM_MASKING_KEY" || export TDM_ALLOW_DEV_KEY=1; $(BIN)/dagster dev -w workspace.yaml
+	test -n "$$TDM_MASKING_KEY" || export TDM_ALLOW_DEV_KEY=1; \
+	$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null' EXIT INT TERM; \
+	echo "Dagster UI: http://127.0.0.1:$(UI_PORT)"; \
+	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 bench: $(STAMP)
 	$(BIN)/python bench/generation.py
@@ -44,6 +66,10 @@ bench: $(STAMP)
 lock:
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements-dev.lock
+	$(BIN)/uv pip compile requirements-airflow.in -c requirements.lock --python-version 3.11 \
+		-o requirements-airflow.lock
+	$(BIN)/uv pip compile pyproject.toml --extra airflow -c requirements.lock --python-version 3.11 \
+		--quiet >/dev/null  # the `airflow` extra still installs beside the pinned Dagster set
 
 clean:
-	rm -rf $(VENV) .tdm
+	rm -rf $(VENV) $(AIRFLOW_VENV) .tdm
