@@ -44,7 +44,9 @@ def test_launchpad_seed_and_scale_and_what_a_run_records(write_spec, instance):
     assert not instance.fetch_observations(schema_key, limit=1).records
     result = job.execute_in_process(
         instance=instance,
-        run_config={"resources": {"tdm": {"config": {"seed": 7, "scale": 0.2, "allow_dev_key": True}}}},
+        run_config={
+            "resources": {"tdm": {"config": {"seed": 7, "scale": 0.2, "allow_dev_key": True}}}
+        },
         tags={names.RANGE_START: keys[0], names.RANGE_END: keys[-1]},
     )
     assert result.success
