@@ -23,7 +23,7 @@ class Problem:
 
     def render(self, file: str) -> str:
         where = f"{file}:{self.line}" if self.line else file
-        text = f"{where}: {self.path or '<top>'}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         if self.hint:
             text += f"\n    fix: {self.hint}"
         return text

@@ -169,6 +169,11 @@ def _mask_problems(plan, tname: str, cname: str, r: Resolved) -> list[Problem]:
     return out + _constraint_problems(plan, tname, cname, cls, params, where)
 
 
+def _from(r: Resolved) -> str:
+    """Where a mask came from, when it is not the column's own `mask:`."""
+    return "" if r.origin == "column" else f" ({r.origin})"
+
+
 def _strategy_class(
     where: tuple, r: Resolved, logical: LogicalType
 ) -> tuple[type[Strategy] | None, Problem | None]:
@@ -178,14 +183,14 @@ def _strategy_class(
     if cls is None:
         return None, Problem(
             dotted(where),
-            f"unknown mask strategy {r.spec.strategy!r} ({r.origin})",
+            f"unknown mask strategy {r.spec.strategy!r}{_from(r)}",
             did_you_mean(r.spec.strategy, STRATEGIES) or one_of(STRATEGIES),
             at=where,
         )
     if logical.kind not in cls.types:
         return None, Problem(
             dotted(where),
-            f"mask {cls.name!r} ({r.origin}) works on {'/'.join(cls.types)} columns, not {logical}",
+            f"mask {cls.name!r}{_from(r)} works on {'/'.join(cls.types)} columns, not {logical}",
             "pick a strategy for this type",
             at=where,
         )

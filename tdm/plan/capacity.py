@@ -14,8 +14,8 @@ from tdm.spec.model import TableSpec
 def capacity_problems(plan) -> list[Problem]:
     out = []
     for tname, table in plan.spec.tables.items():
-        if table.source is not None:
-            continue  # extracted values are what they are; validation checks them
+        if table.source is not None or tname not in plan.rows:
+            continue  # extracted values are what they are (validation checks them), or uncounted
         rows = plan.rows[tname]
         for cname, gen in plan.gens[tname].items():
             at = ("tables", tname, "columns", cname)
@@ -30,7 +30,7 @@ def capacity_problems(plan) -> list[Problem]:
                     )
                 )
             out += _width_problems(table, tname, cname, gen, rows)
-            if isinstance(gen, ForeignKeyGen) and rows:
+            if isinstance(gen, ForeignKeyGen) and rows and gen.fk.references.table in plan.rows:
                 parent = gen.fk.references.table
                 if gen.mode == "unique" and rows > plan.rows[parent]:
                     out.append(

@@ -1,9 +1,14 @@
 """Checks that span fields of a spec: generators and their parameters, references, keys, cycles.
 
-Returns every problem found plus the generator built for each column.
+Returns every problem found plus the generator built for each column. A check that needs a part
+of the spec that could not be read (`Damage`), or that only repeats what a problem already
+reported implies (a table counted per a parent whose reference names an unknown table), stays
+silent.
 """
 
 from __future__ import annotations
+
+import re
 
 import pyarrow as pa
 from faker.config import AVAILABLE_LOCALES
@@ -12,28 +17,31 @@ from tdm.checks import unsupported
 from tdm.core.errors import Problem, did_you_mean, problem_at
 from tdm.generators import Generator
 from tdm.plan.columns import build_generator
-from tdm.plan.references import check_references
+from tdm.plan.references import check_references, per_parent_unsure
 from tdm.spec.expectations import expectation_problems
 from tdm.spec.model import DatasetSpec, RowsPerParent, TableSpec
+from tdm.spec.salvage import Damage
 
 Gens = dict[str, dict[str, Generator]]
 
 
-def check_spec(spec: DatasetSpec) -> tuple[list[Problem], Gens]:
+def check_spec(spec: DatasetSpec, damage: Damage | None = None) -> tuple[list[Problem], Gens]:
+    """`damage`: the parts of the spec left out because they could not be read."""
+    damage = Damage() if damage is None else damage
     problems: list[Problem] = []
     gens: Gens = {}
     problems += _check_locales(spec)
     for tname, table in spec.tables.items():
         gens[tname] = {}
-        problems += _check_keys(spec, tname, table)
+        problems += _check_keys(spec, tname, table, damage)
         for cname in table.columns:
-            gen, found = build_generator(spec, tname, table, cname)
+            gen, found = build_generator(spec, tname, table, cname, damage)
             problems += found
             if gen is not None:
                 gens[tname][cname] = gen
-        problems += _check_dependencies(tname, table, gens[tname])
-        problems += _check_conditions(tname, table)
-    problems += check_references(spec, gens)
+        problems += _check_dependencies(tname, table, gens[tname], damage)
+        problems += _check_conditions(tname, table, damage)
+    problems += check_references(spec, gens, damage)
     problems += expectation_problems(spec)
     return problems, gens
 
@@ -51,11 +59,13 @@ def _check_locales(spec: DatasetSpec) -> list[Problem]:
     ]
 
 
-def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem]:
+def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec, damage: Damage) -> list[Problem]:
     at = ("tables", tname)
     out = []
     cols = table.columns
     for i, c in enumerate(table.primary_key):
+        if damage.lost_column(tname, c):
+            continue
         if c not in cols:
             out.append(
                 problem_at(
@@ -82,7 +92,7 @@ def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem
             )
     for i, group in enumerate(table.unique):
         for c in group:
-            if c not in cols:
+            if c not in cols and not damage.lost_column(tname, c):
                 out.append(
                     problem_at(
                         (*at, "unique", i),
@@ -92,17 +102,19 @@ def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem
                 )
     for i, fk in enumerate(table.foreign_keys):
         for c in fk.columns:
-            if c not in cols:
+            if c not in cols and not damage.lost_column(tname, c):
                 out.append(
                     problem_at(
-                        (*at, "foreign_keys", i, "columns"),
+                        damage.file_path((*at, "foreign_keys", i, "columns")),
                         f"foreign key column {c!r} is not a column of {tname}",
                         did_you_mean(c, cols),
                     )
                 )
     if isinstance(table.rows, RowsPerParent):
         per = table.rows.per
-        if per not in spec.tables:
+        if per in damage.tables:
+            pass  # a table that could not be read
+        elif per not in spec.tables:
             out.append(
                 problem_at(
                     (*at, "rows", "per"),
@@ -118,7 +130,7 @@ def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem
                     "give an absolute row count",
                 )
             )
-        elif not any(fk.references.table == per for fk in table.all_foreign_keys):
+        elif table.per_parent_fk() is None and not per_parent_unsure(spec, tname, table, damage):
             out.append(
                 problem_at(
                     (*at, "rows", "per"),
@@ -129,11 +141,13 @@ def _check_keys(spec: DatasetSpec, tname: str, table: TableSpec) -> list[Problem
     return out
 
 
-def _check_dependencies(tname: str, table: TableSpec, gens: dict[str, Generator]) -> list[Problem]:
+def _check_dependencies(
+    tname: str, table: TableSpec, gens: dict[str, Generator], damage: Damage
+) -> list[Problem]:
     out = []
     for cname, gen in gens.items():
         for dep in gen.depends_on():
-            if dep not in table.columns:
+            if dep not in table.columns and not damage.lost_column(tname, dep):
                 out.append(
                     problem_at(
                         ("tables", tname, "columns", cname),
@@ -144,8 +158,9 @@ def _check_dependencies(tname: str, table: TableSpec, gens: dict[str, Generator]
     return out
 
 
-def _check_conditions(tname: str, table: TableSpec) -> list[Problem]:
-    """`check:` entries and `when:` conditions must be SQL that reads this table's columns."""
+def _check_conditions(tname: str, table: TableSpec, damage: Damage) -> list[Problem]:
+    """`check:` entries and `when:` conditions must be SQL that reads this table's columns (a
+    condition that names a column left out is not checked)."""
     found = [(("tables", tname, "check", name), expr) for name, expr in table.check.items()]
     found += [
         (("tables", tname, "columns", c, "when"), col.when)
@@ -155,8 +170,11 @@ def _check_conditions(tname: str, table: TableSpec) -> list[Problem]:
     if not found:
         return []
     schema = pa.schema([pa.field(c, col.logical.arrow) for c, col in table.columns.items()])
+    lost = damage.columns.get(tname, set())
     out = []
     for at, expr in found:
+        if any(re.search(rf"\b{re.escape(c)}\b", expr) for c in lost):
+            continue
         why = unsupported(expr, schema)
         if why:
             out.append(problem_at(at, why, "write a condition on this table's columns"))

@@ -43,6 +43,7 @@ def build_plan(
                 )
             )
     plan = Plan(spec, gens, order, {}, columns, source=source)
+    uncounted: set[str] = set()  # tables whose rows could not be counted: a problem says why
     for tname in order:
         rows = spec.tables[tname].rows
         if spec.tables[tname].source is not None:
@@ -50,15 +51,30 @@ def build_plan(
             if plan.rows[tname] is None:
                 plan.rows[tname] = plan.reader().count(tname, spec.tables[tname])
         elif isinstance(rows, RowsPerParent):
+            if rows.per not in plan.rows:
+                uncounted.add(tname)
+                if rows.per not in uncounted:
+                    problems.append(_counted_in_a_cycle(tname, rows.per))
+                continue
             per, problem = _count_per_parent(spec, tname, rows, plan.rows[rows.per])
             if problem is not None:
-                return None, [*problems, problem]
+                problems.append(problem)
+                uncounted.add(tname)
+                continue
             plan.per_parent[tname] = per
             plan.rows[tname] = per.total
         else:
             plan.rows[tname] = rows
     problems += capacity_problems(plan)
     return (plan if not problems else None), problems
+
+
+def _counted_in_a_cycle(table: str, parent: str) -> Problem:
+    return problem_at(
+        ("tables", table, "rows", "per"),
+        f"rows of {table} are counted per {parent}, whose own rows depend on {table}'s",
+        f"give {table} or {parent} a whole number of rows",
+    )
 
 
 def _count_per_parent(

@@ -8,18 +8,18 @@ raised together as one `SpecError`, so a user fixes a spec in one pass, never fr
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from tdm.core.errors import KeyPath, Problem, SpecError, line_of
+from tdm.core.errors import KeyPath, Problem, SpecError
 from tdm.core.files import file_sha256
 from tdm.masking.gate import detect, gate, report
 from tdm.masking.policy import Resolved, check_defaults, resolve_masks
 from tdm.plan.check import check_spec
 from tdm.plan.compile import build_plan
 from tdm.plan.model import Plan
+from tdm.plan.stages import load_checked
 from tdm.spec.model import DatasetSpec, MaskSpec
 from tdm.spec.problems import pydantic_problems
 from tdm.spec.reading import read_yaml
@@ -123,23 +123,12 @@ def _plan_spec(spec: DatasetSpec, source: Path | None):
 def load_spec(
     path: str | Path, seed: int | None = None, scale: float | None = None, gate_pii: bool = True
 ):
-    """Read, validate and plan a spec: the returned `Plan` is ready to generate.
+    """Read, validate and plan a spec: the returned `Plan` is ready to generate. Every problem
+    is reported at once (`tdm.plan.stages`).
 
     gate_pii=False skips the PII gate (for `tdm scan`, which reports instead of failing)."""
 
-    path = Path(path)
-    spec, lines = _parse(path)
-    spec = spec.with_overrides(seed=seed, scale=scale).resolved()
-    problems, gens = check_spec(spec)
-    if not problems:
-        plan, problems = build_plan(spec, gens, source=path)
-    if not problems:
-        problems = _plan_masks(plan, gate_pii)
-    problems = [p if p.line else replace(p, line=line_of(lines, p.at)) for p in problems]
-    if problems:
-        raise SpecError(str(path), problems)
-    plan.source_hash = file_sha256(path)
-    return plan
+    return load_checked(Path(path), seed=seed, scale=scale, gate_pii=gate_pii)
 
 
 RUNS_KEPT = 8  # run plans remembered per plan: a long-lived code location makes one per run

@@ -8,33 +8,28 @@ the composed node graph is checked for alias bombs, walked for line numbers, the
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tdm.core.errors import KeyPath, Problem, SpecError, clip
+from tdm.core.errors import KeyPath, Problem, SpecError, clip, dotted
+from tdm.spec.textfile import MAX_BYTES as MAX_BYTES
+from tdm.spec.textfile import Refused, read_text
 
 try:
     from yaml import CSafeLoader as _Base
 except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _Base
 
-MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64  # nested mappings/sequences; pydantic cannot serialise much beyond ~150 either
 MAX_NODES = 2_000_000  # once aliases are expanded; a 10,000-table spec has ~150,000
 MAX_SCALAR = 65_536  # characters in one key or value
 _REPARSE_CHARS = 256 * 1024
 
 _QUOTING = "check indentation and quoting"
+_MERGE = "tag:yaml.org,2002:merge"  # `<<: *defaults`: keys after it override the merged ones
 _NESTING = "a spec needs a few levels of nesting: flatten this part (or close its brackets)"
-
-
-class _Refused(Exception):
-    def __init__(self, message: str, hint: str | None = None, line: int | None = None):
-        super().__init__(message)
-        self.problem = Problem("", message, hint, line)
 
 
 class _Loader(_Base):  # type: ignore[misc,valid-type]
@@ -43,7 +38,7 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
         raises ValueError and the like, not a YAMLError: report it with its line."""
         try:
             return super().construct_object(node, deep)
-        except (yaml.YAMLError, _Refused):
+        except (yaml.YAMLError, Refused):
             raise
         except Exception as e:
             kind = str(node.tag).rsplit(":", 1)[-1]
@@ -51,7 +46,7 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
             message = f"cannot read {clip(str(text), 40)!r} as {kind}"
             if isinstance(e, ValueError | OverflowError):  # others say nothing useful
                 message += f": {clip(str(e).split(';')[0], 100)}"
-            raise _Refused(
+            raise Refused(
                 message,
                 "correct the value, or quote it to keep it as text",
                 node.start_mark.line + 1,
@@ -61,51 +56,25 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
 def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """The parsed document (None for an empty file) and a map from each key path to its 1-based
     line. Paths inside an alias (*name) have no entry of their own: `line_of` falls back to the
-    entry of the alias itself."""
+    entry of the alias itself. A key written twice in one mapping is an error too."""
+    data, lines, problems = read_yaml_checked(path)
+    if problems:
+        raise SpecError(str(path), problems)
+    return data, lines
+
+
+def read_yaml_checked(path: Path) -> tuple[Any, dict[KeyPath, int], list[Problem]]:
+    """`read_yaml`, but keys written twice come back as problems beside the document (the last
+    one counts), so the rest of the file can still be checked."""
     try:
-        text = _read_text(path)
+        text = read_text(path)
         try:
             _check_events(text)
             return _load(text)
         except yaml.YAMLError as e:
             raise _invalid(e, text) from None
-    except _Refused as refused:
+    except Refused as refused:
         raise SpecError(str(path), [refused.problem]) from None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise _Refused("this is a directory, not a YAML file", "pass the path of a .yaml file")
-        if not stat.S_ISREG(info.st_mode):
-            raise _Refused("not a regular file", "pass the path of a .yaml file")
-        if info.st_size > MAX_BYTES:
-            raise _too_large(info.st_size)
-        with path.open("rb") as f:
-            raw = f.read(MAX_BYTES + 1)  # the file may have grown since stat
-    except FileNotFoundError:
-        raise _Refused("file not found", "check the path; specs live under schemas/") from None
-    except PermissionError:
-        raise _Refused("permission denied", "check the file's permissions") from None
-    except OSError as e:
-        raise _Refused(f"cannot read the file ({e.strerror or e})") from None
-    if len(raw) > MAX_BYTES:
-        raise _too_large(len(raw))
-    if b"\0" in raw:
-        raise _Refused("binary file, not YAML text", "pass a YAML text file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise _Refused(f"not UTF-8 text ({e.reason})", "save the file as UTF-8", line) from None
-
-
-def _too_large(size: int) -> _Refused:
-    return _Refused(
-        f"file too large ({size / 2**20:.1f} MiB; the limit is {MAX_BYTES // 2**20} MiB)",
-        "check that this is the right file",
-    )
 
 
 def _check_events(text: str) -> None:
@@ -118,13 +87,13 @@ def _check_events(text: str) -> None:
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
             if nodes > MAX_NODES:
-                raise _Refused(
+                raise Refused(
                     f"more than {MAX_NODES:,} nodes (keys, values and items)",
                     "check that this is the right file: a spec is far smaller",
                     line,
                 )
             if isinstance(event, yaml.AliasEvent) and event.anchor not in anchors:
-                raise _Refused(
+                raise Refused(
                     f"invalid YAML: found undefined alias {clip(str(event.anchor), 40)!r}",
                     "define the anchor (&name) before its first use (*name)",
                     line,
@@ -132,7 +101,7 @@ def _check_events(text: str) -> None:
             if event.anchor is not None:
                 anchors.add(event.anchor)
             if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR:
-                raise _Refused(
+                raise Refused(
                     f"a value of {len(event.value):,} characters; at most {MAX_SCALAR:,}",
                     "check that this is the right file: a spec holds short values",
                     line,
@@ -140,30 +109,31 @@ def _check_events(text: str) -> None:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Refused(f"nested deeper than {MAX_DEPTH} levels", _NESTING, line)
+                raise Refused(f"nested deeper than {MAX_DEPTH} levels", _NESTING, line)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
         elif isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise _Refused(
+                raise Refused(
                     "a second YAML document starts here; a file holds one",
                     "remove the extra '---' line, or split the file",
                     line,
                 )
 
 
-def _load(text: str) -> tuple[Any, dict[KeyPath, int]]:
+def _load(text: str) -> tuple[Any, dict[KeyPath, int], list[Problem]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, {}
+            return None, {}, []
         _check_expanded(node)
         lines: dict[KeyPath, int] = {}
+        twice: list[Problem] = []
         # Before constructing: that flattens merge keys (<<) into the node graph in place.
-        _walk(node, (), lines, set())
-        return loader.construct_document(node), lines
+        _walk(node, (), lines, set(), twice)
+        return loader.construct_document(node), lines, twice
     finally:
         loader.dispose()
 
@@ -183,7 +153,7 @@ def _check_expanded(root: yaml.Node) -> None:
         children = _children(node)
         if not children_done:
             if key in open_:
-                raise _Refused(
+                raise Refused(
                     "an alias (*name) inside its own anchor's content",
                     "an alias can only repeat a value whose definition has ended",
                     node.start_mark.line + 1,
@@ -200,14 +170,14 @@ def _check_expanded(root: yaml.Node) -> None:
             size += child_size
             deepest = max(deepest, child_depth)
         if size > MAX_NODES:
-            raise _Refused(
+            raise Refused(
                 f"more than {MAX_NODES:,} expanded nodes: aliases (*name) repeat their "
                 "anchor's content each time",
                 "use large anchors less often",
                 node.start_mark.line + 1,
             )
         if deepest + 1 > MAX_DEPTH:
-            raise _Refused(
+            raise Refused(
                 f"nested deeper than {MAX_DEPTH} levels via aliases",
                 _NESTING,
                 node.start_mark.line + 1,
@@ -223,28 +193,46 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _walk(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], seen: set[int]) -> None:
+def _walk(
+    node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], seen: set[int], twice: list[Problem]
+) -> None:
+    """Record the line of every key path, and the keys written twice in one mapping."""
     lines.setdefault(at, node.start_mark.line + 1)
     if id(node) in seen:  # an alias: walking it again would expand it
         return
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):  # other keys fail when constructed
                 here = (*at, key.value)
-                lines[here] = key.start_mark.line + 1
-                _walk(value, here, lines, seen)
+                line = key.start_mark.line + 1
+                if key.tag != _MERGE and first.setdefault((key.tag, key.value), line) != line:
+                    twice.append(_written_twice(here, first[(key.tag, key.value)], line))
+                lines[here] = line
+                _walk(value, here, lines, seen, twice)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*at, i), lines, seen)
+            _walk(item, (*at, i), lines, seen, twice)
 
 
-def _invalid(e: yaml.YAMLError, text: str) -> _Refused:
+def _written_twice(at: KeyPath, first: int, line: int) -> Problem:
+    name = clip(str(at[-1]), 40)
+    return Problem(
+        dotted(at),
+        f"{name!r} is written twice here (lines {first} and {line}); only the last one would count",
+        "remove or rename one of them",
+        line,
+        at,
+    )
+
+
+def _invalid(e: yaml.YAMLError, text: str) -> Refused:
     if isinstance(e, yaml.reader.ReaderError):
         found = yaml.reader.Reader.NON_PRINTABLE.search(text)
         line = text.count("\n", 0, found.start()) + 1 if found else None
         char = f"#x{ord(found.group()):04x}" if found else "character"
-        return _Refused(
+        return Refused(
             f"invalid YAML: unacceptable character {char}: special characters are not allowed",
             "remove control characters: the file must be plain text",
             line,
@@ -253,10 +241,10 @@ def _invalid(e: yaml.YAMLError, text: str) -> _Refused:
     line = mark.line + 1 if mark else None
     reason = getattr(e, "problem", None) or str(e)
     if "maximum nesting depth" in reason:  # libyaml's own limit, deeper than ours
-        return _Refused(f"nested deeper than {MAX_DEPTH} levels", _NESTING, line)
+        return Refused(f"nested deeper than {MAX_DEPTH} levels", _NESTING, line)
     if line and isinstance(e, yaml.scanner.ScannerError | yaml.parser.ParserError):
         reason = _python_wording(text, line) or reason
-    return _Refused(f"invalid YAML: {clip(reason, 100)}", _QUOTING, line)
+    return Refused(f"invalid YAML: {clip(reason, 100)}", _QUOTING, line)
 
 
 def _python_wording(text: str, line: int) -> str | None:

@@ -404,7 +404,7 @@ def test_bad_params_are_refused():
 @pytest.mark.parametrize(
     ("of", "element_type", "where", "says"),
     [
-        ({"generator": "integer", "min": 1, "max": "x"}, "int", "of.max", "valid number"),
+        ({"generator": "integer", "min": 1, "max": "x"}, "int", "of.max", "must be a number"),
         ({"generator": "integer", "min": 1, "mx": 9}, "int", "of.mx", "unknown field"),
         ({"generator": "choice", "values": [1], "weights": [1, 2]}, "int", "of.weights", "2 w"),
         ({"generator": "nope"}, "string", "of.generator", "needs a generator"),

@@ -21,8 +21,20 @@ def test_grouped(i):
 def test_an_xdist_group_runs_on_one_worker(tmp_path):
     (tmp_path / "test_grouped.py").write_text(GROUPED)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-q", "-rA"]
-        + ["-p", "no:cacheprovider", str(tmp_path / "test_grouped.py")],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "2",
+            "--dist",
+            "loadgroup",
+            "-q",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path / "test_grouped.py"),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

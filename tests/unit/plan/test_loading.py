@@ -25,9 +25,9 @@ def replans(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
     real = loading.replan
 
-    def counted(plan, seed=None, reread=False):
+    def counted(plan, seed=None, reread=False, scale=None):
         calls.append((seed, reread))
-        return real(plan, seed=seed, reread=reread)
+        return real(plan, seed=seed, reread=reread, scale=scale)
 
     monkeypatch.setattr(loading, "replan", counted)
     return calls

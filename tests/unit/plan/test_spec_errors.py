@@ -157,8 +157,7 @@ CASES = [
         "tables.orders.foreign_keys[0].reference",
         "unknown field 'reference'",
         'did you mean "references"?',
-        16,
-        count=2,  # plus: missing required field 'references'
+        16,  # (not also "missing required field 'references'": the misspelling is the mistake)
     ),
     Case(
         "primary-key-names-no-column",
@@ -220,7 +219,7 @@ CASES = [
             "      - {columns: customer_id, references: customers, distribution: zipf, a: 0.5}\n",
         ),
         "tables.orders.foreign_keys[0].a",
-        "greater than 1",
+        "a must be > 1, got 0.5",
         None,
         15,
     ),
@@ -471,7 +470,7 @@ CASES = [
         "batch-size-beyond-what-a-worker-holds",
         CUSTOMERS.replace("tables:", "batch_size: 1000000000\ntables:"),
         "batch_size",
-        "less than or equal to 10000000",
+        "batch_size must be <= 10,000,000, got 1,000,000,000",
         None,
         2,
     ),
