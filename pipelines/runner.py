@@ -7,10 +7,14 @@ run started from a terminal shows up in `make ui` with its lineage and metadata.
 from __future__ import annotations
 
 import os
+import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.instance.ref import InstanceRef
+from dagster._utils.interrupts import check_captured_interrupt
 
 from assets import names
 from pipelines.build import build_definitions
@@ -21,6 +25,19 @@ from tdm.plan.model import Plan
 
 # Failures reach the user as one clear message (see _failure), not as Dagster's log lines.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# A terminal's runs keep no copy of the process's stdout and stderr: capturing it would route the
+# CLI's own output through a file and `tail` processes (which a Ctrl-C would reach too); what
+# the steps say is in each run's event log, in the UI.
+NO_CAPTURE = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
+# The steps a user stopped fail with one of these errors (Dagster's own handler catches Ctrl-C).
+INTERRUPTED = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
+# Told of each event of a run as it happens: (the job, "generate" or "load"; the event).
+Listener = Callable[[str, dg.EventLogEntry], None]
 # A terminal user cannot act on Dagster's notes about its own beta/preview APIs we rely on.
 for _category in (dg.BetaWarning, dg.PreviewWarning):
     warnings.filterwarnings("ignore", category=_category)
@@ -30,11 +47,57 @@ def instance() -> dg.DagsterInstance:
     """The persistent instance in DAGSTER_HOME (default .tdm/dagster), created on first use."""
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
+    if not os.access(home, os.W_OK):  # Dagster's SQLite storage would fail, less clearly
+        raise TdmError(
+            f"the Dagster instance in {home} is not writable (a run records itself there); "
+            "set DAGSTER_HOME (or TDM_HOME) to a writable directory"
+        )
     config = home / "dagster.yaml"
     if not config.exists():  # default local storage; telemetry off for a tool's own instance
         config.write_text("telemetry:\n  enabled: false\n")
     os.environ.setdefault("DAGSTER_HOME", str(home))
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=NO_CAPTURE))
+
+
+class ChecksFailed(TdmError):
+    """The run's data failed its checks: not an input error (the CLI exits with 1, not 2)."""
+
+    exit_code = 1
+
+
+def _execute(
+    job: dg.JobDefinition, inst: dg.DagsterInstance, listen: Listener | None, kind: str, **kw
+) -> dg.ExecuteInProcessResult:
+    """Run a job in-process; Ctrl-C (which Dagster turns into a failed step) is KeyboardInterrupt
+    again, so the caller can say what state it left."""
+    run_id, stopped = str(uuid.uuid4()), []
+
+    def hear(entry: dg.EventLogEntry) -> None:
+        if check_captured_interrupt():  # seen here even if no step is left to fail with it
+            stopped.append(entry)
+        if listen:
+            listen(kind, entry)
+
+    inst.add_event_listener(run_id, hear)
+    result = job.execute_in_process(instance=inst, raise_on_error=False, run_id=run_id, **kw)
+    if stopped or (not result.success and _interrupted(result)):
+        raise KeyboardInterrupt
+    return result
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None:
+                if error.cls_name in INTERRUPTED:
+                    return True
+                error = error.cause
+        if event.is_run_failure and event.event_specific_data is not None:
+            reason = getattr(event.event_specific_data, "failure_reason", None)
+            if reason is not None and reason.value == "UNEXPECTED_TERMINATION":
+                return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -47,8 +110,9 @@ class RunSummary:
     load_run_id: str | None = None
 
 
-def _failure(result: dg.ExecuteInProcessResult) -> str:
-    messages = []
+def _failure(result: dg.ExecuteInProcessResult, what: str) -> TdmError:
+    """One error saying what failed: ChecksFailed when only checks failed, else TdmError."""
+    messages, other = [], False
     for check in result.get_asset_check_evaluations():
         if not check.passed:
             said = check.metadata.get("messages")
@@ -62,13 +126,16 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
             user = data.user_failure_data
             if user and user.description:
                 messages.append(user.description)
+                other = True
                 continue
             error = data.error
             while error.cause is not None:  # the engine's own error, not Dagster's wrapper
                 error = error.cause
             if error.cls_name != "DagsterAssetCheckFailedError":  # already told above
                 messages.append(f"{event.step_key}: {error.message}")
-    return "\n".join(m.strip() for m in messages) or "the run failed"
+                other = True
+    text = f"{what} failed:\n" + ("\n".join(m.strip() for m in messages) or "the run failed")
+    return TdmError(text) if other or not messages else ChecksFailed(text)
 
 
 def run_dataset(
@@ -76,20 +143,24 @@ def run_dataset(
     env: str | None = None,
     inst: dg.DagsterInstance | None = None,
     dev_key: bool = False,
+    listen: Listener | None = None,
 ) -> RunSummary:
     """Generate (or extract), mask and seal a version; load it into `env` if given.
-    dev_key allows the public demo key when $TDM_MASKING_KEY is not set (insecure)."""
+    dev_key allows the public demo key when $TDM_MASKING_KEY is not set (insecure); `listen`
+    hears the runs' events as they happen."""
     inst = inst or instance()
     defs = build_definitions(paths=[], plans=[plan], tdm=TdmResource(allow_dev_key=dev_key))
     keys = plan.batch_keys()
-    result = defs.resolve_job_def(names.generate_job(plan.name)).execute_in_process(
-        instance=inst,
+    result = _execute(
+        defs.resolve_job_def(names.generate_job(plan.name)),
+        inst,
+        listen,
+        "generate",
         run_config=QUIET,
-        raise_on_error=False,
         tags={names.RANGE_START: keys[0], names.RANGE_END: keys[-1]},
     )
     if not result.success:
-        raise TdmError(f"generating {plan.name} failed:\n{_failure(result)}")
+        raise _failure(result, f"generating {plan.name}")
     rows, version = {}, ""
     for event in result.get_asset_materialization_events():
         key = event.asset_key.path
@@ -99,7 +170,7 @@ def run_dataset(
             version = meta[names.VERSION_META].value
     summary = RunSummary(plan.name, version, {t: rows[t] for t in plan.order}, result.run_id)
     if env:
-        load_run = load_version(plan, env, version, inst, defs)
+        load_run = load_version(plan, env, version, inst, defs, listen=listen)
         summary = RunSummary(**{**summary.__dict__, "loaded_into": env, "load_run_id": load_run})
     return summary
 
@@ -112,6 +183,7 @@ def load_version(
     defs: dg.Definitions | None = None,
     *,
     force: bool = False,
+    listen: Listener | None = None,
 ) -> str:
     """Load a sealed version into an environment through the load asset; returns the run id."""
     inst = inst or instance()
@@ -129,12 +201,14 @@ def load_version(
             f"(environments that do: {', '.join(partitions) or 'none'})"
         )
     op = "__".join(names.key(plan.name, names.LOAD).path)
-    result = job.execute_in_process(
-        instance=inst,
+    result = _execute(
+        job,
+        inst,
+        listen,
+        "load",
         partition_key=env,
-        raise_on_error=False,
         run_config={**QUIET, "ops": {op: {"config": {"version": version, "force": force}}}},
     )
     if not result.success:
-        raise TdmError(f"loading {plan.name} into {env} failed:\n{_failure(result)}")
+        raise _failure(result, f"loading {plan.name} into {env}")
     return result.run_id

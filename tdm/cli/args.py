@@ -8,7 +8,6 @@ import math
 
 from tdm.core.errors import TdmError
 from tdm.core.names import check_name
-from tdm.spec.model import MAX_BATCH_SIZE, MAX_ROWS
 
 MAX_WORKERS = 256
 MAX_SAMPLE = 1_000_000
@@ -40,10 +39,14 @@ def scale(text: str) -> float:
 
 
 def row_count(text: str) -> int:
+    from tdm.spec.model import MAX_ROWS  # the spec model (numpy, pydantic) only when needed
+
     return int(_number(text, int, "a whole number of rows", 0, MAX_ROWS))
 
 
 def batch_size(text: str) -> int:
+    from tdm.spec.model import MAX_BATCH_SIZE
+
     return int(_number(text, int, "a whole number of rows", 1, MAX_BATCH_SIZE))
 
 

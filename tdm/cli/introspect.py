@@ -8,10 +8,11 @@ from pathlib import Path
 
 from tdm.core.files import atomic_write
 from tdm.core.settings import interpolate
-from tdm.introspect import introspect
 
 
 def cmd_introspect(args: argparse.Namespace) -> int:
+    from tdm.introspect import introspect  # heavy: imported by this command alone
+
     url = interpolate(args.url, "the URL argument")
     found = introspect(url, args.schema, args.tables, args.rows, args.name)
     if args.output == "-":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 
 from tdm.cli.args import (
     batch_size,
@@ -22,14 +21,10 @@ from tdm.cli.args import (
     version_name,
     workers,
 )
+from tdm.cli.exits import EPILOG, finish, guarded, interrupts
 from tdm.cli.introspect import cmd_introspect
 from tdm.cli.produce import cmd_generate, cmd_load, cmd_run
 from tdm.cli.report import cmd_diff, cmd_envs, cmd_scan, cmd_validate, cmd_versions
-from tdm.core.errors import TdmError, clip
-
-EXIT_ERROR = 2  # the input, the environment or a target is wrong: the message says what to do
-EXIT_BUG = 70  # an unexpected exception (sysexits' EX_SOFTWARE)
-EXIT_PIPE = 141  # the reader of our output went away (128 + SIGPIPE), as for `| head`
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,7 +42,11 @@ def parser() -> argparse.ArgumentParser:
         help="mask with the public demo key if TDM_MASKING_KEY is unset (INSECURE)",
     )
     p = argparse.ArgumentParser(
-        prog="tdm", description="Test data management on Dagster.", parents=[common]
+        prog="tdm",
+        description="Test data management on Dagster.",
+        parents=[common],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -74,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
         "--batch-size", type=batch_size, help="rows per batch (output is the same for any)"
     )
     g.add_argument("--workers", type=workers, default=1, help="processes")
+    g.add_argument("--quiet", action="store_true", help="no progress lines")
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser(
@@ -95,7 +95,9 @@ def parser() -> argparse.ArgumentParser:
         "validate", parents=[common], help="show (or re-run) a version's validation report"
     )
     va.add_argument("dataset", type=dataset_name)
-    va.add_argument("--version", type=version_name, default="latest")
+    va.add_argument(
+        "--version", type=version_name, default="latest", help="version id, latest or previous"
+    )
     va.add_argument("--rerun", action="store_true", help="validate again instead of showing")
     va.add_argument("--json", action="store_true")
     va.set_defaults(func=cmd_validate)
@@ -104,8 +106,8 @@ def parser() -> argparse.ArgumentParser:
         "diff", parents=[common], help="row counts, schema and content differences of versions"
     )
     df.add_argument("dataset", type=dataset_name)
-    df.add_argument("old", type=version_name, help="version id (or latest)")
-    df.add_argument("new", type=version_name, help="version id (or latest)")
+    df.add_argument("old", type=version_name, help="version id, latest or previous")
+    df.add_argument("new", type=version_name, help="version id, latest or previous")
     df.add_argument("--json", action="store_true")
     df.set_defaults(func=cmd_diff)
 
@@ -120,8 +122,10 @@ def parser() -> argparse.ArgumentParser:
     )
     ld.add_argument("dataset", type=dataset_name)
     ld.add_argument("--env", type=environment_name, required=True)
-    ld.add_argument("--version", type=version_name, default="latest")
-    ld.add_argument("--quiet", action="store_true")
+    ld.add_argument(
+        "--version", type=version_name, default="latest", help="version id, latest or previous"
+    )
+    ld.add_argument("--quiet", action="store_true", help="no progress lines")
     ld.add_argument(
         "--force",
         action="store_true",
@@ -145,36 +149,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Every failure ends here as one message and an exit code, never as a bare traceback."""
-    args = parser().parse_args(argv)
-    debug = getattr(args, "debug", False) or os.environ.get("TDM_DEBUG", "") not in ("", "0")
-    try:
+    """Every way a command ends is an exit code and at most one message (tdm.cli.exits): never a
+    traceback for an expected condition, nothing at all for a closed pipe."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv or os.environ.get("TDM_DEBUG", "") not in ("", "0")
+
+    def command() -> int:
+        args = parser().parse_args(argv)
         return args.func(args)
-    except TdmError as e:
-        if debug:
-            traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # Python would complain again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_PIPE
-    except MemoryError:
-        print("error: out of memory; lower the rows or the batch_size", file=sys.stderr)
-        return EXIT_ERROR
-    except Exception as e:
-        if debug:
-            traceback.print_exc()
-        print(
-            f"error: unexpected {type(e).__name__}: {clip(str(e))}\n"
-            "  hint: this input reached a case tdm does not handle; run again with --debug (or "
-            "TDM_DEBUG=1) for the traceback, and please report it",
-            file=sys.stderr,
-        )
-        return EXIT_BUG
+
+    with interrupts():
+        return finish(guarded(command, debug))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,37 @@
 """Commands that produce or load data: `tdm run`, `tdm generate`, `tdm load`.
 
-`run` and `load` go through the Dagster graph (pipelines.runner), imported only here, inside the
-commands, so the rest of the engine stays free of Dagster.
+Every argument is checked before any work starts (tdm.cli.known). `run` and `load` go through
+the Dagster graph (pipelines.runner), imported only here, inside the commands, so the rest of
+the engine stays free of Dagster. Results go to stdout once, progress to stderr
+(tdm.cli.progress); Ctrl-C says what state was left (tdm.cli.state).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tdm.cli.exits import tell
+from tdm.cli.known import check_dataset, check_environment, check_version
+from tdm.cli.progress import Progress, RunWatch
+from tdm.cli.state import (
+    files,
+    generate_state,
+    held_before,
+    load_state,
+    on_interrupt,
+    run_state,
+    sealed,
+)
 from tdm.core import settings
 from tdm.core.errors import TdmError
+
+if TYPE_CHECKING:
+    from tdm.environments.config import Environment
+    from tdm.plan.model import Plan
 
 
 def _spec_paths(spec: str | None) -> list[Path]:
@@ -26,59 +43,62 @@ def _spec_paths(spec: str | None) -> list[Path]:
     return paths
 
 
-def _progress(quiet: bool) -> None:
-    log = logging.getLogger("tdm.progress")
-    for old in [h for h in log.handlers if getattr(h, "tdm_cli", False)]:
-        log.removeHandler(old)  # a handler per command, on the stderr of this command
-    if quiet:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.tdm_cli = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("  %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-
-
 def _warn_dev_key(enabled: bool) -> None:
     if enabled and not os.environ.get("TDM_MASKING_KEY"):
-        print(
+        tell(
             "WARNING: --dev-key: masking with the PUBLIC demo key; anyone can reverse it. "
-            "Never use it on real data; set TDM_MASKING_KEY instead.",
-            file=sys.stderr,
+            "Never use it on real data; set TDM_MASKING_KEY instead."
         )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.runner import run_dataset
     from tdm.masking.apply import Masker
     from tdm.masking.keys import key_from_env
     from tdm.plan.loading import load_spec
 
-    _progress(args.quiet)
-    for path in _spec_paths(args.spec):
-        plan = load_spec(path, seed=args.seed, scale=args.scale)
+    plans = [load_spec(p, seed=args.seed, scale=args.scale) for p in _spec_paths(args.spec)]
+    env = None
+    for plan in plans:  # all of them, before the first one runs
         plan.check_batches()
-        print(
-            f"{plan.name}: {sum(plan.rows.values()):,} rows in {len(plan.order)} tables, "
-            f"{plan.batches} batches (seed {plan.spec.seed})",
-            file=sys.stderr,
-        )
-        started = time.perf_counter()
-        if Masker.active(plan):  # fail before starting anything when the key is missing
+        env = check_environment(args.env, plan.name) if args.env else None
+        if Masker.active(plan):  # a missing key stops it before anything starts
             key_from_env(allow_dev=args.dev_key)
-            _warn_dev_key(args.dev_key)
-        summary = run_dataset(plan, env=args.env, dev_key=args.dev_key)
-        seconds = time.perf_counter() - started
-        width = max(len(t) for t in summary.rows)
-        for table, rows in summary.rows.items():
-            print(f"  {table:<{width}}  {rows:>10,}")
-        total = sum(summary.rows.values())
-        print(f"  {'total':<{width}}  {total:>10,}  ({total / seconds:,.0f} rows/s)")
-        print(f"version {summary.version}")
-        if summary.loaded_into:
-            print(f"loaded into {summary.loaded_into}")
+    _warn_dev_key(args.dev_key and any(Masker.active(p) for p in plans))
+    for plan in plans:
+        _run(plan, env, args)
     return 0
+
+
+def _run(plan: Plan, env: Environment | None, args: argparse.Namespace) -> None:
+    from pipelines.runner import run_dataset
+    from tdm.store.versions import VersionStore
+
+    store = VersionStore(settings.store_root())
+    before, holds = sealed(store, plan.name), held_before(env, plan.name)
+    results = ("version ", f"loaded {plan.name} ")
+    started = time.perf_counter()
+    with (
+        on_interrupt(lambda: run_state(store, plan.name, before, env, holds)),
+        Progress(args.quiet, results) as progress,
+    ):
+        progress.line(
+            f"{plan.name}: {sum(plan.rows.values()):,} rows in {len(plan.order)} tables, "
+            f"{plan.batches} batches (seed {plan.spec.seed})"
+        )
+        watch = RunWatch(progress, plan, args.env)
+        summary = run_dataset(plan, env=args.env, dev_key=args.dev_key, listen=watch)
+    seconds = time.perf_counter() - started
+    width = max(len(t) for t in summary.rows)
+    for table, rows in summary.rows.items():
+        print(f"  {table:<{width}}  {rows:>10,}")
+    total = sum(summary.rows.values())
+    print(f"  {'total':<{width}}  {total:>10,}  ({total / seconds:,.0f} rows/s)")
+    kept = progress.results
+    if not any(r.startswith("version ") for r in kept):
+        kept.insert(0, f"version {summary.version}")
+    if summary.loaded_into and not any(r.startswith("loaded ") for r in kept):
+        kept.append(f"loaded {plan.name} {summary.version} into {summary.loaded_into}")
+    print("\n".join(kept), flush=True)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -93,41 +113,59 @@ def cmd_generate(args: argparse.Namespace) -> int:
     _warn_dev_key(args.dev_key and key is not None)
     if any(plan.extracted(t) for t in plan.order):
         Production.start(plan, key)  # the PII gate on samples, before anything is written
+    out = Path(args.out)
+    before = files(out, plan.order)
     started = time.perf_counter()
-    counts = generate_to_dir(
-        plan,
-        args.out,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        key=key,
-        progress=lambda t, n: print(f"  {t}: {n:,} rows", file=sys.stderr),
-    )
+    with (
+        on_interrupt(lambda: generate_state(out, plan.order, before)),
+        Progress(args.quiet) as progress,
+    ):
+        progress.step(f"{plan.name}: generating", sum(plan.rows.values()) or 1, announce=False)
+        done = 0
+
+        def table_done(table: str, rows: int) -> None:
+            nonlocal done
+            done += plan.rows[table]
+            progress.line(f"  {table}: {rows:,} rows")
+            progress.update(done)
+
+        counts = generate_to_dir(
+            plan,
+            out,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            key=key,
+            progress=table_done,
+        )
     seconds = time.perf_counter() - started
     total = sum(counts.values())
-    print(f"{total:,} rows in {len(counts)} files under {args.out} ({total / seconds:,.0f} rows/s)")
+    print(f"{total:,} rows in {len(counts)} files under {out} ({total / seconds:,.0f} rows/s)")
     return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Load a sealed version. The plan comes from the version's own manifest, so a rollback
     depends neither on today's spec file nor on the source database being reachable."""
-    from pipelines.runner import load_version
-    from tdm.environments.config import get_environment
-    from tdm.plan.loading import plan_from_manifest
     from tdm.store.manifests import MANIFEST
     from tdm.store.versions import VersionStore
 
-    _progress(args.quiet)
-    env = get_environment(args.env)
-    if not env.receives(args.dataset):
-        raise TdmError(
-            f"environment {args.env!r} does not receive {args.dataset} (its "
-            f"datasets: {', '.join(env.spec.datasets)})"
-        )
+    env = check_environment(args.env)
+    check_dataset(args.dataset)
+    check_environment(args.env, args.dataset)
     store = VersionStore(settings.store_root())
-    version = store.resolve(args.dataset, args.version)
+    version = check_version(store, args.dataset, args.version)
+
+    from pipelines.runner import load_version  # Dagster: once the arguments are known good
+    from tdm.plan.loading import plan_from_manifest
+
     plan = plan_from_manifest(store.manifest(args.dataset, version))
     plan.source = store.dir(args.dataset, version) / MANIFEST
-    load_version(plan, args.env, version, force=args.force)  # checks validation, checksums
-    print(f"loaded {args.dataset} {version} into {args.env}")
+    holds = held_before(env, args.dataset)
+    with (
+        on_interrupt(lambda: load_state(env, args.dataset, version, holds)),
+        Progress(args.quiet, (f"loaded {args.dataset} ",)) as progress,
+    ):
+        progress.step(f"loading {args.dataset} {version} into {args.env}")
+        load_version(plan, args.env, version, force=args.force)  # checks validation, checksums
+    print("\n".join(progress.results) or f"loaded {args.dataset} {version} into {args.env}")
     return 0

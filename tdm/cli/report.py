@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from tdm.cli.known import check_dataset, check_version, spec_datasets, stored_datasets
 from tdm.core import settings
 from tdm.core.errors import TdmError
 
@@ -78,6 +79,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     """Sealed versions, and the damaged ones (listed apart, with what is wrong; exit 1)."""
     from tdm.store.versions import VersionStore
 
+    check_dataset(args.dataset)
     store = VersionStore(settings.store_root())
     found, broken = store.listing(args.dataset)
     latest = store.latest(args.dataset) if found else None
@@ -153,37 +155,24 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dataset_of(path) -> str:
-    """The `dataset:` a spec file names (its file name when it cannot be read)."""
-    from tdm.spec.reading import read_yaml
-
-    try:
-        data, _ = read_yaml(path)
-    except TdmError:
-        return path.stem
-    name = data.get("dataset") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and name else path.stem
-
-
 def _known_datasets() -> list[str]:
     """Datasets with a spec in schemas/ (or, without specs, with versions in the store)."""
-    specs = [_dataset_of(p) for p in settings.spec_files()]
-    store = settings.store_root()
-    stored = [p.name for p in store.iterdir() if p.is_dir()] if store.exists() else []
-    return sorted(set(specs) or set(stored))
+    return spec_datasets() or stored_datasets()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Show a version's stored validation report, or run it again (--rerun, or when missing)."""
-    from tdm.plan.loading import plan_from_manifest
     from tdm.store.versions import VersionStore
     from tdm.validation.results import load_report
-    from tdm.validation.runner import validate_stored
 
+    check_dataset(args.dataset)
     store = VersionStore(settings.store_root())
-    version = store.resolve(args.dataset, args.version)
+    version = check_version(store, args.dataset, args.version)
     report = None if args.rerun else load_report(store, args.dataset, version)
     if report is None:
+        from tdm.plan.loading import plan_from_manifest
+        from tdm.validation.runner import validate_stored
+
         store.verify(args.dataset, version)  # a changed file is named, not validated
         plan = plan_from_manifest(store.manifest(args.dataset, version))
         report = validate_stored(store, plan, version, reuse_suites=False)
@@ -206,8 +195,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from tdm.store.diff import diff_versions
     from tdm.store.versions import VersionStore
 
+    check_dataset(args.dataset)
     store = VersionStore(settings.store_root())
-    old, new = store.resolve(args.dataset, args.old), store.resolve(args.dataset, args.new)
+    old, new = (check_version(store, args.dataset, v) for v in (args.old, args.new))
     report = diff_versions(store, args.dataset, old, new)
     if args.json:
         print(json.dumps(report, indent=2))
