@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets import names
 from assets.checks import MASKING, SUITE, check_result, suite_spec
-from assets.common import failing, production, run_plan, say
+from assets.common import failing, observe_spec, production, run_plan, say
 from assets.metadata import column_schema, table_description
 from resources import TdmResource
 from tdm.plan.model import Plan
@@ -50,6 +50,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         check_specs=checks,
     )
     def _batches(context: dg.AssetExecutionContext, tdm: TdmResource):
+        observe_spec(context, plan)
         prod = production(run_plan(context, plan, tdm), tdm)
         store, keys = tdm.store(), context.partition_keys
         with failing():

@@ -8,8 +8,10 @@ from contextlib import contextmanager
 
 import dagster as dg
 
+from assets import names
 from resources import TdmResource
 from tdm.core.errors import TdmError
+from tdm.core.files import file_sha256
 from tdm.plan.loading import plan_for_run
 from tdm.plan.model import Plan
 from tdm.produce.production import Production
@@ -54,6 +56,18 @@ def production(plan: Plan, tdm: TdmResource) -> Production:
     """This run's masker, source snapshot and version id."""
     with failing():
         return Production.start(plan, tdm.masking_key(plan))
+
+
+def observe_spec(context, plan: Plan) -> None:
+    """Record the spec file this step reads as an observation of the schema asset, so the UI
+    shows its data version after any run (even one that fails later), not "Never observed"."""
+    if plan.source is not None and plan.source.exists():
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=names.key(plan.name, names.SCHEMA),
+                tags={"dagster/data_version": file_sha256(plan.source)[:16]},
+            )
+        )
 
 
 def say(context, message: str) -> None:

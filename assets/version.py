@@ -9,10 +9,9 @@ import dagster as dg
 
 from assets import names
 from assets.checks import INTEGRITY, check_result
-from assets.common import failing, production, run_plan, say
+from assets.common import failing, observe_spec, production, run_plan, say
 from assets.metadata import column_schema, preview, version_description
 from resources import TdmResource
-from tdm.core.files import file_sha256
 from tdm.plan.model import Plan
 from tdm.produce.version import seal_version
 from tdm.validation.results import CheckResult
@@ -58,13 +57,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
             f"version {version} of {ds} "
             f"{'reused (already sealed)' if sealed.reused else 'sealed'}; validation {verdict}",
         )
-        if plan.source is not None and plan.source.exists():  # the spec this run read
-            context.log_event(
-                dg.AssetObservation(
-                    asset_key=names.key(ds, names.SCHEMA),
-                    tags={"dagster/data_version": file_sha256(plan.source)[:16]},
-                )
-            )
+        observe_spec(context, plan)
         for t in prod.plan.order:
             info = manifest["tables"][t]
             yield dg.MaterializeResult(

@@ -91,6 +91,8 @@ def test_a_defect_is_caught_named_and_never_loaded(kind, write_spec, monkeypatch
         assert evaluation.status.value == "FAILED"
         load = instance.get_latest_materialization_event(names.key("shop", names.LOAD))
         assert load is None  # the load never ran
+        spec = names.key("shop", names.SCHEMA)  # the UI knows which spec the failed run read
+        assert instance.fetch_observations(spec, limit=1).records
         store = VersionStore(settings.store_root())
         version = version_id(plan.spec)
         if check == "batch_suite":  # stopped before a version was sealed
