@@ -6,13 +6,11 @@ Line numbers count from the first line of each dedented YAML text (the `dataset:
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 
 from tdm.core.errors import Problem, SpecError
 from tdm.plan.loading import load_spec
+from tests.unit.specs import CUSTOMERS, problems_of, write
 
 FIVE_MISTAKES = """\
 dataset: shop
@@ -33,28 +31,6 @@ tables:
       n: {type: int, generator: sequence, per_parent: true}
       code: {type: string, generator: pattern, pattern: "ORD-####", mask: scramble}
 """
-
-CUSTOMERS = """\
-dataset: shop
-tables:
-  customers:
-    rows: 10
-    primary_key: id
-    columns:
-      id: {type: int, generator: sequence}
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def problems_of(path: Path) -> list[Problem]:
-    with pytest.raises(SpecError) as info:
-        load_spec(path)
-    return info.value.problems
 
 
 def summary(problems: list[Problem]) -> list[tuple[int | None, str, str]]:

@@ -11,6 +11,7 @@ import pytest
 from tdm.core.errors import SpecError
 from tdm.plan.loading import load_spec
 from tdm.spec.reading import read_yaml, read_yaml_checked
+from tests.unit.specs import CUSTOMERS
 
 JARGON = [
     "Input should",
@@ -34,15 +35,7 @@ JARGON = [
 ]
 _PLAN = re.compile(r"\bplan\b", re.IGNORECASE)
 
-HEAD = """\
-dataset: t
-tables:
-  customers:
-    rows: 10
-    primary_key: id
-    columns:
-      id: {type: int, generator: sequence}
-"""
+HEAD = CUSTOMERS
 ORDERS = "  orders:\n    rows: 5\n    columns:\n"
 
 
