@@ -105,9 +105,16 @@ def dagster_ui(tmp_path: Path, schemas: Path | None = None) -> Iterator[DagsterU
     """The deployment, stopped on exit. `schemas`: a directory of specs (TDM_SCHEMAS) instead
     of the project's schemas/."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "TDM_ALLOW_DEV_KEY": "1"}
+    # As `make ui` does: the instance's storage exists before two processes race to create it
+    # (on a fresh home, the daemon and the webserver both migrating SQLite fails one of them).
+    subprocess.run(
+        [sys.executable, "-c", "from pipelines.runner import instance; instance()"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
     env.pop("TDM_MASKING_KEY", None)
     if schemas is not None:
         env["TDM_SCHEMAS"] = str(schemas)
