@@ -22,8 +22,10 @@ from tdm.generators.base import GenContext
 POOL_SIZE = 4096
 
 
-@cache
 def faker(locale: str, purpose: str) -> Faker:
+    """A Faker seeded for one pool. A new one each call (never cached): a shared instance's
+    random state advances with every use, so a pool would depend on what the process built
+    before it. The pools themselves are cached."""
     fake = Faker(locale)
     fake.seed_instance(stream_key("pool", locale, purpose) % 2**63)
     return fake
