@@ -13,7 +13,6 @@ environment, all or nothing.
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 
@@ -26,8 +25,9 @@ from assets.version import version_asset
 from tdm.core.files import file_sha256
 from tdm.environments.config import Environment, load_environments
 from tdm.plan.model import Plan
+from tdm.targets.files import url_format
 
-KINDS = {"postgresql": "postgres", "mongodb": "mongodb", "sqlite": "sqlite"}
+KINDS = {"postgresql": "postgres"}  # Dagster's kind where it differs from the URL scheme
 
 
 def load_kinds(envs: dict[str, Environment]) -> set[str]:
@@ -37,8 +37,7 @@ def load_kinds(envs: dict[str, Environment]) -> set[str]:
     for env in envs.values():
         scheme = env.scheme
         if scheme == "file":
-            query = parse_qs(urlsplit(env.spec.url).query)
-            kinds.add({"csv": "csv", "jsonl": "json"}.get(query.get("format", [""])[-1], "parquet"))
+            kinds.add({"csv": "csv", "jsonl": "json"}.get(url_format(env.spec.url), "parquet"))
         elif scheme != "unknown":
             kinds.add(KINDS.get(scheme, scheme))
     return kinds

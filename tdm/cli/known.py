@@ -4,13 +4,12 @@ name."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tdm.core import settings
-from tdm.core.errors import TdmError
+from tdm.core.errors import TdmError, did_you_mean
 from tdm.core.names import is_name
 
 if TYPE_CHECKING:
@@ -25,9 +24,9 @@ def suggest(word: str, known: Iterable[str]) -> str:
     long), else the known names, else that there are none."""
     names = sorted(set(known))
     prefixed = [n for n in names if n.startswith(word)]
-    close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(word, names, 1, 0.6)
-    if close:
-        return f'did you mean "{close[0]}"?'
+    hint = did_you_mean(prefixed[0] if len(prefixed) == 1 else word, names)
+    if hint:
+        return hint
     if not names:
         return "none is known yet"
     more = f", ... ({len(names)} in all)" if len(names) > SHOWN else ""

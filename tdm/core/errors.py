@@ -53,9 +53,9 @@ def problem_at(at: KeyPath, message: str, hint: str | None = None) -> Problem:
     return Problem(dotted(at), message, hint, at=at)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
     """'did you mean "x"?' for the closest choice, or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return f'did you mean "{close[0]}"?' if close else None
 
 

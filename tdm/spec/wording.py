@@ -3,11 +3,10 @@ a fix; never a class name, an error code or "Input should be"."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
-from tdm.core.errors import shorten
+from tdm.core.errors import did_you_mean, shorten
 
 # What a value of each model is, for "must be a mapping" errors (pydantic names the class).
 _SHAPES = {
@@ -76,8 +75,7 @@ def worded(error: dict[str, Any]) -> tuple[str, str | None]:
         return f"{name} must be {sign} {_number(ctx.get(key))}, got {shown}", None
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        close = difflib.get_close_matches(str(error.get("input")), choices, n=1, cutoff=0.75)
-        hint = f'did you mean "{close[0]}"?' if close else None
+        hint = did_you_mean(str(error.get("input")), choices, cutoff=0.75)
         return f"{name} must be one of: {', '.join(choices)}; got {got}", hint
     if kind == "finite_number":
         return f"{name} must be a finite number, got {got}", None

@@ -83,6 +83,12 @@ def _json_texts(arr: pa.ChunkedArray, kind: str) -> list[str]:
     return [json.dumps(v, ensure_ascii=False) for v in arr.to_pylist()]
 
 
+def url_format(url: str) -> str:
+    """The `format=` a files URL asks for (parquet when it names none), lower-cased."""
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    return (query.get("format") or ["parquet"])[-1].lower()
+
+
 class FilesTarget(Target):
     kind = "files"
 
@@ -102,7 +108,7 @@ class FilesTarget(Target):
         unknown = sorted(set(query) - {"format"})
         if unknown:
             raise TdmError(f"{hide_password(url)}: unknown option {unknown[0]!r} (only format=...)")
-        fmt = (query.get("format") or ["parquet"])[-1].lower()
+        fmt = url_format(url)
         if fmt not in FORMATS:
             raise TdmError(
                 f"{hide_password(url)}: unknown format {fmt!r} (use parquet, csv or jsonl)"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.dagster_ui import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
 SERVERS = ("make ui",)  # blocks that run until stopped
@@ -24,12 +24,6 @@ RUNNING_THIS_TEST = "make test"  # the command that is running this very test
 
 def blocks(text: str) -> list[str]:
     return re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_server(block: str, env: dict[str, str], log: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.dagster_ui import free_port
 
 pytestmark = pytest.mark.xdist_group("cli")
 QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_webserver_serves_the_lineage(tmp_path):
