@@ -98,8 +98,10 @@ def dataset_description(plan: Plan, path) -> str:
     )
 
 
-def preview(table: pa.Table) -> dg.MetadataValue:
-    """First rows of a sealed (masked) table for the UI; long values clipped."""
+def preview(table: pa.Table | None) -> dg.MetadataValue:
+    """First rows of a sealed (masked) table for the UI (None: it has none); long values
+    clipped."""
+    table = table if table is not None else pa.table({})
     names = table.column_names
     records = [dg.TableRecord({c: _cell(row[c]) for c in names}) for row in table.to_pylist()]
     schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in names])

@@ -73,7 +73,11 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
                     "reused": sealed.reused,
                     "masking_key": manifest.get("key_fingerprint") or "",
                     "validation": "passed" if report["success"] else "failed",
-                    "preview": preview(store.head(ds, version, t, PREVIEW_ROWS)),
+                    "preview": preview(
+                        store.read_file(ds, version, info["files"][0], rows=PREVIEW_ROWS)
+                        if info["files"]
+                        else None
+                    ),
                 },
             )
         for t in prod.plan.order:

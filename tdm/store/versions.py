@@ -252,26 +252,22 @@ class VersionStore:
             raise BrokenVersion(dataset, version, f"{reason} in {self.dir(dataset, version)}")
 
     def read_file(
-        self, dataset: str, version: str, entry: dict, columns: list[str] | None = None
+        self,
+        dataset: str,
+        version: str,
+        entry: dict,
+        columns: list[str] | None = None,
+        rows: int | None = None,
     ) -> pa.Table:
-        """One batch file of a manifest's `files`, as a table (BrokenVersion if unreadable)."""
+        """One batch file of a manifest's `files`, as a table, or only its first `rows` rows
+        (the rest is not read); BrokenVersion if unreadable."""
         path = self.path(dataset, version, entry["path"])
         try:
-            return pq.read_table(path, columns=columns)
+            if rows is None:
+                return pq.read_table(path, columns=columns)
+            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns), None)
         except (OSError, pa.ArrowException) as e:
             reason = f"{entry['path']} cannot be read ({shorten(str(e), 200)})"
-            raise BrokenVersion(dataset, version, reason) from None
-
-    def head(self, dataset: str, version: str, table: str, rows: int) -> pa.Table:
-        """The first `rows` rows of a table, read from its first batch file alone."""
-        files = self.manifest(dataset, version)["tables"][table]["files"]
-        if not files:
-            return pa.table({})
-        path = self.path(dataset, version, files[0]["path"])
-        try:
-            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
-        except (OSError, pa.ArrowException) as e:
-            reason = f"{files[0]['path']} cannot be read ({shorten(str(e), 200)})"
             raise BrokenVersion(dataset, version, reason) from None
         return pa.Table.from_batches([first]) if first is not None else pa.table({})
 
