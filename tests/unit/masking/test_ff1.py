@@ -95,12 +95,20 @@ def _reference_encrypt(key: bytes, radix: int, tweak: bytes, x: list[int]) -> li
     return a + b_
 
 
-@pytest.mark.parametrize(("radix", "length"), [(10, 64), (36, 50), (62, 64), (16, 45), (26, 9)])
-def test_long_inputs_match_scalar_reference(radix: int, length: int) -> None:
-    """Long inputs (d > 16, NUM_radix(B) beyond 64 bits) agree with a big-integer transcription."""
-    rng = np.random.default_rng(length)
-    x = _digits(rng, radix, 3, length)
-    tweak = b"a longer tweak, spanning blocks"
+@pytest.mark.parametrize(
+    ("radix", "length", "tweak"),
+    [
+        # halves within 62 bits: the uint64 rounds, with an 8- or a 12-byte y
+        *((r, n, b"masking/domain") for r, n in [(10, 18), (36, 19), (36, 22), (62, 20)]),
+        *((r, n, b"masking/domain") for r, n in [(16, 30), (26, 9), (26, 26), (2, 40)]),
+        # longer: the limb rounds (d > 16, NUM_radix(B) beyond 64 bits), a tweak over 2 blocks
+        *((r, n, b"a longer tweak, spanning blocks") for r, n in [(10, 64), (36, 50), (62, 64)]),
+        (16, 45, b"a longer tweak, spanning blocks"),
+    ],
+)
+def test_vectorised_rounds_match_scalar_reference(radix: int, length: int, tweak: bytes) -> None:
+    rng = np.random.default_rng(radix * 1000 + length)
+    x = _digits(rng, radix, 4, length)
     got = FF1(KEY, radix).encrypt(x, tweak)
     for row, out in zip(x, got, strict=True):
         assert out.tolist() == _reference_encrypt(KEY, radix, tweak, row.tolist())
@@ -147,3 +155,47 @@ def test_bad_arguments_rejected() -> None:
         FF1(KEY, 10).encrypt(np.full((1, 8), 10), b"")
     with pytest.raises(ValueError, match="2-D"):
         FF1(KEY, 10).encrypt(np.zeros(8, dtype=np.int64), b"")
+
+
+def test_numbers_are_the_digit_strings_they_spell() -> None:
+    rng = np.random.default_rng(3)
+    x = _digits(rng, 10, 500, 17)
+    numbers = (x * 10 ** np.arange(16, -1, -1, dtype=np.int64)).sum(axis=1).astype(np.uint64)
+    ff1 = FF1(KEY, 10)
+    for op, num_op in ((ff1.encrypt, ff1.encrypt_numbers), (ff1.derange, ff1.derange_numbers)):
+        out = op(x, b"t")
+        spelled = (out * 10 ** np.arange(16, -1, -1, dtype=np.int64)).sum(axis=1)
+        np.testing.assert_array_equal(num_op(numbers, 17, b"t"), spelled.astype(np.uint64))
+    np.testing.assert_array_equal(
+        ff1.decrypt_numbers(ff1.encrypt_numbers(numbers, 17, b"t"), 17, b"t"), numbers
+    )
+
+
+def test_derange_is_one_cycle_through_the_whole_domain() -> None:
+    """FF1^-1(FF1(x) + 1) is conjugate to +1: a single cycle, so no value maps to itself, and
+    cycle-walking it onto any subset of two or more values moves every one of them."""
+    ff1 = FF1(KEY, 2)
+    domain = np.arange(2**20, dtype=np.uint64)
+    image = ff1.derange_numbers(domain, 20, b"cycle")
+    assert len(np.unique(image)) == 2**20 and not (image == domain).any()
+    x, steps = 0, 0
+    while True:  # follow the cycle from 0: it must visit every value before coming back
+        x = int(image[x])
+        steps += 1
+        if x == 0:
+            break
+    assert steps == 2**20
+    digits = ((domain[:4096, None] >> np.arange(19, -1, -1, dtype=np.uint64)) & 1).astype(np.int64)
+    spelled = ff1.derange(digits, b"cycle")
+    np.testing.assert_array_equal(spelled @ (2 ** np.arange(19, -1, -1)), image[:4096])
+    wide = FF1(KEY, 10).derange(_digits(np.random.default_rng(1), 10, 300, 80), b"w")
+    assert wide.shape == (300, 80)  # the limb rounds derange too
+
+
+def test_derange_leaves_no_value_in_a_dense_range_unmoved() -> None:
+    ff1 = FF1(KEY, 10)
+    ids = np.arange(10**6, dtype=np.uint64)
+    out = ff1.derange_numbers(ids, 6, b"customers")
+    assert len(np.unique(out)) == 10**6 and not (out == ids).any()
+    plain = ff1.encrypt_numbers(ids, 6, b"customers")
+    assert len(np.unique(plain)) == 10**6  # FF1 itself: a permutation, fixed points allowed
