@@ -1,75 +1,116 @@
-"""The character classes format-preserving pseudonymisation permutes within (tdm.masking.fpe):
-per alphabet, each byte's radix, digit and class, as numpy arrays and as 256-byte tables for
-bytes.translate."""
+"""The alphabets format-preserving pseudonymisation permutes within (tdm.masking.strategies.fpe).
+
+An alphabet is made of character classes (digits, lower-case, upper-case letters). A value is
+permuted within its *part*: the strings over exactly the classes its characters use, each used
+at least once. So digits stay digits, lower-case codes stay lower-case letters and digits, and
+mixed-case values stay mixed-case; the FF1 radix is the number of characters of the part (10,
+16, 26, 36, 52 or 62), and results that leave the part are permuted again (cycle-walking).
+Values made only of the alphabet's characters and too short for their part (`Jon`, `AB`) are
+permuted among all the strings of 1 to `band` characters of their part instead
+(tdm.masking.strategies.band): at least 10**6 of them, so a short value may come out longer or
+shorter.
+Tables are 256-byte maps for bytes.translate, which maps a buffer an order of magnitude faster
+than numpy indexing."""
 
 from __future__ import annotations
 
+import itertools
+import string
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
+MIN_DOMAIN = 1_000_000  # NIST SP 800-38G Rev. 1: at least 10**6 possible values
 
-def _alphabets() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """name -> (radix per byte (0: not in the alphabet), digit per byte, byte per (class, digit)),
-    where the last one is indexed by base[byte] + digit, base[byte] being its class's offset."""
-    out = {}
-    for name, classes in {
-        "alnum": ["abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"],
-        "digits": ["0123456789"],
-        # one class: upper-case input is lower-cased first (see strings), so '0b' and '0B' are
-        # the same value and cannot collide in the output
-        "hex": ["0123456789abcdef"],
-    }.items():
-        radix = np.zeros(256, dtype=np.uint8)
-        digit = np.zeros(256, dtype=np.uint8)
-        base = np.zeros(256, dtype=np.int64)
-        at = 0
-        for chars in classes:
-            for i, ch in enumerate(chars.encode()):
-                if not radix[ch]:
-                    radix[ch], digit[ch], base[ch] = len(chars), i, at
-            at += len(chars)
-        lookup = np.frombuffer("".join(classes).encode(), dtype=np.uint8)
-        out[name] = (radix, digit, base, lookup)
-    return out
-
-
-ALPHABETS = _alphabets()
+# name -> (its classes, case-folded first, what its characters are called)
+ALPHABETS: dict[str, tuple[tuple[str, ...], bool, str]] = {
+    "digits": ((string.digits,), False, "digits"),
+    # hex digits and e-mail addresses are case-insensitive: the input is lower-cased first, so
+    # 'AB' and 'ab' are one value with one output
+    "hex": ((string.digits + "abcdef",), True, "hex digits"),
+    "lower": ((string.ascii_lowercase,), False, "lower-case letters"),
+    "upper": ((string.ascii_uppercase,), False, "upper-case letters"),
+    "base36": ((string.digits, string.ascii_lowercase), True, "letters or digits"),
+    "alnum": (
+        (string.digits, string.ascii_lowercase, string.ascii_uppercase),
+        False,
+        "letters or digits",
+    ),
+}
 
 
 @dataclass(frozen=True)
-class _Tables:
-    """The alphabet's per-byte maps as 256-byte tables for bytes.translate, which maps a buffer
-    an order of magnitude faster than numpy fancy indexing."""
+class Part:
+    """The strings over exactly the classes in `signature` (a bit per class)."""
 
+    signature: int
+    radix: int
+    digit: bytes  # character -> its digit in this part
+    lookup: bytes  # digit -> character
+    min_length: int  # the shortest length with at least 10**6 strings in the part
+    exact: bool  # every string over the part's characters is in it (a single class)
+    band: int  # values of the part this long or shorter, and nothing else, are widened
+
+    @property
+    def band_size(self) -> int:
+        """Strings of 1 to `band` of the part's characters (a superset of the band)."""
+        return sum(self.radix**i for i in range(1, self.band + 1))
+
+
+@dataclass(frozen=True)
+class Alphabet:
+    name: str
+    classes: tuple[str, ...]
+    folded: bool  # input lower-cased first
+    describe: str
     member: bytes  # 1 for a character of the alphabet
-    radix: bytes
-    digit: bytes
-    base: bytes  # offset of the character's class in `lookup`
-    lookup: bytes  # base + digit -> character
-    max_radix: int
-    contiguous: bool  # every class is a run of consecutive bytes ('a'..'z', '0'..'9')
+    klass: bytes  # character -> the bit of its class
+
+    def part(self, signature: int) -> Part:
+        return _part(self.name, signature)
 
 
-def _tables(name: str) -> _Tables:
-    radix, digit, base, lookup = ALPHABETS[name]
-    return _Tables(
-        (radix > 0).astype(np.uint8).tobytes(),
-        radix.tobytes(),
-        digit.tobytes(),
-        base.astype(np.uint8).tobytes(),
-        lookup.tobytes().ljust(256, b"\0"),
-        int(radix.max()),
-        name != "hex",
-    )
+def part_size(sizes: list[int], length: int) -> int:
+    """How many strings of `length` use every one of the classes of these sizes (by
+    inclusion-exclusion)."""
+    total = 0
+    for r in range(len(sizes) + 1):
+        for subset in itertools.combinations(sizes, r):
+            total += (-1) ** (len(sizes) - r) * sum(subset) ** length
+    return total
 
 
-TABLES = {name: _tables(name) for name in ALPHABETS}
+@cache
+def _part(name: str, signature: int) -> Part:
+    classes = [c for i, c in enumerate(ALPHABETS[name][0]) if signature >> i & 1]
+    sizes = [len(c) for c in classes]
+    chars = "".join(classes).encode()
+    digit = bytearray(256)
+    for i, ch in enumerate(chars):
+        digit[ch] = i
+    length = 2
+    while part_size(sizes, length) < MIN_DOMAIN:
+        length += 1
+    # the band: every length too short, and then as many as make 10**6 strings in all
+    band = length - 1
+    while sum(part_size(sizes, n) for n in range(1, band + 1)) < MIN_DOMAIN:
+        band += 1
+    lookup = chars.ljust(256, b"\0")
+    return Part(signature, len(chars), bytes(digit), lookup, length, len(classes) == 1, band)
+
+
+def _alphabet(name: str) -> Alphabet:
+    classes, folded, describe = ALPHABETS[name]
+    member, klass = bytearray(256), bytearray(256)
+    for i, cls in enumerate(classes):
+        for ch in cls.encode():
+            member[ch], klass[ch] = 1, 1 << i
+    return Alphabet(name, classes, folded, describe, bytes(member), bytes(klass))
+
+
+TABLES = {name: _alphabet(name) for name in ALPHABETS}
 
 
 def translate(values: np.ndarray, table: bytes) -> np.ndarray:
     return np.frombuffer(values.tobytes().translate(table), dtype=np.uint8).reshape(values.shape)
-
-
-def alphabet_id(name: str) -> int:
-    return list(ALPHABETS).index(name) + 1

@@ -36,7 +36,8 @@ def mod97(rearranged: pa.Array) -> np.ndarray:
 
 @register
 class Iban(Strategy):
-    """IBANs: country kept, BBAN pseudonymised (letters stay letters, digits digits), valid check
+    """IBANs: country kept, the digits of the BBAN pseudonymised (its letters, a bank code where
+    the national format has one, stay, so the BBAN keeps its national shape), valid check
     digits recomputed; spaces kept as groups of four when the input had them. Collision-free over
     valid IBANs (two inputs differing only in wrong check digits get one output)."""
 
@@ -50,7 +51,7 @@ class Iban(Strategy):
         spaced = pc.match_substring(arr, " ")
         compact = pc.utf8_upper(pc.replace_substring(arr, " ", ""))
         country = pc.utf8_slice_codeunits(compact, 0, 2)
-        bban = self.fpe.strings(pc.utf8_slice_codeunits(compact, 4), "alnum")
+        bban = self.fpe.strings(pc.utf8_slice_codeunits(compact, 4), "digits")
         check = 98 - mod97(pc.binary_join_element_wise(bban, country, "00", ""))
         digits = pc.utf8_lpad(pa.array(check).cast(pa.string()), 2, "0")
         out = pc.binary_join_element_wise(country, digits, bban, "")

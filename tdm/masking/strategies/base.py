@@ -19,9 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
+from tdm.core.errors import TdmError
 from tdm.core.types import KINDS, LogicalType
 from tdm.masking.keys import MaskingKey
-from tdm.masking.strategies.fpe import Pseudonymizer, keyed_u64
+from tdm.masking.strategies.fpe import Pseudonymizer, ShortValues, keyed_u64
 
 STRATEGIES: dict[str, type[Strategy]] = {}
 
@@ -91,7 +92,17 @@ class Strategy:
             values = values.combine_chunks()
         if len(values) == 0:
             return values
-        out = self.mask(values, batch)
+        try:
+            out = self.mask(values, batch)
+        except ShortValues as short:
+            raise TdmError(
+                f"{self.column.table}.{self.column.name}: mask {self.name!r} cannot pseudonymise "
+                f"it: {short}, and NIST SP 800-38G forbids format-preserving encryption over "
+                "fewer than 1,000,000 values (a few known pairs would reveal the rest). Choose a "
+                "mask that needs no large domain: hash (keyed, one-way), substitute (values from "
+                "a pool), redact or null; or keep fewer characters (keep_first/keep_last), or "
+                "store integers in a type of at least int32"
+            ) from None
         if isinstance(out, pa.ChunkedArray):
             out = out.combine_chunks()
         if out.type != values.type:

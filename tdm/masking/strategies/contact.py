@@ -26,9 +26,15 @@ from tdm.masking.strategies.base import (
     translate,
     with_nulls_of,
 )
-from tdm.masking.strategies.fpe import Pseudonymizer
+from tdm.masking.strategies.fpe import Pseudonymizer, alphabet_counts
 
-RESERVED_TLD = "example"  # RFC 2606: never delivered, so masked data can never mail anyone
+RESERVED_TLD = "example"
+# a local part or domain with this many letters and digits is long enough for a pseudonym of its
+# own whatever characters it holds (6 digits: 10**6 values); shorter ones go whole (Email.mask)
+SEPARATE = 6
+# addresses are lower-cased once, up front: on lower-case text the alnum alphabet permutes
+# exactly as base36 does (same parts, same digits), without lower-casing every piece again
+LOWERED = "alnum"  # RFC 2606: never delivered, so masked data can never mail anyone
 
 
 class EmailParams(Model):
@@ -60,9 +66,16 @@ def split_last(arr: pa.StringArray, sep: str) -> tuple[pa.StringArray, pa.String
 
 @register
 class Email(Strategy):
-    """Email addresses: the local part pseudonymised character class by character class (dots,
-    plus signs and the like stay), the domain kept or mapped to a pseudonymised domain under the
-    reserved .example TLD. Unique inputs give unique, valid outputs."""
+    """Email addresses, lower-cased (addresses are compared case-insensitively, so John@x and
+    john@x are one address with one pseudonym): the letters and digits of the local part
+    pseudonymised (dots, plus signs and the like stay), the domain kept or mapped to a
+    pseudonymised domain under the reserved .example TLD. A local part or domain with fewer than
+    SEPARATE letters and digits (jo@..., ...@web.de) is too short for a pseudonym of its own: it
+    is pseudonymised together with the next SEPARATE-n characters of the other side (or, in a
+    short address, with all of it), so such a domain maps differently per address; with the
+    domain kept, the local part is pseudonymised alone: a short one of letters and digits only is
+    widened (it may change length), one with dots or the like refused. Unique inputs give unique,
+    valid outputs."""
 
     name = "email"
     Params = EmailParams
@@ -71,18 +84,59 @@ class Email(Strategy):
     summary: ClassVar[str] = "pseudonymised local part; domain mapped to *.example or kept"
 
     def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
-        arr = as_string(values)
+        arr = as_string(pc.utf8_lower(values))
         local, suffix = split_last(arr, "@")  # suffix: '@domain', or '' when there is no '@'
-        local = Pseudonymizer(self.key, self.domain() + "/local").strings(local, "alnum")
+        n_local, n_domain = alphabet_counts(local, "alnum"), alphabet_counts(suffix, "alnum")
+        mapped = self.p.domain == "map" and pc.utf8_length(suffix).to_numpy(False) > 0
+        short = (n_local < SEPARATE) & (n_local + n_domain > 0)
+        short |= mapped & (n_domain < SEPARATE)
+        short &= pc.is_valid(arr).to_numpy(False)
+        if not short.any() or self.p.domain == "keep":  # kept domain: the local part alone
+            return with_nulls_of(self.separate(local, suffix), arr)
+        # every path keeps both lengths, which decide the path: the images of two paths never
+        # meet, and within a path the pieces are permuted apart
+        apart, joint = np.flatnonzero(~short), np.flatnonzero(short)
+        pieces = [
+            self.separate(local.take(pa.array(apart)), suffix.take(pa.array(apart))),
+            self.joined(arr.take(pa.array(joint)), n_local[joint], n_domain[joint]),
+        ]
+        back = np.argsort(np.concatenate([apart, joint]), kind="stable")
+        return with_nulls_of(pa.concat_arrays(pieces).take(pa.array(back)), arr)
+
+    def separate(self, local: pa.StringArray, suffix: pa.StringArray) -> pa.StringArray:
+        local = Pseudonymizer(self.key, self.domain() + "/local").strings(local, LOWERED)
         if self.p.domain == "map":
             suffix = per_distinct(suffix, self.map_domains)
-        return with_nulls_of(pc.binary_join_element_wise(local, suffix, ""), arr)
+        return pc.binary_join_element_wise(local, suffix, "")
+
+    def joined(self, addresses: pa.StringArray, n_local, n_domain) -> pa.StringArray:
+        """Addresses with a short side: the short side and the nearest SEPARATE-n characters of
+        the other side as one value, the rest of the long side as another; or, when both sides
+        have fewer than 2 * SEPARATE together, the whole address as one value. The domain then
+        ends in .example."""
+        total = n_local + n_domain
+        whole = total < 2 * SEPARATE
+        first = ~whole & (n_local < SEPARATE)  # the unit: the first SEPARATE characters
+        last = ~whole & ~first  # the unit: the last SEPARATE characters
+        rest = total - SEPARATE
+        unit = Pseudonymizer(self.key, self.domain() + "/unit")
+        out = unit.strings(addresses, LOWERED, np.where(last, rest, 0), np.where(first, rest, 0))
+        other = Pseudonymizer(self.key, self.domain() + "/rest")
+        out = other.strings(
+            out,
+            LOWERED,
+            np.where(whole, total, np.where(first, SEPARATE, 0)),
+            np.where(last, SEPARATE, 0),
+        )
+        local, suffix = split_last(out, "@")
+        tld = pc.if_else(pc.equal(pc.utf8_length(suffix), 0), "", "." + RESERVED_TLD)
+        return pc.binary_join_element_wise(local, suffix, tld, "")
 
     def map_domains(self, suffixes: pa.StringArray) -> pa.StringArray:
         """'@shop.co.uk' -> '@xqtb.ka.lm.example' (every label pseudonymised, so distinct domains
         stay distinct), '' -> ''."""
         domains = pc.utf8_slice_codeunits(suffixes, 1)
-        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(domains, "alnum")
+        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(domains, LOWERED)
         empty = pc.equal(pc.utf8_length(suffixes), 0)
         return pc.if_else(
             empty, "", pc.binary_join_element_wise("@", mapped, "." + RESERVED_TLD, "")

@@ -1,92 +1,68 @@
-"""Keyed, format-preserving, collision-free pseudonymisation, vectorised.
+"""Keyed, format-preserving, collision-free pseudonymisation with FF1 (NIST SP 800-38G Rev. 1).
 
-The characters of a value that belong to an alphabet class (a-z, A-Z, 0-9, or hex digits) are
-read as digits of a mixed-radix number, cut into J >= 2 blocks of at most 13 characters, and run
-through a generalised Feistel network: each round replaces one block B_j with
-(B_j + F(round, j, the other blocks)) mod |domain of B_j|. Every step can be undone by whoever
-holds the key, so the map is a bijection on each shape (same length, same character classes at the
-same places): distinct inputs give distinct outputs, and every other character stays in place.
+Strings: the characters of a value that belong to the alphabet (tdm.masking.strategies.alphabets)
+form one numeral string in the alphabet's radix (10, 16, 26, 36 or 62); every other character
+stays in place. Integers: their decimal digits. The numeral string goes through
+`FF1.derange` (x -> FF1^-1(FF1(x) + 1)) under an AES-256 key derived from the masking key, with
+the masking domain (strategy + mapping parameters) as the FF1 tweak: a permutation of the strings
+of that length, so distinct inputs stay distinct, and one without fixed points, so no value is
+ever masked to itself.
 
-F is AES-256 (ECB over one 16-byte block per row, i.e. the AES permutation used as a PRF, as in
-NIST FF1), run over all rows at once through `cryptography`, with a key derived per masking domain.
+FF1 is never run over fewer than 10**6 values (SP 800-38G Rev. 1): integers below 10**6 are
+permuted within [0, 10**6) (an id may grow digits), and a string whose permuted part is too short
+for its radix raises ShortValues, which the strategy turns into an error naming the column.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tdm.masking.ff1 import FF1, MIN_DOMAIN
 from tdm.masking.keys import MaskingKey
-from tdm.masking.strategies.alphabets import TABLES, alphabet_id, translate
+from tdm.masking.strategies.alphabets import TABLES, translate
+from tdm.masking.strategies.band import band_rows, widen
 
-ROUNDS = 10
-BLOCK = 13  # slots per block: 26**13 < 2**62, so a block fits a uint64 with room to add
 _U64 = np.uint64
-CHUNK_ROWS = 1 << 18  # rows sorted and packed together
-FEISTEL_ROWS = 1 << 16  # rows through the Feistel network together
+CHUNK_ROWS = 1 << 20  # rows sorted and packed together: big groups of one length and part
+SMALL = 6  # integers below 10**6 share one domain of 6 digits
+
+
+class ShortValues(ValueError):
+    """Values whose permuted part leaves fewer than 10**6 possible images."""
+
+    def __init__(self, count: int, what: str) -> None:
+        super().__init__(f"{count} value(s) {what}")
+        self.count = count
+        self.what = what
 
 
 class Pseudonymizer:
-    """Format-preserving permutations under one key and one masking domain (the tweak)."""
+    """FF1 permutations under one key and one masking domain (the tweak)."""
 
     def __init__(self, key: MaskingKey, domain: str):
-        self._aes = Cipher(algorithms.AES(key.derive(f"fpe/{domain}")), modes.ECB())
+        self._key = key
+        self.tweak = domain.encode()
+        self._prf = Cipher(algorithms.AES(key.derive(f"fpe/{domain}")), modes.ECB())
+        self._ff1: dict[int, FF1] = {}
+
+    def ff1(self, radix: int) -> FF1:
+        if radix not in self._ff1:
+            self._ff1[radix] = FF1(self._key.derive("ff1"), radix)
+        return self._ff1[radix]
 
     def prf(self, blocks: np.ndarray) -> np.ndarray:
-        """AES of each 16-byte row, first 8 bytes as uint64."""
-        enc = self._aes.encryptor()
+        """AES of each 16-byte row, first 8 bytes as uint64 (a keyed PRF, not a pseudonym)."""
+        enc = self._prf.encryptor()
         out = np.frombuffer(enc.update(np.ascontiguousarray(blocks).tobytes()), dtype=_U64)
         return out[0::2]
 
-    def permute_blocks(
-        self, values: np.ndarray, domains: np.ndarray, shape: np.ndarray, rounds: int = ROUNDS
-    ) -> np.ndarray:
-        """Generalised Feistel over (rows, J) blocks; block j of row i lives in [0, domains[i,j]).
-
-        The schedule depends on J only, and F on the other blocks and `shape`, so a row's result
-        never depends on the other rows it is processed with."""
-        if len(values) > FEISTEL_ROWS:  # in slices that stay in the caches
-            return np.concatenate(
-                [
-                    self.permute_blocks(
-                        values[at : at + FEISTEL_ROWS],
-                        domains[at : at + FEISTEL_ROWS],
-                        shape[at : at + FEISTEL_ROWS],
-                        rounds,
-                    )
-                    for at in range(0, len(values), FEISTEL_ROWS)
-                ]
-            )
-        n, blocks = values.shape
-        v = [values[:, j].astype(_U64) for j in range(blocks)]  # contiguous columns
-        dom = [np.ascontiguousarray(domains[:, j], dtype=_U64) for j in range(blocks)]
-        block = np.empty((n, 2), dtype=_U64)
-        tag = shape.astype(_U64) << _U64(24)
-        out = np.empty(2 * n + 2, dtype=_U64)  # update_into wants 15 spare bytes
-        enc = self._aes.encryptor()  # ECB over whole blocks keeps no state between calls
-        for r in range(rounds):
-            j = r % blocks
-            if blocks == 2:
-                block[:, 0] = v[1 - j]
-            else:
-                others = np.zeros(n, dtype=_U64)
-                for o in range(blocks):
-                    if o != j:
-                        others *= _U64(0x9E3779B97F4A7C15)
-                        others ^= v[o]
-                block[:, 0] = others
-            np.bitwise_or(tag, _U64(blocks << 16 | r << 8 | j), out=block[:, 1])
-            enc.update_into(block.reshape(-1).view(np.uint8), out.view(np.uint8))
-            s = out[0 : 2 * n : 2] % dom[j]
-            s += v[j]  # both terms below d: (s - d wraps around when s < d)
-            v[j] = np.minimum(s, s - dom[j])
-        return np.stack(v, axis=1)
+    # ---- strings ----------------------------------------------------------------------------
 
     def strings(
         self,
@@ -98,16 +74,15 @@ class Pseudonymizer:
         """Permute the alphabet characters of each string, except the first `skip_head` and the
         last `skip_tail` of them (per row or for all); nulls stay null.
 
-        Vectorised per chunk of rows: the characters to permute are packed tightly, their rows
+        Vectorised per chunk of rows: the characters to permute are packed tightly and their rows
         sorted by k (how many they are) with Arrow's take, so rows with one k form a (rows, k)
-        byte matrix that packs and unpacks column by column, and rows with one number of blocks
-        go through the Feistel network in one pass; then the take is undone. A row's result
+        digit matrix that FF1 takes in one call; then the take is undone. A row's result
         depends on its own value only, never on the rows it is processed with."""
         if len(arr) == 0:
             return pa.array([], pa.string())
         if arr.type != pa.string():
             arr = pc.cast(arr, pa.string())
-        if alphabet == "hex":  # hex digits are case-insensitive: the output is lower case
+        if TABLES[alphabet].folded:  # case-insensitive: one value, one output, lower case
             arr = pc.utf8_lower(arr)
         if arr.offset:
             arr = pa.concat_arrays([arr])
@@ -117,17 +92,28 @@ class Pseudonymizer:
         data, offsets = data.copy(), offsets - offsets[0]
         head = np.broadcast_to(np.asarray(skip_head, np.int64), (n,))
         tail = np.broadcast_to(np.asarray(skip_tail, np.int64), (n,))
-        # chunks of rows keep the working arrays small enough for the caches
-        for lo in range(0, n, CHUNK_ROWS):
+        t = TABLES[alphabet]
+        counts, signature = _counts(data, offsets, t), _signatures(data, offsets, t)
+        band = band_rows(counts, np.diff(offsets), (head > 0) | (tail > 0), signature, t)
+        if band.any():  # short values, all of the alphabet: widened apart (band.widen)
+            head = np.where(band, np.iinfo(np.int64).max, head)
+        for lo in range(0, n, CHUNK_ROWS):  # chunks keep the working arrays in the caches
             hi = min(n, lo + CHUNK_ROWS)
             at = offsets[lo : hi + 1]
             self._strings_chunk(
                 data[at[0] : at[-1]], at - at[0], head[lo:hi], tail[lo:hi], alphabet
             )
         validity = arr.buffers()[0] if arr.null_count else None
-        return pa.StringArray.from_buffers(
+        out = pa.StringArray.from_buffers(
             n, pa.py_buffer(offsets), pa.py_buffer(data), validity, arr.null_count
         )
+        if not band.any():
+            return out
+        rows = np.flatnonzero(band)
+        widened = widen(self.ff1(2), self.tweak, arr.take(pa.array(rows)), signature[rows], t)
+        index = np.arange(n)
+        index[rows] = n + np.arange(len(rows))
+        return pa.concat_arrays([out, widened]).take(pa.array(index))
 
     def _strings_chunk(
         self,
@@ -155,47 +141,32 @@ class Pseudonymizer:
             rank = np.arange(len(chars)) - np.repeat(start, count)
             skip = (rank >= np.repeat(head, count)) & (rank < np.repeat(count - tail, count))
         permuted = chars if skip is None else chars[skip]
-        # rows sorted by k (Arrow's take moves each row's characters in one piece): rows with
-        # the same k are then a contiguous (rows, k) matrix, and those with the same number of
-        # blocks a contiguous range of rows
-        order = np.argsort(k.astype(np.uint16) if k.max(initial=0) < 2**16 else k, kind="stable")
-        at = np.zeros(len(k) + 1, dtype=np.int32)
+        at = np.zeros(len(k) + 1, dtype=np.int64)
         np.cumsum(k, out=at[1:])
-        ordered = _strings(at, permuted).take(pa.array(order))
-        sorted_chars = np.frombuffer(ordered.buffers()[2], dtype=np.uint8)[: at[-1]]
-        radix_all, digit_all = translate(sorted_chars, t.radix), translate(sorted_chars, t.digit)
-        digit_new = digit_all.copy()
-        sizes = np.bincount(k, minlength=1)
-        row_at = np.concatenate([[0], np.cumsum(sizes)])
-        byte_at = np.concatenate([[0], np.cumsum(sizes * np.arange(len(sizes)))])
-        kinds: dict[int, list[int]] = {}  # blocks -> the k values with that many blocks
-        for size in (np.flatnonzero(sizes[1:]) + 1).tolist():
-            kinds.setdefault(max(2, -(-size // BLOCK)), []).append(size)
-        for blocks, ks in kinds.items():
-            r0, r1 = row_at[ks[0]], row_at[ks[-1] + 1]
-            values = np.empty((r1 - r0, blocks), dtype=_U64)
-            domains = np.empty((r1 - r0, blocks), dtype=_U64)
-            mats = []
-            for size in ks:
-                shape = (sizes[size], size)
-                b0, b1 = byte_at[size], byte_at[size + 1]
-                radix = radix_all[b0:b1].reshape(shape)
-                rows = slice(row_at[size] - r0, row_at[size + 1] - r0)
-                values[rows], domains[rows] = _pack(radix, digit_all[b0:b1].reshape(shape), size)
-                mats.append((rows, radix, digit_new[b0:b1].reshape(shape), size))
-            tag = np.repeat(np.array(ks, dtype=_U64), sizes[ks]) << _U64(8)
-            values = self.permute_blocks(values, domains, tag | _U64(alphabet_id(alphabet)))
-            for rows, radix, out, size in mats:
-                out[...] = _unpack(values[rows], radix, size, t.max_radix)
-        if t.contiguous:  # each class is a run of bytes: move each character by its change
-            digit_new -= digit_all
-            sorted_chars = sorted_chars + digit_new
-        else:  # each digit back in its character's class
-            sorted_chars = translate(translate(sorted_chars, t.base) + digit_new, t.lookup)
+        signature = np.zeros(len(k), dtype=np.int64)  # the classes each row's characters use
+        some = np.flatnonzero(k)
+        bits = translate(permuted, t.klass)
+        signature[some] = np.bitwise_or.reduceat(bits, at[some])
+        self._refuse_short(t, k, signature)
+        # rows sorted by (k, signature) (Arrow's take moves each row's characters in one piece):
+        # rows of one k and one part are then a contiguous (rows, k) matrix
+        key = k * 8 + signature
+        small = key.max(initial=0) < 2**16
+        order = np.argsort(key.astype(np.uint16) if small else key, kind="stable")
+        ordered = _strings(at.astype(np.int32), permuted).take(pa.array(order))
+        sorted_chars = np.frombuffer(ordered.buffers()[2], np.uint8)[: at[-1]].copy()
+        keys, first, sizes = np.unique(key[order], return_index=True, return_counts=True)
+        at[1:] = np.cumsum(k[order])  # now the sorted rows' offsets
+        byte_at = at[first]
+        for group, b0, rows in zip(keys.tolist(), byte_at.tolist(), sizes.tolist(), strict=True):
+            size, sig = divmod(group, 8)
+            if size:
+                span = slice(b0, b0 + rows * size)
+                matrix = sorted_chars[span].reshape(rows, size)
+                sorted_chars[span] = self._part(t, sig, matrix).reshape(-1)
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        at[1:] = np.cumsum(k[order])
-        back = _strings(at, sorted_chars).take(pa.array(inverse))
+        back = _strings(at.astype(np.int32), sorted_chars).take(pa.array(inverse))
         new = np.frombuffer(back.buffers()[2], dtype=np.uint8)[: len(permuted)]
         if skip is None:
             chars = new
@@ -203,92 +174,98 @@ class Pseudonymizer:
             chars[skip] = new
         data[member] = chars
 
-    def integers(self, values: np.ndarray) -> np.ndarray:
-        """A permutation of int64 that keeps the sign and the number of digits.
-
-        19-digit numbers only partly fit int64: those are cycle-walked (permuted again until the
-        result fits), which is a permutation of the ones that fit."""
-        v = np.asarray(values, dtype=np.int64)
-        a = np.abs(v).astype(_U64)  # |int64 min| = 2**63 still fits a uint64
-        powers = _U64(10) ** np.arange(20, dtype=_U64)
-        length = np.searchsorted(powers[1:], a, side="right") + 1  # decimal digits, 0 -> 1
-        negative_digit = (v < 0) & (length == 1)  # -1..-9: nine values, not ten
-        base = np.where(length == 1, negative_digit.astype(_U64), powers[length - 1])
-        y = a - base  # position among the numbers of this length (and sign)
-        low_digits = (length - 1) // 2
-        p = powers[low_digits]
-        high = np.where(
-            length == 1,
-            np.where(negative_digit, _U64(9), _U64(10)),
-            _U64(9) * powers[length - 1 - low_digits],
-        )
-        domains = np.stack([high, p], axis=1)
-        shape = length.astype(_U64) | _U64(0x100)
-        limit = np.where(v < 0, _U64(2**63), _U64(2**63 - 1))
-        todo = np.arange(len(v))
-        while len(todo):
-            yy = y[todo]
-            out = self.permute_blocks(
-                np.stack([yy // p[todo], yy % p[todo]], axis=1), domains[todo], shape[todo]
+    def _refuse_short(self, t, k: np.ndarray, signature: np.ndarray) -> None:
+        shortest = np.zeros(8, dtype=np.int64)
+        for sig in range(1, 1 << len(t.classes)):
+            shortest[sig] = t.part(sig).min_length
+        short = (k > 0) & (k < shortest[signature])
+        if short.any():
+            least = int(shortest[signature[short]].min())
+            raise ShortValues(
+                int(np.count_nonzero(short)),
+                f"have fewer than the {least} {t.describe} a pseudonym needs beside other "
+                "characters (separators, or characters kept) that pin their length, so they "
+                f"have fewer than {MIN_DOMAIN:,} possible pseudonyms (short values made only of "
+                f"{t.describe} are widened instead)",
             )
-            y[todo] = out[:, 0] * p[todo] + out[:, 1]
-            todo = todo[base[todo] + y[todo] > limit[todo]]  # only 19-digit numbers
-        result = (base + y).astype(np.int64)
-        return np.where(v < 0, -result, result)
+
+    def _part(self, t, signature: int, chars: np.ndarray) -> np.ndarray:
+        """(rows, k) characters of one part -> their pseudonyms: FF1 over the part's digits,
+        walked again while a result uses other classes than its input."""
+        part = t.part(signature)
+        ff1 = self.ff1(part.radix)
+        digits = translate(chars, part.digit).copy()
+        todo = np.arange(len(digits))
+        while len(todo):
+            digits[todo] = ff1.derange(digits[todo], self.tweak)
+            if part.exact:
+                break
+            bits = translate(translate(digits[todo], part.lookup), t.klass)
+            used = np.bitwise_or.reduce(bits, axis=1)
+            todo = todo[used != signature]
+        return translate(digits, part.lookup)
+
+    # ---- integers ---------------------------------------------------------------------------
+
+    def integers(
+        self, values: np.ndarray, low: int = -(2**63), high: int = 2**63 - 1
+    ) -> np.ndarray:
+        """A permutation of the int64 values in [low, high] that keeps the sign: |v| < 10**6
+        within [0, 10**6) (negatives within [1, 10**6)), others within the numbers of their
+        number of decimal digits. Results outside [low, high] or on the wrong side of a band
+        are permuted again (cycle-walking), which is a permutation of the allowed set."""
+        v = np.asarray(values, dtype=np.int64)
+        negative = v < 0
+        a = np.abs(v).astype(_U64)  # |int64 min| = 2**63 still fits a uint64
+        a[v == np.iinfo(np.int64).min] = _U64(2**63)
+        powers = _U64(10) ** np.arange(20, dtype=_U64)
+        digits = np.maximum(np.searchsorted(powers[1:], a, side="right") + 1, SMALL)
+        limit = np.where(negative, _U64(-low if low < 0 else 0), _U64(max(high, 0)))
+        floor = np.where(digits == SMALL, negative.astype(_U64), powers[digits - 1])
+        ff1 = self.ff1(10)
+        out = a.copy()
+        for n in np.unique(digits).tolist():
+            rows = np.flatnonzero(digits == n)
+            todo = rows
+            while len(todo):
+                out[todo] = ff1.derange_numbers(out[todo], n, self.tweak)
+                r = out[todo]
+                todo = todo[(r < floor[todo]) | (r > limit[todo])]
+        result = out.astype(np.int64)  # 2**63 wraps to int64 min, which is its negative
+        return np.where(negative, -result, result)
 
 
-def _blocks(k: int) -> list[tuple[int, int]]:
-    """The slot ranges of the blocks of a k-character row: J = max(2, ceil(k / BLOCK)) even,
-    contiguous blocks, block j starting at ceil(j * k / J)."""
-    blocks = max(2, -(-k // BLOCK))
-    cuts = [(j * k + blocks - 1) // blocks for j in range(blocks)] + [k]
-    return list(itertools.pairwise(cuts))
+def _counts(data: np.ndarray, offsets: np.ndarray, t) -> np.ndarray:
+    """How many characters of the alphabet each row of data[offsets[i]:offsets[i+1]] holds."""
+    seen = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum(translate(data, t.member), dtype=np.int32, out=seen[1:])
+    return np.diff(seen[offsets]).astype(np.int64)
+
+
+def _signatures(data: np.ndarray, offsets: np.ndarray, t) -> np.ndarray:
+    """The classes (a bit each) the alphabet characters of each row use."""
+    out = np.zeros(len(offsets) - 1, dtype=np.int64)
+    some = np.flatnonzero(np.diff(offsets))
+    if len(some):
+        out[some] = np.bitwise_or.reduceat(translate(data, t.klass), offsets[some])
+    return out
+
+
+def alphabet_counts(arr: pa.Array, alphabet: str) -> np.ndarray:
+    """How many characters of the alphabet each string holds (nulls: 0)."""
+    t = TABLES[alphabet]
+    arr = pc.cast(arr, pa.string()) if arr.type != pa.string() else arr
+    if arr.offset:
+        arr = pa.concat_arrays([arr])
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if t.folded:  # upper-case letters count too: strings() lower-cases them first
+        data = np.frombuffer(data.tobytes().lower(), dtype=np.uint8)
+    return _counts(data, offsets - offsets[0], t)
 
 
 def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
     return pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _pack(radix: np.ndarray, digit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, k) radices and digits -> (rows, J) block values and domains, slot 0 of each block
-    the least significant."""
-    spans = _blocks(k)
-    rows = radix.shape[0]
-    values = np.empty((rows, len(spans)), dtype=_U64)
-    domains = np.empty((rows, len(spans)), dtype=_U64)
-    for j, (lo, hi) in enumerate(spans):
-        if lo == hi:  # the empty second block of a one-character row
-            values[:, j], domains[:, j] = 0, 1
-            continue
-        v, d = digit[:, hi - 1].astype(_U64), radix[:, hi - 1].astype(_U64)
-        for p in range(hi - 2, lo - 1, -1):  # Horner from the most significant slot
-            v *= radix[:, p]
-            v += digit[:, p]
-            d *= radix[:, p]
-        values[:, j], domains[:, j] = v, d
-    return values, domains
-
-
-def _unpack(values: np.ndarray, radix: np.ndarray, k: int, max_radix: int) -> np.ndarray:
-    """Inverse of _pack: (rows, J) block values -> (rows, k) digits."""
-    out = np.empty(radix.shape, dtype=np.uint8)
-    for j, (lo, hi) in enumerate(_blocks(k)):
-        if max_radix ** (hi - lo) < 2**52:
-            # exact in float64: v < 2**52, and floor(v / r) cannot round up to the next integer
-            # (v / r is at least 1/r below it; the rounding error is below v / r * 2**-53)
-            v = values[:, j].astype(np.float64)
-            for p in range(lo, hi):
-                r = radix[:, p].astype(np.float64)
-                q = np.floor(v / r)
-                out[:, p] = v - q * r
-                v = q
-        else:
-            v = values[:, j].copy()
-            for p in range(lo, hi):
-                q = v // radix[:, p]
-                out[:, p] = v - q * radix[:, p]
-                v = q
-    return out
 
 
 def keyed_u64(values: pa.Array, key: MaskingKey, purpose: str) -> np.ndarray:

@@ -27,38 +27,42 @@ from tdm.masking.strategies.base import (
     string_buffers,
     translate,
 )
-from tdm.masking.strategies.fpe import Pseudonymizer
+from tdm.masking.strategies.fpe import Pseudonymizer, ShortValues
 
 _DIGITS = byte_table("0123456789")
 
 
 def permute_integers(fpe: Pseudonymizer, values: pa.Array) -> pa.Array:
-    """Integers through the sign- and digit-count-preserving permutation. Cycle-walking
-    (permuting again while a result falls outside the set) keeps 0 at 0, never maps anything
-    else to 0, and keeps narrow types (int32, ...) in their range."""
+    """Integers through the sign-keeping permutation (tdm.masking.strategies.fpe): below 10**6
+    within [0, 10**6), so a small id may grow digits, larger ones within their number of
+    digits; narrow types (int32, ...) stay in their range by cycle-walking. A type that cannot
+    hold 10**6 values (int8, int16) is refused: any permutation of it would be a small domain."""
     info = np.iinfo(values.type.to_pandas_dtype())
-    lo, hi = np.int64(max(info.min, -(2**63))), np.int64(min(info.max, 2**63 - 1))
+    if info.max < 10**6 - 1:
+        raise ShortValues(
+            len(values) - values.null_count,
+            f"are {values.type} integers: fewer than 1,000,000 possible values",
+        )
     ints = pc.fill_null(values, 0).cast(pa.int64()).to_numpy()
-    out = fpe.integers(ints)
-    bad = ((out == 0) & (ints != 0)) | (out < lo) | (out > hi)
-    while bad.any():
-        out[bad] = fpe.integers(out[bad])
-        bad = ((out == 0) & (ints != 0)) | (out < lo) | (out > hi)
-    out[ints == 0] = 0
+    out = fpe.integers(ints, max(info.min, -(2**63)), min(info.max, 2**63 - 1))
     return pa.array(out, mask=pc.is_null(values).to_numpy(False)).cast(values.type)
 
 
 class PseudonymizeParams(Model):
-    alphabet: Literal["alnum", "digits", "hex"] = Field(
-        "alnum", description="string columns: which characters are permuted (others stay)"
+    alphabet: Literal["alnum", "base36", "digits", "hex", "lower", "upper"] = Field(
+        "alnum",
+        description="string columns: which characters are permuted (others stay); base36 and "
+        "hex are case-insensitive (lower-cased first)",
     )
 
 
 @register
 class Pseudonymize(Strategy):
-    """A keyed permutation of the column's values: integers keep their sign (0 stays 0) and
-    number of digits, strings their length and the class (a-z, A-Z, 0-9) of every character,
-    UUIDs their hyphens and version/variant nibbles."""
+    """A keyed permutation of the column's values (FF1): integers keep their sign, and their
+    number of digits from 10**6 on (smaller ones are permuted within [0, 10**6)); strings keep
+    their length, every character outside the alphabet, and which classes (digits, lower-case,
+    upper-case letters) they use; UUIDs keep their hyphens and version/variant nibbles. No
+    value is masked to itself."""
 
     name = "pseudonymize"
     Params = PseudonymizeParams
@@ -143,7 +147,9 @@ class CreditCard(Strategy):
         at = offsets - offsets[0]
         count = np.diff(np.searchsorted(digits, at))
         card = (count >= CARD_DIGITS[0]) & (count <= CARD_DIGITS[1])
-        head = np.where(card, 6 if self.p.keep_bin else 1, int(numeric))
+        # the BIN shrinks on the shortest numbers so that 6 digits (10**6 values) stay to permute
+        bin_digits = np.minimum(6 if self.p.keep_bin else 1, count - 1 - 6)
+        head = np.where(card, bin_digits, int(numeric))
         out = self.fpe.strings(arr, "digits", skip_head=head, skip_tail=card.astype(np.int64))
         if not card.any():
             return out

@@ -7,7 +7,9 @@ import ipaddress
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
+from tdm.core.errors import TdmError
 from tdm.core.types import parse_type
 from tdm.masking.keys import MaskingKey
 from tdm.masking.strategies import STRATEGIES
@@ -32,11 +34,32 @@ def test_addresses_stay_valid_distinct_and_consistent():
 
 
 def test_prefixes_cidr_networks_ipv6_nulls_and_non_addresses():
-    values = ["10.12.0.0/16", "192.168.1.7/24", "2001:db8::1", "2001:db8::/64", None, "n/a"]
+    values = ["10.12.16.0/20", "192.168.1.7/24", "2001:db8::1", "2001:db8::/64", None, "n/a"]
     out = mask(values)
     net = ipaddress.ip_network(out[0])  # strict: host bits zero, a valid cidr
-    assert net.prefixlen == 16 and out[0] != values[0]
-    assert ipaddress.ip_interface(out[1]).network.prefixlen == 24
+    assert net.prefixlen == 20 and out[0] != values[0]
+    iface = ipaddress.ip_interface(out[1])
+    assert iface.network.prefixlen == 24 and iface.ip != iface.network.network_address
+    assert out[1] != values[1]
     assert ipaddress.ip_address(out[2]) in ipaddress.ip_network("2001:db8::/64")
+    assert out[2] != values[2]  # a plain IPv6 address: its last 32 bits permuted
     assert ipaddress.ip_network(out[3]).prefixlen == 64
     assert out[4:] == [None, "n/a"]
+
+
+def test_networks_too_small_for_a_pseudonym_are_refused():
+    """/16: 65,536 networks, fewer than the 10**6 values FF1 needs: an error, not a weak mask."""
+    with pytest.raises(TdmError, match=r"t\.ip: mask 'ip_address'.*16 bits"):
+        mask(["10.12.0.0/16"])
+
+
+def test_addresses_with_a_prefix_keep_a_host_part_and_stay_distinct():
+    rng = np.random.default_rng(2)
+    values = list(
+        dict.fromkeys(
+            f"{ipaddress.IPv4Address(int(x))}/24" for x in rng.integers(0, 2**32, 3000) if x & 255
+        )
+    )
+    out = mask(values)
+    assert len(set(out)) == len(out)
+    assert all(int(ipaddress.ip_interface(o).ip) & 255 for o in out)
