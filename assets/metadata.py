@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from tdm.generators.reference import ForeignKeyGen
 from tdm.plan.model import Plan
+from tdm.validation.privacy_report import summary
 
 
 def column_schema(plan: Plan, table: str) -> dg.TableSchema:
@@ -77,10 +78,11 @@ def version_description(plan: Plan, table: str) -> str:
         f"{table} as sealed in a dataset version: {_rows(plan, table)}, "
         f"{len(plan.spec.tables[table].columns)} columns"
         + (f", masked: {masked}" if masked else "")
-        + ". Immutable Parquet + manifest.json + validation.json; this asset's history is the "
-        "version history. Blocking check `integrity`: keys and foreign keys across all batches, "
-        "row count, PII on the final data. A preview of its first rows is in each "
-        "materialisation (masked values only)."
+        + ". Immutable Parquet + manifest.json + validation.json + privacy.json; this asset's "
+        "history is the version history. Blocking check `integrity`: keys and foreign keys "
+        "across all batches, row count, PII on the final data, the k-anonymity the spec's "
+        "`privacy.k` requires. A preview of its first rows (masked values only) and a privacy "
+        "summary are in each materialisation."
     )
 
 
@@ -96,6 +98,19 @@ def dataset_description(plan: Plan, path) -> str:
         "Its data version is the file's hash (observed by every run and by the schema sensor), "
         "so editing it marks everything downstream stale."
     )
+
+
+def privacy(report: dict | None, table: str) -> dict:
+    """The table's privacy figures for the UI (privacy.json has them all): the smallest k of
+    its quasi-identifier sets, and a line per set and per masked column; {} when none."""
+    lines = summary(report).get(table)
+    if report is None or not lines:
+        return {}
+    out: dict = {"privacy": dg.MetadataValue.md("\n".join(f"- {line}" for line in lines))}
+    ks = [q["k"] for q in report["tables"][table]["quasi_identifiers"] if q["k"] is not None]
+    if ks:
+        out["privacy_k"] = min(ks)
+    return out
 
 
 def preview(table: pa.Table | None) -> dg.MetadataValue:

@@ -1,8 +1,9 @@
 """The dataset version: seal the batches into an immutable version, then prove it.
 
 Sealing writes manifest.json; validation then runs the dataset-level checks (row counts, keys
-across all batches, PII on the final data), merges them with the per-batch suites, and stores the
-full report as validation.json beside the manifest. Loads refuse versions that did not pass.
+across all batches, PII on the final data, k-anonymity), merges them with the per-batch suites,
+and stores the full report as validation.json beside the manifest, after the privacy report
+(privacy.json). Loads refuse versions that did not pass.
 """
 
 import dagster as dg
@@ -10,7 +11,7 @@ import dagster as dg
 from assets import names
 from assets.checks import INTEGRITY, check_result
 from assets.common import failing, observe_spec, production, run_plan, say
-from assets.metadata import column_schema, preview, version_description
+from assets.metadata import column_schema, preview, privacy, version_description
 from resources import TdmResource
 from tdm.plan.model import Plan
 from tdm.produce.version import seal_version
@@ -39,7 +40,8 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
             blocking=True,
             description=f"Everything about {t} in the version: row count, keys "
             "unique across all batches, every foreign key resolving to a parent "
-            "row, PII re-checked on the final data, and the batch suites.",
+            "row, PII re-checked on the final data, the batch suites, and (with `privacy.k` in "
+            "the spec) the k-anonymity of every quasi-identifier set.",
         )
         for t in plan.order
     ]
@@ -78,6 +80,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
                         if info["files"]
                         else None
                     ),
+                    **privacy(sealed.privacy, t),
                 },
             )
         for t in prod.plan.order:

@@ -163,6 +163,7 @@ def _known_datasets() -> list[str]:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Show a version's stored validation report, or run it again (--rerun, or when missing)."""
     from tdm.store.versions import VersionStore
+    from tdm.validation.privacy_report import load_privacy, summary
     from tdm.validation.results import load_report
 
     check_dataset(args.dataset)
@@ -176,8 +177,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         store.verify(args.dataset, version)  # a changed file is named, not validated
         plan = plan_from_manifest(store.manifest(args.dataset, version))
         report = validate_stored(store, plan, version, reuse_suites=False)
+    privacy = load_privacy(store, args.dataset, version)  # None: validated before it existed
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps({**report, "privacy": privacy}, indent=2))
     else:
         stats = report["stats"]
         verdict = "passed" if report["success"] else "FAILED"
@@ -188,6 +190,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         for message in report["failed"]:
             print(f"  {message}")
+        for table, lines in summary(privacy).items():
+            print(f"privacy of {table}:" + "".join(f"\n  {line}" for line in lines))
     return 0 if report["success"] else 1
 
 

@@ -20,6 +20,7 @@ from tdm.plan.columns import build_generator
 from tdm.plan.references import check_references, per_parent_unsure
 from tdm.spec.expectations import expectation_problems
 from tdm.spec.model import DatasetSpec, RowsPerParent, TableSpec
+from tdm.spec.privacy import privacy_problems
 from tdm.spec.salvage import Damage
 
 Gens = dict[str, dict[str, Generator]]
@@ -43,6 +44,7 @@ def check_spec(spec: DatasetSpec, damage: Damage | None = None) -> tuple[list[Pr
         problems += _check_conditions(tname, table, damage)
     problems += check_references(spec, gens, damage)
     problems += expectation_problems(spec)
+    problems += privacy_problems(spec, damage)
     return problems, gens
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tdm.produce.production import Production
 from tdm.store.versions import VersionStore
+from tdm.validation.privacy_report import load_privacy
 from tdm.validation.runner import validate_stored
 
 
@@ -15,6 +16,7 @@ class Sealed:
     manifest: dict
     report: dict  # the version's validation report (validation.json)
     reused: bool  # an earlier run had sealed the same version
+    privacy: dict | None = None  # its privacy report (privacy.json)
 
 
 def seal_version(prod: Production, store: VersionStore, run_id: str | None = None) -> Sealed:
@@ -24,4 +26,4 @@ def seal_version(prod: Production, store: VersionStore, run_id: str | None = Non
     report = validate_stored(store, plan, version, reuse_suites=True)
     if report["success"]:
         store.mark_latest(plan.name, version)
-    return Sealed(manifest, report, reused)
+    return Sealed(manifest, report, reused, load_privacy(store, plan.name, version))

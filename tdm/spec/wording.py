@@ -17,6 +17,7 @@ _SHAPES = {
     "SourceTable": "source is true, or {table: ..., where: ..., key: ...}",
     "SourceSpec": 'source is {url: "${SOURCE_URL}"}',
     "MaskingPolicy": "masking is {defaults: {<category>: <mask>}, min_confidence: <number>}",
+    "PrivacySpec": "privacy is {quasi_identifiers: {<table>: [[<column>, ...]]}, k: <number>}",
     "ForeignKeySpec": "a foreign key is {columns: ..., references: ...}",
     "Reference": "a reference is 'table', 'table.column' or 'table(col_a, col_b)'",
     "RowsPerParent": "rows is a whole number or {per: <table>, distribution: ...}",

@@ -1,6 +1,6 @@
 """Running validation: a batch's suite, the suites of a version's batches in groups, row counts,
 and the version's whole report (keys across batches: tdm.validation.keys; privacy:
-tdm.validation.privacy), written to <version dir>/validation.json.
+tdm.validation.privacy, privacy_report), written to <version dir>/validation.json and privacy.json.
 
 The suite of a table is derived from its spec (tdm.validation.suite); great_expectations 1.x runs
 it (tdm.validation.gx), except the Arrow type and not-null checks, computed here with pyarrow.
@@ -22,6 +22,7 @@ from tdm.core.files import atomic_write as _atomic_write
 from tdm.validation.gx import run
 from tdm.validation.keys import validate_cross
 from tdm.validation.privacy import validate_pii
+from tdm.validation.privacy_report import privacy_report, write_privacy
 from tdm.validation.results import EXAMPLES, REPORT, CheckResult, load_batch_results, merge
 from tdm.validation.suite import (
     SAMPLE_BLOCK,
@@ -215,7 +216,7 @@ def validate_version(
     chunk_rows: int = CHUNK_ROWS,
     batch_results: dict[str, list[CheckResult]] | None = None,
 ) -> dict:
-    """Every check of a sealed version; writes <version dir>/validation.json and returns it.
+    """Every check of a sealed version; writes privacy.json, then validation.json (returned).
 
     `extra`: results computed elsewhere (e.g. validate_masking while extracting, when the raw
     rows were at hand) to store with the rest. `batch_results`: per-table results of the batch
@@ -253,7 +254,10 @@ def validate_version(
     t0 = time.perf_counter()
     checks += validate_cross(store, plan, dataset, version)
     timing["cross-table"] = round(time.perf_counter() - t0, 3)
-    checks += list(extra or [])
+    t0 = time.perf_counter()
+    privacy, k_checks = privacy_report(store, plan, dataset, version, manifest, extra or [])
+    timing["privacy"] = round(time.perf_counter() - t0, 3)
+    checks += k_checks + list(extra or [])
     failed = [c for c in checks if not c.success]
     report = {
         "format": 1,
@@ -273,6 +277,7 @@ def validate_version(
             "seconds_by_table": timing,
         },
     }
+    write_privacy(store, dataset, version, privacy)  # first: a validation.json has its privacy.json
     text = json.dumps(report, indent=2, default=str) + "\n"
     _atomic_write(store.path(dataset, version, REPORT), lambda tmp: tmp.write_text(text))
     return report

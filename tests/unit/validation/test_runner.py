@@ -339,7 +339,7 @@ def extracted(tmp_path, write_spec):
         c.executemany(
             "insert into people values (?, ?, ?, ?)",
             [
-                (i, f"person{i}.x@corp-mail.com", f"p{i}@mail.org", "Springfield")
+                (i, f"person{i}.x@corp-mail.com", f"member{i}@mail.org", "Springfield")
                 for i in range(1, 201)
             ],
         )
@@ -375,12 +375,17 @@ def test_masked_values_must_differ_from_their_source(extracted):
     plan, raw, masked, key = extracted
     ok = validate_masking(plan, "ext", masked, raw, "people", key)
     assert [(c.column, c.success) for c in ok] == [("email", True)]
+    # unique emails: no value is frequent, so the mask carries no frequency over
+    assert ok[0].details["frequency"] == {"source_top": [], "masked_top": [], "overlap": 0}
+    one = put(masked, "email", 3, raw.column("email")[3].as_py())
+    (check,) = validate_masking(plan, "ext", one, raw, "people", key)
+    assert not check.success and check.unexpected_count == 1  # bijective: none may stay
     leaked = put(masked, "email", 17, raw.column("email")[17].as_py())
     leaked = put(leaked, "email", 18, raw.column("email")[18].as_py())
     (check,) = validate_masking(plan, "ext", leaked, raw, "people", key, start=1000)
     assert not check.success and check.unexpected_count == 2 and check.examples == [1017, 1018]
     assert "people.email" in check.message and "masked_values_changed" in check.message
-    assert "p18@mail.org" not in json.dumps(check.to_dict())
+    assert "member18@mail.org" not in json.dumps(check.to_dict())
 
 
 def test_unmasked_pii_in_an_extracted_table_fails_the_gate(extracted):
