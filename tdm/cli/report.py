@@ -76,7 +76,8 @@ def _scan_line(r) -> str:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    """Sealed versions, and the damaged ones (listed apart, with what is wrong; exit 1)."""
+    """Sealed versions with the fingerprint of the key each was masked under, and the damaged
+    ones (listed apart, with what is wrong; exit 1)."""
     from tdm.store.versions import VersionStore
 
     check_dataset(args.dataset)
@@ -90,6 +91,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             "seed": m["seed"],
             "rows": {t: info["rows"] for t, info in m["tables"].items()},
             "latest": m["version"] == latest,
+            "key_fingerprint": m.get("key_fingerprint"),  # None: nothing masked
             "path": str(store.dir(args.dataset, m["version"])),
         }
         for m in found
@@ -101,9 +103,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(f"no versions of {args.dataset} in {store.root}")
     for r in [] if args.json else rows:
         mark = "*" if r["latest"] else " "
+        key = f"key {r['key_fingerprint']}" if r["key_fingerprint"] else "unmasked"
         print(
             f"{mark} {r['version']}  {r['created_at']}  seed {r['seed']:<6} "
-            f"{sum(r['rows'].values()):>10,} rows"
+            f"{sum(r['rows'].values()):>10,} rows  {key}"
         )
     for version, reason in [] if args.json else broken.items():
         print(f"! {version}  BROKEN: {reason}")

@@ -47,6 +47,12 @@ def key_from_env(allow_dev: bool = False, env: str = ENV_VAR) -> MaskingKey:
                 f"{env} is too short ({len(value)} characters); use at least "
                 f"{MIN_LENGTH}, e.g. `openssl rand -hex 32`"
             )
+        if value.encode() == DEV_KEY:  # would pass for a secret key in every manifest
+            raise TdmError(
+                f"{env} holds the public demo key, which anyone can use to reverse the "
+                "masking; set a secret key (`openssl rand -hex 32`), or unset it and pass "
+                "--dev-key for a labelled demo run"
+            )
         return MaskingKey(value.encode())
     if allow_dev:
         return MaskingKey(DEV_KEY, dev=True)

@@ -15,6 +15,8 @@ from tdm.core.names import is_name
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 256 * 2**20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# MaskingKey.fingerprint (tdm.masking.keys): listings print it, so nothing else may pass for one
+_FINGERPRINT = re.compile(r"(dev-)?[0-9a-f]{16}")
 
 
 def manifest_problem(data: Any, dataset: str, version: str) -> str | None:
@@ -27,6 +29,11 @@ def manifest_problem(data: Any, dataset: str, version: str) -> str | None:
     for field, kind in (("created_at", str), ("seed", int), ("spec", dict), ("tables", dict)):
         if not isinstance(data.get(field), kind):
             return f"{MANIFEST} has no valid {field!r}"
+    fingerprint = data.get("key_fingerprint")
+    if fingerprint is not None and not (
+        isinstance(fingerprint, str) and _FINGERPRINT.fullmatch(fingerprint)
+    ):
+        return f"{MANIFEST} names key fingerprint {shorten(fingerprint)}, not a fingerprint"
     for table, info in data["tables"].items():
         if not is_name("table", table):
             return f"{MANIFEST} lists a table named {shorten(table)}"
