@@ -802,3 +802,13 @@ def test_short_values_of_only_alphabet_characters_are_widened_collision_free():
     assert staff[1] == staff[2] != staff[0] and staff[3] is None
     with pytest.raises(TdmError, match=r"1 value\(s\).*separators"):
         run(make("pseudonymize"), ["J.D", "Jonathan"])
+
+
+def test_iban_column_values_without_an_iban_shape_are_pseudonymised_not_crashed_on():
+    values = ["DE89 3704 0044 0532 0130 00", "Überweisung 12345678", "n/a 2024-0117", None]
+    out = run(make("iban"), values)
+    assert _valid_iban(out[0]) and out[0][:2] == "DE" and out[3] is None
+    assert out[1].startswith("Ü") and out[1][11] == " " and out[1] != values[1]
+    assert (
+        re.fullmatch(r"[a-z0-9]/[a-z0-9] [a-z0-9]{4}-[a-z0-9]{4}", out[2]) and out[2] != values[2]
+    )
