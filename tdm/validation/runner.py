@@ -24,11 +24,13 @@ from tdm.validation.keys import validate_cross
 from tdm.validation.privacy import validate_pii
 from tdm.validation.privacy_report import privacy_report, write_privacy
 from tdm.validation.results import EXAMPLES, REPORT, CheckResult, load_batch_results, merge
+from tdm.validation.rules import rule_results
 from tdm.validation.suite import (
     SAMPLE_BLOCK,
     SAMPLE_ROWS,
     TABLE_LEVEL,
     columns_of,
+    is_arrow,
     is_own,
     label,
     per_batch,
@@ -79,7 +81,8 @@ def validate_batch(plan, table: str, data: pa.Table, start: int) -> list[CheckRe
     (tdm.validation.keys, over all batches) are checked on the whole table instead."""
 
     configs = [c for c in suite_for(plan, table) if per_batch(c)]
-    out = {i: _own_check(table, c, data, start) for i, c in enumerate(configs) if is_own(c)}
+    out = rule_results(table, configs, data, start)  # the row rules: one DuckDB query
+    out.update({i: _own_check(table, c, data, start) for i, c in enumerate(configs) if is_arrow(c)})
     positions = _sample_positions(data.num_rows)
     for sampled in (False, True):
         picked = [

@@ -21,6 +21,10 @@ Derivation (per column unless said otherwise):
   country_code; uuid-typed columns from elsewhere get a generic UUID regex);
 - row count: exactly the plan's (for extracted tables the source count), and for rows per parent
   also the range the distribution allows;
+- row rules (tdm.validation.rules, evaluated by DuckDB): each `check:` of the table, and for each
+  column with `when:` that it is NULL wherever its condition is not true; not the rules that
+  read a masked column (a mask may change what they compare), but a `when:` column's own mask
+  keeps its nulls;
 - the spec's own `expect:` entries of the table and its columns (column filled in).
 """
 
@@ -33,12 +37,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from tdm.checks import columns_of as columns_of_rule
 from tdm.core.errors import TdmError
 from tdm.spec.expectations import entries, expectation_problems
 from tdm.spec.model import RowsPerParent
 
 TABLE_LEVEL = ("expect_table_row_count_to_equal", "expect_table_row_count_to_be_between")
 OWN = {"engine": "pyarrow"}
+RULES = {"engine": "duckdb"}  # row rules: expect_rows_to_follow_rule, one DuckDB query a batch
 ALL_BATCHES = {**OWN, "scope": "all batches"}
 # The formats generators build by construction (emails, card numbers, ...) are checked on a
 # sample of each batch, SAMPLE_ROWS rows in runs of SAMPLE_BLOCK spread evenly over it: a
@@ -65,7 +71,15 @@ def shape_regex(shape: str) -> str:
 
 
 def is_own(cfg: dict) -> bool:
-    """Computed by our own code (pyarrow), not by GX."""
+    """Computed by our own code (pyarrow, or DuckDB for row rules), not by GX."""
+    return cfg.get("meta", {}).get("engine") in (OWN["engine"], RULES["engine"])
+
+
+def is_rule(cfg: dict) -> bool:
+    return cfg.get("meta", {}).get("engine") == RULES["engine"]
+
+
+def is_arrow(cfg: dict) -> bool:
     return cfg.get("meta", {}).get("engine") == OWN["engine"]
 
 
@@ -130,12 +144,36 @@ def suite_for(plan, table: str) -> list[dict]:
         if name not in masked:
             derived = _values(plan, table, name)
             out += [{**c, "kwargs": {"column": name, **c["kwargs"]}} for c in derived]
+    out += _rules(spec, plan.masks.get(table, {}))
     out.append(_cfg("expect_table_row_count_to_equal", value=plan.rows[table]))
     if isinstance(spec.rows, RowsPerParent):
         between = _per_parent_range(plan, table, spec.rows)
         if between:
             out.append(_cfg("expect_table_row_count_to_be_between", **between))
     return out + user_expectations(plan, table)
+
+
+def _rules(spec, masks: dict) -> list[dict]:
+    """The table's `check:` constraints and its `when:` conditions as row rules. A mask may change
+    what a rule compares, so rules reading a masked column are left out, except that a `when:`
+    rule holds for a masked column whose mask keeps nulls (all but `redact` of nulls)."""
+    rules = {f"check {name}": (expr, None) for name, expr in spec.check.items()}
+    for name, column in spec.columns.items():
+        if column.when:
+            quoted = '"' + name.replace('"', '""') + '"'
+            rules[f"{name} when"] = (f"({column.when}) IS TRUE OR {quoted} IS NULL", name)
+    out = []
+    for name, (expr, target) in rules.items():
+        reads = columns_of_rule(expr)
+        mask = masks.get(target)
+        keeps_nulls = mask is None or not (
+            mask.spec.strategy == "redact" and mask.spec.params.get("keep_nulls") is False
+        )
+        if not set(masks) & (set(reads) - {target}) and keeps_nulls:
+            out.append(
+                _cfg("expect_rows_to_follow_rule", RULES, column_list=reads, rule=name, sql=expr)
+            )
+    return out
 
 
 def _values(plan, table: str, name: str) -> list[dict]:
