@@ -33,7 +33,7 @@ def band_rows(
     return (counts >= 1) & (counts == lengths) & ~skipped & (counts <= limit[signature])
 
 
-def widen(
+def permute_band(
     ff1: FF1, tweak: bytes, values: pa.StringArray, signature: np.ndarray, t: Alphabet
 ) -> pa.StringArray:
     """The bands' permutation of `values` (non-null, every character of the alphabet, of the

@@ -104,8 +104,12 @@ class Email(Strategy):
         return with_nulls_of(pa.concat_arrays(pieces).take(pa.array(back)), arr)
 
     def separate(self, local: pa.StringArray, suffix: pa.StringArray) -> pa.StringArray:
-        local = Pseudonymizer(self.key, self.domain() + "/local").strings(local, LOWERED)
-        if self.p.domain == "map":
+        # with the domain mapped, the lengths tell this path from joined(): keep them all
+        whole = self.p.domain == "map"
+        local = Pseudonymizer(self.key, self.domain() + "/local").strings(
+            local, LOWERED, widen=not whole
+        )
+        if whole:
             suffix = per_distinct(suffix, self.map_domains)
         return pc.binary_join_element_wise(local, suffix, "")
 
@@ -136,7 +140,9 @@ class Email(Strategy):
         """'@shop.co.uk' -> '@xqtb.ka.lm.example' (every label pseudonymised, so distinct domains
         stay distinct), '' -> ''."""
         domains = pc.utf8_slice_codeunits(suffixes, 1)
-        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(domains, LOWERED)
+        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(
+            domains, LOWERED, widen=False
+        )
         empty = pc.equal(pc.utf8_length(suffixes), 0)
         return pc.if_else(
             empty, "", pc.binary_join_element_wise("@", mapped, "." + RESERVED_TLD, "")

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from tdm.masking.ff1 import FF1, MIN_DOMAIN
 from tdm.masking.keys import MaskingKey
 from tdm.masking.strategies.alphabets import TABLES, translate
-from tdm.masking.strategies.band import band_rows, widen
+from tdm.masking.strategies.band import band_rows, permute_band
 
 _U64 = np.uint64
 CHUNK_ROWS = 1 << 20  # rows sorted and packed together: big groups of one length and part
@@ -70,9 +70,13 @@ class Pseudonymizer:
         alphabet: str = "alnum",
         skip_head: np.ndarray | int = 0,
         skip_tail: np.ndarray | int = 0,
+        widen: bool = True,
     ) -> pa.Array:
         """Permute the alphabet characters of each string, except the first `skip_head` and the
-        last `skip_tail` of them (per row or for all); nulls stay null.
+        last `skip_tail` of them (per row or for all); nulls stay null. Short values of
+        alphabet characters only are widened (tdm.masking.strategies.band), which may change
+        their length: `widen=False` keeps every length (a caller that tells values apart by
+        length), refusing what it cannot permute in place.
 
         Vectorised per chunk of rows: the characters to permute are packed tightly and their rows
         sorted by k (how many they are) with Arrow's take, so rows with one k form a (rows, k)
@@ -95,6 +99,7 @@ class Pseudonymizer:
         t = TABLES[alphabet]
         counts, signature = _counts(data, offsets, t), _signatures(data, offsets, t)
         band = band_rows(counts, np.diff(offsets), (head > 0) | (tail > 0), signature, t)
+        band &= widen
         if band.any():  # short values, all of the alphabet: widened apart (band.widen)
             head = np.where(band, np.iinfo(np.int64).max, head)
         for lo in range(0, n, CHUNK_ROWS):  # chunks keep the working arrays in the caches
@@ -110,7 +115,9 @@ class Pseudonymizer:
         if not band.any():
             return out
         rows = np.flatnonzero(band)
-        widened = widen(self.ff1(2), self.tweak, arr.take(pa.array(rows)), signature[rows], t)
+        widened = permute_band(
+            self.ff1(2), self.tweak, arr.take(pa.array(rows)), signature[rows], t
+        )
         index = np.arange(n)
         index[rows] = n + np.arange(len(rows))
         return pa.concat_arrays([out, widened]).take(pa.array(index))

@@ -812,3 +812,15 @@ def test_iban_column_values_without_an_iban_shape_are_pseudonymised_not_crashed_
     assert (
         re.fullmatch(r"[a-z0-9]/[a-z0-9] [a-z0-9]{4}-[a-z0-9]{4}", out[2]) and out[2] != values[2]
     )
+
+
+def test_email_paths_keep_the_lengths_that_tell_them_apart():
+    """With the domain mapped, a local part of 6+ characters goes alone and one of fewer goes
+    with its domain: a 6-digit local part must not be widened into a short one, or its image
+    could meet a short address's."""
+    digits = [f"{i:06d}@example.com" for i in range(0, 10**6, 499)]
+    short = [f"{a}{b}@example.com" for a in "abcdefghij" for b in "0123456789"]
+    out = run(make("email"), digits + short)
+    assert len(set(out)) == len(out)
+    assert all(len(v.split("@")[0]) == 6 for v in out[: len(digits)])
+    assert all(len(v.split("@")[0]) == 2 for v in out[len(digits) :])
