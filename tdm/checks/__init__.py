@@ -2,7 +2,7 @@
 (tdm.checks.parse, with sqlglot), and which rows of an Arrow table fail them (tdm.checks.evaluate,
 with DuckDB). sqlglot and duckdb are imported on first use, not by importing this package."""
 
-from tdm.checks.evaluate import failing, to_duckdb, unsupported
+from tdm.checks.evaluate import computed, failing, to_duckdb, unsupported
 from tdm.checks.model import ColumnHint, Hints, Pair
 from tdm.checks.parse import CheckSyntaxError, columns_of, hints
 
@@ -12,6 +12,7 @@ __all__ = [
     "Hints",
     "Pair",
     "columns_of",
+    "computed",
     "failing",
     "hints",
     "to_duckdb",

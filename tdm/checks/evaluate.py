@@ -89,6 +89,30 @@ def failing(
     return out
 
 
+def computed(table: pa.Table, expr: str, name: str) -> pa.Array:
+    """The value of a PostgreSQL expression on every row of `table`, in row order (DuckDB): a
+    computed column, `name` its name for messages."""
+    import duckdb
+
+    try:
+        sql = _duckdb_sql(expr, None)
+    except TdmError as error:
+        raise type(error)(f"column {name}: {error}") from None
+    con = None
+    try:
+        con = _connect(table)
+        result = con.sql(f"SELECT {sql} FROM {_TABLE}").to_arrow_table()
+    except duckdb.Error as error:
+        raise TdmError(
+            f"column {name}: the expression {clip(expr)} cannot be evaluated on the data: "
+            f"{_reason(error)}"
+        ) from None
+    finally:
+        if con is not None:
+            con.unregister(_TABLE)
+    return result.column(0).combine_chunks()
+
+
 def unsupported(expr: str, schema: pa.Schema, value_column: str | None = None) -> str | None:
     """None when DuckDB can evaluate the check on a table of this schema; otherwise why not (the
     expression does not parse, reads a column the table lacks, uses what DuckDB does not have, or is

@@ -216,8 +216,4 @@ class Plan:
 def _nullable(spec: TableSpec, name: str, gen: Generator) -> bool:
     if spec.source is not None:  # the source decides; only key columns are known to be set
         return name not in spec.primary_key
-    return (
-        spec.columns[name].null_ratio > 0
-        or spec.columns[name].when is not None
-        or (isinstance(gen, ForeignKeyGen) and gen.mode == "self")
-    )
+    return spec.columns[name].optional or (isinstance(gen, ForeignKeyGen) and gen.mode == "self")

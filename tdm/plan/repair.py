@@ -26,17 +26,23 @@ MAX_REDRAWS = 64
 
 
 def only_when(table: TableSpec, row: dict[str, pa.Array]) -> dict[str, pa.Array]:
-    """Columns with `when:` made NULL on the rows where their condition is false or NULL."""
+    """Columns with `when:` made NULL on the rows where their condition is false or NULL. A
+    condition may read another `when:` column: they are evaluated again on the NULLs made, until
+    none is added (at most once per condition, as NULLs are only ever added)."""
     conditions = {c: col.when for c, col in table.columns.items() if col.when}
-    if not conditions:
-        return row
-    data = pa.table(row)
-    off = failing(data, {c: f"coalesce(({w}), false)" for c, w in conditions.items()})
-    for c, rows in off.items():
-        if len(rows):
-            mask = np.zeros(data.num_rows, dtype=bool)
-            mask[rows] = True
-            row[c] = pc.if_else(pa.array(mask), pa.nulls(len(mask), row[c].type), row[c])
+    nulls = {c: 0 for c in conditions}
+    for _ in range(len(conditions)):
+        data = pa.table(row)
+        off = failing(data, {c: f"coalesce(({w}), false)" for c, w in conditions.items()})
+        changed = False
+        for c, rows in off.items():
+            if len(rows) > nulls[c]:
+                mask = np.zeros(data.num_rows, dtype=bool)
+                mask[rows] = True
+                row[c] = pc.if_else(pa.array(mask), pa.nulls(len(mask), row[c].type), row[c])
+                nulls[c], changed = len(rows), True
+        if not changed:
+            break
     return row
 
 

@@ -136,6 +136,11 @@ class ColumnSpec(BaseModel):
         return parse_type(self.type)
 
     @property
+    def optional(self) -> bool:
+        """May be NULL by its spec: a null_ratio, a `when:`, or computed (NULL from NULL)."""
+        return self.null_ratio > 0 or self.when is not None or self.generator == "expression"
+
+    @property
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
@@ -266,7 +271,7 @@ class TableSpec(StrictModel):
 
     def nullable(self, column: str) -> bool:
         col = self.columns[column]
-        return (col.null_ratio > 0 or col.when is not None) and column not in self.primary_key
+        return col.optional and column not in self.primary_key
 
 
 class SourceSpec(StrictModel):

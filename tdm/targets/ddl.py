@@ -68,12 +68,7 @@ def metadata_for(
                 name,
                 sql_type(col.logical, dialect),
                 autoincrement=False,
-                nullable=(
-                    col.null_ratio > 0
-                    or col.when is not None
-                    or name in self_refs
-                    or table.source is not None
-                )
+                nullable=(col.optional or name in self_refs or table.source is not None)
                 and name not in table.primary_key,
                 comment=col.description,
             )

@@ -21,8 +21,9 @@ Derivation (per column unless said otherwise):
   country_code; uuid-typed columns from elsewhere get a generic UUID regex);
 - row count: exactly the plan's (for extracted tables the source count), and for rows per parent
   also the range the distribution allows;
-- row rules (tdm.validation.rules, evaluated by DuckDB): each `check:` of the table, and for each
-  column with `when:` that it is NULL wherever its condition is not true; not the rules that
+- row rules (tdm.validation.rules, evaluated by DuckDB): each `check:` of the table, for each
+  column with `when:` that it is NULL wherever its condition is not true, and for each
+  `expression` column that it equals its expression cast to its type; not the rules that
   read a masked column (a mask may change what they compare), but a `when:` column's own mask
   keeps its nulls;
 - the spec's own `expect:` entries of the table and its columns (column filled in).
@@ -153,15 +154,33 @@ def suite_for(plan, table: str) -> list[dict]:
     return out + user_expectations(plan, table)
 
 
+_SQL_TYPE = {
+    "int": "bigint",
+    "float": "double precision",
+    "string": "text",
+    "date": "date",
+    "timestamp": "timestamptz",
+    "bool": "boolean",
+}
+
+
 def _rules(spec, masks: dict) -> list[dict]:
     """The table's `check:` constraints and its `when:` conditions as row rules. A mask may change
     what a rule compares, so rules reading a masked column are left out, except that a `when:`
     rule holds for a masked column whose mask keeps nulls (all but `redact` of nulls)."""
     rules = {f"check {name}": (expr, None) for name, expr in spec.check.items()}
     for name, column in spec.columns.items():
+        quoted = '"' + name.replace('"', '""') + '"'
         if column.when:
-            quoted = '"' + name.replace('"', '""') + '"'
             rules[f"{name} when"] = (f"({column.when}) IS TRUE OR {quoted} IS NULL", name)
+        if column.generator == "expression":
+            kind = column.logical.kind
+            sql = f"CAST(({column.params['sql']}) AS {_SQL_TYPE.get(kind) or column.logical})"
+            rule = f"{quoted} IS NOT DISTINCT FROM {sql}"
+            rules[f"{name} computed"] = (
+                f"NOT (({column.when}) IS TRUE) OR {rule}" if column.when else rule,
+                None,
+            )
     out = []
     for name, (expr, target) in rules.items():
         reads = columns_of_rule(expr)
