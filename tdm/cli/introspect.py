@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tdm.core.errors import TdmError
 from tdm.core.files import atomic_write
 from tdm.core.settings import interpolate
 
@@ -14,7 +15,12 @@ def cmd_introspect(args: argparse.Namespace) -> int:
     from tdm.introspect import introspect  # heavy: imported by this command alone
 
     url = interpolate(args.url, "the URL argument")
-    found = introspect(url, args.schema, args.tables, args.rows, args.name)
+    if args.min_count is not None and not args.profile:
+        raise TdmError("--min-count applies to --profile: add --profile, or leave it out")
+    profiled = {} if args.min_count is None else {"min_count": args.min_count}
+    found = introspect(
+        url, args.schema, args.tables, args.rows, args.name, profile=args.profile, **profiled
+    )
     if args.output == "-":
         sys.stdout.write(found.text)
     else:

@@ -143,6 +143,17 @@ def parser() -> argparse.ArgumentParser:
     it.add_argument("--tables", nargs="+", help="only these tables (and the tables they reference)")
     it.add_argument("--rows", type=row_count, default=1000, help="rows of tables without parents")
     it.add_argument("--name", type=dataset_name, help="dataset name (default: the database's)")
+    it.add_argument(
+        "--profile",
+        action="store_true",
+        help="read the rows too (one read-only snapshot): counts, null rates, values, ranges",
+    )
+    it.add_argument(
+        "--min-count",
+        type=sample_size,
+        metavar="K",
+        help="with --profile: copy a value only if at least K rows hold it (default 10)",
+    )
     it.add_argument("-o", "--output", required=True, help="spec file to write ('-': stdout)")
     it.set_defaults(func=cmd_introspect)
     return p

@@ -5,7 +5,8 @@ table: tables that reference no other get a fixed row count, the others a count 
 every column a generator from its type, name and CHECK constraints (tdm.introspect.values),
 keys unique by construction (tdm.introspect.tables), checks kept to verify rows
 (tdm.introspect.checks). The result is written as commented YAML (tdm.introspect.render) and
-checked by the planner before it is.
+checked by the planner before it is. With `profile`, the live rows are read too and the spec
+follows them (tdm.introspect.profile).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tdm.core.graphs import components
 from tdm.core.names import is_name
 from tdm.core.urls import hide_password, without_secret
 from tdm.introspect.fallback import planned
+from tdm.introspect.profile import MIN_COUNT, profile_spec
 from tdm.introspect.render import render
 from tdm.introspect.tables import shape_table
 from tdm.targets.postgres.catalog import PgSchema, read_catalog
@@ -39,15 +41,20 @@ class Introspection:
     warnings: list[str]
 
 
-def read_schema(url: str, schema: str) -> PgSchema:
+def _params(url: str) -> dict:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise TdmError(f"not a database URL: {hide_password(url)}") from None
     if parsed.get_backend_name() not in ("postgresql", "postgres"):
         raise TdmError(f"not a PostgreSQL URL: {hide_password(url)}; tdm introspects PostgreSQL")
+    return psycopg_params(parsed, "tdm-introspect")
+
+
+def read_schema(url: str, schema: str) -> PgSchema:
+    params = _params(url)
     try:
-        with psycopg.connect(**psycopg_params(parsed, "tdm-introspect")) as conn:
+        with psycopg.connect(**params) as conn:
             conn.read_only = True
             found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
             if not found.fetchone():
@@ -64,7 +71,11 @@ def introspect(
     tables: list[str] | None = None,
     rows: int = 1000,
     name: str | None = None,
+    profile: bool = False,
+    min_count: int = MIN_COUNT,
 ) -> Introspection:
+    """`profile`: read the rows too and follow them; a value is copied only from a column that
+    does not look personal and only when at least `min_count` rows hold it."""
     catalog = read_schema(url, schema)
     warnings: list[str] = []
     usable = {}
@@ -104,7 +115,7 @@ def introspect(
     comp = components(graph)
     order = _parents_first(graph, comp)
     dataset = name or _dataset_name(catalog.database)
-    spec_tables, notes = {}, {}
+    spec_tables, notes, shapes = {}, {}, {}
     for t in order:
         referenced = frozenset(
             c
@@ -120,8 +131,17 @@ def introspect(
             continue
         spec_tables[t] = shaped.table
         notes[t] = shaped.notes
+        shapes[t] = shaped
     if not spec_tables:
         raise TdmError(f"schema {schema} has no table with a column tdm can fill")
+    if profile:
+        try:
+            profile_spec(_params(url), schema, usable, spec_tables, notes, shapes, min_count)
+        except psycopg.Error as e:
+            message = without_secret(" ".join(str(e).split()), url)
+            raise TdmError(
+                f"cannot profile schema {schema} of {hide_password(url)}: {message}"
+            ) from None
     spec = {"dataset": dataset, "seed": 42, "batch_size": 10000, "tables": spec_tables}
     skipped = sorted(catalog.views) + sorted(catalog.other)
     spec, text = planned(spec, lambda s: render(s, notes, catalog, skipped, warnings), warnings)
@@ -176,5 +196,6 @@ def _parents_first(graph: dict[str, set[str]], comp: dict[str, int]) -> list[str
 
 
 def spec_from_database(url: str, schema: str = "public", **options) -> dict:
-    """The spec `tdm introspect` writes, as a dict (options: tables, rows, name)."""
+    """The spec `tdm introspect` writes, as a dict (options: tables, rows, name, profile,
+    min_count)."""
     return introspect(url, schema, **options).spec

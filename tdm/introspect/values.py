@@ -13,7 +13,7 @@ from tdm.core.postgres_types import int_limit
 from tdm.generators import REGISTRY
 from tdm.targets.postgres.catalog import PgColumn, PgType
 
-_STRINGS = {"text", "varchar", "bpchar", "citext", "name"}
+STRINGS = {"text", "varchar", "bpchar", "citext", "name"}
 _RANGES = {
     "int4range": "int",
     "int8range": "bigint",
@@ -96,7 +96,7 @@ def spec_type(t: PgType, sql_type: str) -> str | None:
         "uuid": "uuid",
         "json": "json",
         "jsonb": "json",
-    }.get(name, "string" if name in _STRINGS else None)
+    }.get(name, "string" if name in STRINGS else None)
 
 
 def _bounds(hint: ColumnHint | None, lo: Any, hi: Any, step: Any) -> tuple[Any, Any]:
@@ -116,7 +116,7 @@ def _bounds(hint: ColumnHint | None, lo: Any, hi: Any, step: Any) -> tuple[Any, 
     return lo, hi
 
 
-def _number(v: Any) -> Any:
+def number(v: Any) -> Any:
     return int(v) if isinstance(v, int | Decimal) and v == int(v) else float(v)
 
 
@@ -132,7 +132,7 @@ def choose(
     notes: list[str] = []
     if hint is not None and hint.values:
         values = [
-            _number(v) if kind in ("int", "float") or (kind or "").startswith("decimal") else str(v)
+            number(v) if kind in ("int", "float") or (kind or "").startswith("decimal") else str(v)
             for v in hint.values
         ]
         fields.update(generator="choice", values=values)
@@ -163,17 +163,17 @@ def _generator(
         lo, hi = (1990, 2030) if re.search(r"year", lname) else (0, 100)
         lo, hi = _bounds(hint, lo, hi, 1)
         lo, hi = max(lo, -top - 1), min(hi, top)
-        return {"generator": "integer", "min": _number(lo), "max": _number(hi)}
+        return {"generator": "integer", "min": number(lo), "max": number(hi)}
     if kind == "float":
         lo, hi = _bounds(hint, 0, 1000, 0.001)
-        return {"generator": "float", "min": _number(lo), "max": _number(hi), "round": 3}
+        return {"generator": "float", "min": number(lo), "max": number(hi), "round": 3}
     if kind and kind.startswith("decimal"):
         p, s = map(int, kind[8:-1].split(","))
         ulp = Decimal(1).scaleb(-s)
         top = Decimal(10) ** (p - s) - ulp
         lo, hi = _bounds(hint, Decimal(0), min(top, Decimal(1000)), ulp)
         lo, hi = max(lo, -top), min(hi, top)
-        return {"generator": "decimal", "min": _number(lo), "max": _number(hi)}
+        return {"generator": "decimal", "min": number(lo), "max": number(hi)}
     if kind == "bool":
         return {"generator": "boolean"}
     if kind == "uuid":
