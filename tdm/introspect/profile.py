@@ -9,6 +9,7 @@ reach (with k = 1, the minimum and the maximum). See docs/introspection.md#profi
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -47,6 +48,7 @@ class ColumnProfile:
 class TableProfile:
     rows: int
     children: int = 0  # rows whose per-parent foreign key is set
+    children_sq: int = 0  # the sum over parents of (their children)**2: the spread
     columns: dict[str, ColumnProfile] = field(default_factory=dict)
 
 
@@ -132,6 +134,15 @@ def _profile(
     rows, filled = row[0], dict(zip(columns, row[1 : 1 + len(columns)], strict=True))
     distinct = dict(zip(choosable, row[1 + len(columns) :], strict=False))
     found = TableProfile(rows, row[-1] if per else 0)
+    if per and found.children:  # parents without children add 0 to both sums
+        keys = sql.SQL(", ").join(sql.Identifier(c) for c in per)
+        squares = conn.execute(
+            sql.SQL(
+                "SELECT sum(n::numeric * n) FROM (SELECT count(*) AS n FROM {t} WHERE {k} "
+                "GROUP BY {g}) s"
+            ).format(t=table, k=keyed, g=keys)
+        ).fetchone()
+        found.children_sq = int(squares[0]) if squares and squares[0] is not None else 0
     for c, (_, ranged) in columns.items():
         cp = found.columns[c] = ColumnProfile(rows - filled[c])
         if c in distinct and 0 < distinct[c] <= LOW_CARDINALITY:
@@ -173,12 +184,8 @@ def follow(
     if isinstance(rows, int) and prof.rows:
         table["rows"] = prof.rows
     elif _guessed_per_parent(rows) and parent_rows and prof.children:
-        lam = max(0.01, round(prof.children / parent_rows, 2))
-        table["rows"] = {"per": rows["per"], "distribution": "poisson", "lam": lam}
-        notes.setdefault("", []).append(
-            f"profiled: {lam:g} rows per {rows['per']} row on average in the source; "
-            "poisson is a first fit (its spread is not the source's)"
-        )
+        table["rows"], note = _per_parent(rows["per"], prof, parent_rows)
+        notes.setdefault("", []).append(note)
     for name, cp in prof.columns.items():
         entry = table["columns"][name]
         said = []
@@ -208,6 +215,20 @@ def follow(
             said.append(f"range of the values at least {k} rows reach")
         if said:
             notes.setdefault(name, []).append("profiled: " + ", ".join(said))
+
+
+def _per_parent(parent: str, prof: TableProfile, parent_rows: int) -> tuple[dict, str]:
+    """Rows per parent row with the source's mean: poisson (variance = mean) or geometric
+    (variance = mean * (1 + mean): many parents without children and a long tail), whichever
+    variance is nearer the source's by ratio, i.e. geometric above mean * sqrt(1 + mean)."""
+    mean = prof.children / parent_rows
+    variance = max(0.0, prof.children_sq / parent_rows - mean * mean)
+    said = f"profiled: {mean:.2f} rows per {parent} row on average (variance {variance:.2f})"
+    if variance > mean * math.sqrt(1 + mean):
+        p = round(1 / (1 + mean), 4)
+        return {"per": parent, "distribution": "geometric", "p": p}, f"{said}; geometric fits"
+    lam = max(0.01, round(mean, 2))
+    return {"per": parent, "distribution": "poisson", "lam": lam}, f"{said}; poisson fits"
 
 
 def _guessed_per_parent(rows: Any) -> bool:

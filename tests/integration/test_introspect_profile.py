@@ -163,3 +163,31 @@ def test_generated_data_follows_the_profile(source, postgres_db, capsys, tmp_pat
     assert str(first) >= cols["joined"]["start"] and str(last) <= cols["joined"]["end"]
     names = {n for (n,) in rows(target, "SELECT DISTINCT last_name FROM customers")}
     assert len(names) > 2 and not names & {"Vandermolen", "Okonkwo-Reyes"}
+
+
+def test_children_per_parent_spread_picks_poisson_or_geometric(postgres_db, capsys, tmp_path):
+    """1000 customers, two thirds without orders and a long tail of many: a geometric with the
+    source's mean (variance mean * (1 + mean)); the uniform 0..8 counts above stay poisson."""
+    data = DATA.replace(
+        "FROM public.customers c, generate_series(1, c.id % 9) n;",
+        "FROM public.customers c, generate_series(1, CASE WHEN c.id % 3 = 0 "
+        "THEN (c.id * 13) % 23 ELSE 0 END) n;",
+    )
+    url = postgres_db(SCHEMA + data).replace("+psycopg", "")
+    [(orders, customers, squares)] = rows(
+        url,
+        "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM customers), "
+        "(SELECT sum(n * n) FROM (SELECT count(*) n FROM orders GROUP BY customer_id) s)",
+    )
+    mean = orders / customers
+    assert float(squares) / customers - mean**2 > mean * (1 + mean) ** 0.5  # overdispersed
+    out = tmp_path / "spread.yaml"
+    code, _, err = tdm(capsys, "introspect", url, "--profile", "-o", out)
+    assert code == 0, err
+    spec = yaml.safe_load(out.read_text())
+    p = round(1 / (1 + mean), 4)
+    assert spec["tables"]["orders"]["rows"] == {
+        "per": "customers",
+        "distribution": "geometric",
+        "p": p,
+    }
