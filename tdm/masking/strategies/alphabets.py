@@ -114,3 +114,19 @@ TABLES = {name: _alphabet(name) for name in ALPHABETS}
 
 def translate(values: np.ndarray, table: bytes) -> np.ndarray:
     return np.frombuffer(values.tobytes().translate(table), dtype=np.uint8).reshape(values.shape)
+
+
+def row_counts(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
+    """How many characters of the alphabet each row of data[offsets[i]:offsets[i+1]] holds."""
+    seen = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum(translate(data, t.member), dtype=np.int32, out=seen[1:])
+    return np.diff(seen[offsets]).astype(np.int64)
+
+
+def row_signatures(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
+    """The classes (a bit each) the alphabet characters of each row use."""
+    out = np.zeros(len(offsets) - 1, dtype=np.int64)
+    some = np.flatnonzero(np.diff(offsets))
+    if len(some):
+        out[some] = np.bitwise_or.reduceat(translate(data, t.klass), offsets[some])
+    return out

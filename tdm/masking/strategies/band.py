@@ -17,20 +17,36 @@ import numpy as np
 import pyarrow as pa
 
 from tdm.masking.ff1 import FF1
-from tdm.masking.strategies.alphabets import Alphabet, translate
+from tdm.masking.strategies.alphabets import Alphabet, row_counts, row_signatures, translate
 
 _U64 = np.uint64
 
 
 def band_rows(
-    counts: np.ndarray, lengths: np.ndarray, skipped: np.ndarray, signature: np.ndarray, t
-) -> np.ndarray:
-    """Which rows are in their part's band: all characters of the alphabet, none kept, and no
-    more of them than the band of their part holds."""
+    data: np.ndarray, offsets: np.ndarray, skipped: np.ndarray, t: Alphabet, widen: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of data[offsets[i]:offsets[i+1]] are in their part's band (all characters of
+    the alphabet, none kept, no more than the part's band holds), and their signatures. Such a
+    row has no more bytes than the widest band, so only those rows are read."""
+    n = len(offsets) - 1
+    band, signature = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
+    if not widen:
+        return band, signature
     limit = np.zeros(1 << len(t.classes), dtype=np.int64)
     for sig in range(1, len(limit)):
         limit[sig] = t.part(sig).band
-    return (counts >= 1) & (counts == lengths) & ~skipped & (counts <= limit[signature])
+    lengths = np.diff(offsets).astype(np.int64)
+    rows = np.flatnonzero((lengths >= 1) & (lengths <= limit.max()) & ~skipped)
+    if not len(rows):
+        return band, signature
+    size = lengths[rows]
+    at = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(size, out=at[1:])
+    picked = data[np.repeat(offsets[rows] - at[:-1], size) + np.arange(at[-1])]
+    counts, sigs = row_counts(picked, at, t), row_signatures(picked, at, t)
+    inside = (counts == size) & (counts <= limit[sigs])
+    band[rows[inside]], signature[rows[inside]] = True, sigs[inside]
+    return band, signature
 
 
 def permute_band(

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tdm.masking.ff1 import FF1, MIN_DOMAIN
 from tdm.masking.keys import MaskingKey
-from tdm.masking.strategies.alphabets import TABLES, translate
+from tdm.masking.strategies.alphabets import TABLES, row_counts, row_signatures, translate
 from tdm.masking.strategies.band import band_rows, permute_band
 
 _U64 = np.uint64
@@ -97,9 +97,7 @@ class Pseudonymizer:
         head = np.broadcast_to(np.asarray(skip_head, np.int64), (n,))
         tail = np.broadcast_to(np.asarray(skip_tail, np.int64), (n,))
         t = TABLES[alphabet]
-        counts, signature = _counts(data, offsets, t), _signatures(data, offsets, t)
-        band = band_rows(counts, np.diff(offsets), (head > 0) | (tail > 0), signature, t)
-        band &= widen
+        band, signature = band_rows(data, offsets, (head > 0) | (tail > 0), t, widen)
         if band.any():  # short values, all of the alphabet: widened apart (band.widen)
             head = np.where(band, np.iinfo(np.int64).max, head)
         for lo in range(0, n, CHUNK_ROWS):  # chunks keep the working arrays in the caches
@@ -150,10 +148,7 @@ class Pseudonymizer:
         permuted = chars if skip is None else chars[skip]
         at = np.zeros(len(k) + 1, dtype=np.int64)
         np.cumsum(k, out=at[1:])
-        signature = np.zeros(len(k), dtype=np.int64)  # the classes each row's characters use
-        some = np.flatnonzero(k)
-        bits = translate(permuted, t.klass)
-        signature[some] = np.bitwise_or.reduceat(bits, at[some])
+        signature = row_signatures(permuted, at, t)  # the classes each row's characters use
         self._refuse_short(t, k, signature)
         # rows sorted by (k, signature) (Arrow's take moves each row's characters in one piece):
         # rows of one k and one part are then a contiguous (rows, k) matrix
@@ -242,22 +237,6 @@ class Pseudonymizer:
         return np.where(negative, -result, result)
 
 
-def _counts(data: np.ndarray, offsets: np.ndarray, t) -> np.ndarray:
-    """How many characters of the alphabet each row of data[offsets[i]:offsets[i+1]] holds."""
-    seen = np.zeros(len(data) + 1, dtype=np.int32)
-    np.cumsum(translate(data, t.member), dtype=np.int32, out=seen[1:])
-    return np.diff(seen[offsets]).astype(np.int64)
-
-
-def _signatures(data: np.ndarray, offsets: np.ndarray, t) -> np.ndarray:
-    """The classes (a bit each) the alphabet characters of each row use."""
-    out = np.zeros(len(offsets) - 1, dtype=np.int64)
-    some = np.flatnonzero(np.diff(offsets))
-    if len(some):
-        out[some] = np.bitwise_or.reduceat(translate(data, t.klass), offsets[some])
-    return out
-
-
 def alphabet_counts(arr: pa.Array, alphabet: str) -> np.ndarray:
     """How many characters of the alphabet each string holds (nulls: 0)."""
     t = TABLES[alphabet]
@@ -268,7 +247,7 @@ def alphabet_counts(arr: pa.Array, alphabet: str) -> np.ndarray:
     data = np.frombuffer(arr.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
     if t.folded:  # upper-case letters count too: strings() lower-cases them first
         data = np.frombuffer(data.tobytes().lower(), dtype=np.uint8)
-    return _counts(data, offsets - offsets[0], t)
+    return row_counts(data, offsets - offsets[0], t)
 
 
 def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
