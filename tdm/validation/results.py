@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from tdm.core.files import atomic_write as _atomic_write
+from tdm.validation.suite import label
 
 REPORT = "validation.json"
 EXAMPLES = 5  # example row indices kept per check
@@ -127,3 +129,14 @@ def load_batch_results(
         covered += record["covers"]
         out += [CheckResult.from_dict(d) for d in record["results"]]
     return out if sorted(covered) == sorted(batches) else None
+
+
+def result_of(table: str, cfg: dict, success: bool, **rest: Any) -> CheckResult:
+    """The CheckResult of one expectation config: named by where and what it checks, its
+    arguments (but the column) beside the other details."""
+    column, where = label(table, cfg)
+    args = {k: v for k, v in cfg["kwargs"].items() if k != "column"}
+    details = {"kwargs": args, **rest.pop("details", {})}
+    return CheckResult(
+        f"{where} {cfg['type']}", table, column, cfg["type"], success, details=details, **rest
+    )

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from tdm.checks import failing
-from tdm.validation.results import EXAMPLES, CheckResult
-from tdm.validation.suite import is_rule, label
+from tdm.validation.results import EXAMPLES, result_of
+from tdm.validation.suite import is_rule
 
 
 def rule_results(table: str, configs: list[dict], data: pa.Table, start: int) -> dict:
@@ -21,16 +21,13 @@ def rule_results(table: str, configs: list[dict], data: pa.Table, start: int) ->
     out = {}
     for i, cfg in rules.items():
         rows = bad[str(i)]
-        column, where = label(table, cfg)
-        out[i] = CheckResult(
-            f"{where} {cfg['type']}",
+        out[i] = result_of(
             table,
-            column,
-            cfg["type"],
+            cfg,
             len(rows) == 0,
-            len(rows),
-            data.num_rows,
-            [start + int(r) for r in rows[:EXAMPLES]],
-            {"kwargs": dict(cfg["kwargs"]), "engine": "duckdb"},
+            unexpected_count=len(rows),
+            element_count=data.num_rows,
+            examples=[start + int(r) for r in rows[:EXAMPLES]],
+            details={"engine": "duckdb"},
         )
     return out

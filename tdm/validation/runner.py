@@ -23,7 +23,14 @@ from tdm.validation.gx import run
 from tdm.validation.keys import validate_cross
 from tdm.validation.privacy import validate_pii
 from tdm.validation.privacy_report import privacy_report, write_privacy
-from tdm.validation.results import EXAMPLES, REPORT, CheckResult, load_batch_results, merge
+from tdm.validation.results import (
+    EXAMPLES,
+    REPORT,
+    CheckResult,
+    load_batch_results,
+    merge,
+    result_of,
+)
 from tdm.validation.rules import rule_results
 from tdm.validation.suite import (
     SAMPLE_BLOCK,
@@ -32,7 +39,6 @@ from tdm.validation.suite import (
     columns_of,
     is_arrow,
     is_own,
-    label,
     per_batch,
     suite_for,
 )
@@ -41,15 +47,6 @@ CHUNK_ROWS = 1_000_000  # validate_version hands GX up to this many rows of a ta
 
 
 # ---- one batch -----------------------------------------------------------------------------------
-
-
-def _result(table: str, cfg: dict, success: bool, **rest: Any) -> CheckResult:
-    column, where = label(table, cfg)
-    args = {k: v for k, v in cfg["kwargs"].items() if k != "column"}
-    details = {"kwargs": args, **rest.pop("details", {})}
-    return CheckResult(
-        f"{where} {cfg['type']}", table, column, cfg["type"], success, details=details, **rest
-    )
 
 
 def _own_check(table: str, cfg: dict, data: pa.Table, start: int) -> CheckResult:
@@ -64,7 +61,7 @@ def _own_check(table: str, cfg: dict, data: pa.Table, start: int) -> CheckResult
     else:
         values = data.column(column)
         bad = np.flatnonzero(np.asarray(pc.is_null(values))) if values.null_count else []
-    return _result(
+    return result_of(
         table,
         cfg,
         len(bad) == 0,
@@ -97,7 +94,7 @@ def validate_batch(plan, table: str, data: pa.Table, start: int) -> list[CheckRe
             if sampled and len(positions) < data.num_rows:
                 details["sampled_rows"] = len(positions)
             at = positions if sampled else None
-            out[picked[j]] = _result(
+            out[picked[j]] = result_of(
                 table,
                 configs[picked[j]],
                 r["success"],
@@ -110,7 +107,7 @@ def validate_batch(plan, table: str, data: pa.Table, start: int) -> list[CheckRe
             )
     for i, c in enumerate(configs):
         if i not in out:  # an empty batch: nothing to check
-            out[i] = _result(table, c, True, details={"engine": "great_expectations"})
+            out[i] = result_of(table, c, True, details={"engine": "great_expectations"})
     return [out[i] for i in range(len(configs))]
 
 
@@ -153,7 +150,7 @@ def validate_table_counts(plan, table: str, rows: int) -> list[CheckResult]:
             ok = not (below or above)
             off = 0 if ok else min(abs(rows - (lo or 0)), abs(rows - (hi or 0)))
         out.append(
-            _result(
+            result_of(
                 table,
                 c,
                 ok,
