@@ -86,12 +86,14 @@ class Email(Strategy):
     def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
         arr = as_string(pc.utf8_lower(values))
         local, suffix = split_last(arr, "@")  # suffix: '@domain', or '' when there is no '@'
+        if self.p.domain == "keep":  # the local part alone
+            return with_nulls_of(self.separate(local, suffix), arr)
         n_local, n_domain = alphabet_counts(local, "alnum"), alphabet_counts(suffix, "alnum")
-        mapped = self.p.domain == "map" and pc.utf8_length(suffix).to_numpy(False) > 0
+        has_domain = pc.utf8_length(suffix).to_numpy(False) > 0
         short = (n_local < SEPARATE) & (n_local + n_domain > 0)
-        short |= mapped & (n_domain < SEPARATE)
+        short |= has_domain & (n_domain < SEPARATE)
         short &= pc.is_valid(arr).to_numpy(False)
-        if not short.any() or self.p.domain == "keep":  # kept domain: the local part alone
+        if not short.any():
             return with_nulls_of(self.separate(local, suffix), arr)
         # every path keeps both lengths, which decide the path: the images of two paths never
         # meet, and within a path the pieces are permuted apart
