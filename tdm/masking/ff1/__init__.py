@@ -149,12 +149,29 @@ class FF1:
         if len(v) and int(v.max()) >= self.radix**n:
             raise ValueError(f"numbers must lie in [0, {self.radix}**{n})")
         split = _U64(self.radix ** (n - n // 2))
-        out = np.empty_like(v)
-        for lo in range(0, len(v), CHUNK_ROWS):
-            chunk = v[lo : lo + CHUNK_ROWS]
-            a, b = self._narrow_run(chunk // split, chunk % split, n, tweak, op)
-            out[lo : lo + CHUNK_ROWS] = a * split + b
-        return out
+        a, b = self._halves(v // split, v % split, n, tweak, op)
+        return a * split + b
+
+    def derange_halves(
+        self, a: np.ndarray, b: np.ndarray, n: int, tweak: bytes
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """derange on strings given as FF1's halves: NUM_radix of their first n // 2 digits and
+        of the rest (lengths whose halves fit 62 bits: `fits_halves`)."""
+        tweak = bytes(tweak)
+        self._check(n, tweak)
+        if not narrow.fits(self.radix, n):
+            raise ValueError(f"halves of {n} radix-{self.radix} digits do not fit 62 bits")
+        return self._halves(a, b, n, tweak, "derange")
+
+    def fits_halves(self, n: int) -> bool:
+        return narrow.fits(self.radix, n)
+
+    def _halves(self, a: np.ndarray, b: np.ndarray, n: int, tweak: bytes, op: str) -> tuple:
+        out_a, out_b = np.empty(len(a), dtype=_U64), np.empty(len(b), dtype=_U64)
+        for lo in range(0, len(a), CHUNK_ROWS):
+            span = slice(lo, lo + CHUNK_ROWS)
+            out_a[span], out_b[span] = self._narrow_run(a[span], b[span], n, tweak, op)
+        return out_a, out_b
 
     def _narrow_run(self, a: np.ndarray, b: np.ndarray, n: int, tweak: bytes, op: str) -> tuple:
         rounds = self._narrow.get((n, tweak))
@@ -169,12 +186,7 @@ class FF1:
         a, b = rounds.encrypt(enc, a, b)
         if op == "encrypt":
             return a, b
-        mu, mv = rounds.mods
-        b = b + _U64(1)
-        carry = b == mv
-        b[carry] = 0
-        a = a + carry.astype(_U64)
-        a[a == mu] = 0
+        rounds.plus_one(a, b)
         return rounds.decrypt(enc, a, b)
 
 

@@ -4,6 +4,7 @@ length and tweak, and the part of each round's PRF that does not depend on the r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -55,10 +56,15 @@ class Setup:
     def state(self, i: int, tail_blocks: int) -> tuple[bytes, bytes]:
         """For round i: the CBC-MAC state after P and all of Q but its last `tail_blocks` blocks,
         and the constant bytes those blocks start with (before [NUM_radix(B)]^b)."""
-        b = self.b
-        head = self.tweak + bytes((-len(self.tweak) - b - 1) % 16) + bytes([i])
-        cut = len(head) + b - 16 * tail_blocks
-        return cbc_mac(self.key, self.p + head[:cut]), head[cut:]
+        return _state(self, i, tail_blocks)
+
+
+@lru_cache(maxsize=4096)  # Setups are equal by value: computed once per round, not per call
+def _state(self: Setup, i: int, tail_blocks: int) -> tuple[bytes, bytes]:
+    b = self.b
+    head = self.tweak + bytes((-len(self.tweak) - b - 1) % 16) + bytes([i])
+    cut = len(head) + b - 16 * tail_blocks
+    return cbc_mac(self.key, self.p + head[:cut]), head[cut:]
 
 
 def cbc_mac(key: bytes, data: bytes) -> bytes:

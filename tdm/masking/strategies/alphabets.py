@@ -21,6 +21,8 @@ from functools import cache
 
 import numpy as np
 
+from tdm.masking.strategies import packing
+
 MIN_DOMAIN = 1_000_000  # NIST SP 800-38G Rev. 1: at least 10**6 possible values
 
 # name -> (its classes, case-folded first, what its characters are called)
@@ -118,15 +120,9 @@ def translate(values: np.ndarray, table: bytes) -> np.ndarray:
 
 def row_counts(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
     """How many characters of the alphabet each row of data[offsets[i]:offsets[i+1]] holds."""
-    seen = np.zeros(len(data) + 1, dtype=np.int32)
-    np.cumsum(translate(data, t.member), dtype=np.int32, out=seen[1:])
-    return np.diff(seen[offsets]).astype(np.int64)
+    return packing.counts(data, offsets, packing.table(t.member))
 
 
 def row_signatures(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
     """The classes (a bit each) the alphabet characters of each row use."""
-    out = np.zeros(len(offsets) - 1, dtype=np.int64)
-    some = np.flatnonzero(np.diff(offsets))
-    if len(some):
-        out[some] = np.bitwise_or.reduceat(translate(data, t.klass), offsets[some])
-    return out
+    return packing.signatures(data, offsets, packing.table(t.klass))

@@ -14,19 +14,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from tdm.masking.strategies import addresses
+from tdm.masking.strategies.alphabets import TABLES
+from tdm.masking.strategies.band import band_rows
 from tdm.masking.strategies.base import (
     MaskBatch,
     Model,
     Strategy,
     as_string,
     byte_table,
-    per_distinct,
     register,
     string_buffers,
     translate,
     with_nulls_of,
 )
-from tdm.masking.strategies.fpe import Pseudonymizer, alphabet_counts
+from tdm.masking.strategies.fpe import Pseudonymizer
+from tdm.masking.strategies.packing import table
 
 RESERVED_TLD = "example"
 # a local part or domain with this many letters and digits is long enough for a pseudonym of its
@@ -41,6 +44,10 @@ class EmailParams(Model):
     domain: Literal["map", "keep"] = Field(
         "map", description="map: pseudonymise the domain and end it in .example; keep: as is"
     )
+
+
+def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
+    return pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def split_last(arr: pa.StringArray, sep: str) -> tuple[pa.StringArray, pa.StringArray]:
@@ -85,58 +92,87 @@ class Email(Strategy):
 
     def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
         arr = as_string(pc.utf8_lower(values))
-        local, suffix = split_last(arr, "@")  # suffix: '@domain', or '' when there is no '@'
         if self.p.domain == "keep":  # the local part alone
+            local, suffix = split_last(arr, "@")
             return with_nulls_of(self.separate(local, suffix), arr)
-        n_local, n_domain = alphabet_counts(local, "alnum"), alphabet_counts(suffix, "alnum")
-        has_domain = pc.utf8_length(suffix).to_numpy(False) > 0
+        # One copy of the bytes, permuted in place: each row's local part (its letters and
+        # digits before the last '@'), or for a short address its pieces (joined()); then the
+        # addresses are put together again with their domains mapped.
+        offsets, data = string_buffers(arr)
+        offsets = offsets - offsets[0]
+        cut, n_local, n_domain = addresses.split(data, offsets, table(TABLES[LOWERED].member))
+        has_domain = cut < offsets[1:]
+        valid = pc.is_valid(arr).to_numpy(False)
         short = (n_local < SEPARATE) & (n_local + n_domain > 0)
         short |= has_domain & (n_domain < SEPARATE)
-        short &= pc.is_valid(arr).to_numpy(False)
-        if not short.any():
-            return with_nulls_of(self.separate(local, suffix), arr)
+        short &= valid
         # every path keeps both lengths, which decide the path: the images of two paths never
         # meet, and within a path the pieces are permuted apart
-        apart, joint = np.flatnonzero(~short), np.flatnonzero(short)
-        pieces = [
-            self.separate(local.take(pa.array(apart)), suffix.take(pa.array(apart))),
-            self.joined(arr.take(pa.array(joint)), n_local[joint], n_domain[joint]),
-        ]
-        back = np.argsort(np.concatenate([apart, joint]), kind="stable")
-        return with_nulls_of(pa.concat_arrays(pieces).take(pa.array(back)), arr)
+        apart = np.flatnonzero(~short & valid)
+        local = Pseudonymizer(self.key, self.domain() + "/local")
+        local.permute(data, offsets, apart, 0, n_domain[apart], LOWERED)
+        kind = np.where(short, addresses.JOINT, addresses.SEPARATE)
+        kind[~valid] = addresses.EMPTY
+        widened = self.joined(data, offsets, np.flatnonzero(short), n_local, n_domain)
+        if widened is not None:
+            kind[widened[0]] = addresses.EMPTY
+        suffix = addresses.slices(data, cut, np.where(kind == addresses.SEPARATE, offsets[1:], cut))
+        domains = pc.dictionary_encode(_strings(*suffix))
+        mapped = as_string(self.map_domains(domains.dictionary))
+        m_offsets, m_data = string_buffers(mapped)
+        codes = domains.indices.to_numpy(False).astype(np.int64)
+        tld = np.frombuffer(b"." + RESERVED_TLD.encode(), dtype=np.uint8)
+        out = _strings(*addresses.assemble(data, offsets, cut, kind, codes, m_offsets, m_data, tld))
+        if widened is not None:  # short values of letters and digits only, no '@': widened
+            rows, values = widened
+            index = np.arange(len(out))
+            index[rows] = len(out) + np.arange(len(rows))
+            out = pa.concat_arrays([out, values]).take(pa.array(index))
+        return with_nulls_of(out, arr)
 
     def separate(self, local: pa.StringArray, suffix: pa.StringArray) -> pa.StringArray:
-        # with the domain mapped, the lengths tell this path from joined(): keep them all
-        whole = self.p.domain == "map"
-        local = Pseudonymizer(self.key, self.domain() + "/local").strings(
-            local, LOWERED, widen=not whole
-        )
-        if whole:
-            suffix = per_distinct(suffix, self.map_domains)
+        """With the domain kept: the local part pseudonymised alone, then the domain as is."""
+        local = Pseudonymizer(self.key, self.domain() + "/local").strings(local, LOWERED)
         return pc.binary_join_element_wise(local, suffix, "")
 
-    def joined(self, addresses: pa.StringArray, n_local, n_domain) -> pa.StringArray:
-        """Addresses with a short side: the short side and the nearest SEPARATE-n characters of
-        the other side as one value, the rest of the long side as another; or, when both sides
-        have fewer than 2 * SEPARATE together, the whole address as one value. The domain then
-        ends in .example."""
-        total = n_local + n_domain
+    def joined(self, data, offsets, rows, n_local, n_domain) -> tuple | None:
+        """Addresses with a short side, in place: the short side and the nearest SEPARATE-n
+        characters of the other side as one value, the rest of the long side as another; or,
+        when both sides have fewer than 2 * SEPARATE together, the whole address as one value
+        (their domains then end in .example). A whole one of letters and digits only (no '@')
+        and too short is widened instead: (its rows, their pseudonyms), or None."""
+        total = n_local[rows] + n_domain[rows]
         whole = total < 2 * SEPARATE
-        first = ~whole & (n_local < SEPARATE)  # the unit: the first SEPARATE characters
+        first = ~whole & (n_local[rows] < SEPARATE)  # the unit: the first SEPARATE characters
         last = ~whole & ~first  # the unit: the last SEPARATE characters
         rest = total - SEPARATE
+        t = TABLES[LOWERED]
+        skipped = np.ones(len(offsets) - 1, dtype=bool)
+        skipped[rows[whole]] = False
+        band, _ = band_rows(data, offsets, skipped, t)
         unit = Pseudonymizer(self.key, self.domain() + "/unit")
-        out = unit.strings(addresses, LOWERED, np.where(last, rest, 0), np.where(first, rest, 0))
+        widened = None
+        if band.any():
+            these = np.flatnonzero(band)
+            values = _strings(*addresses.slices(data, offsets[these], offsets[these + 1]))
+            widened = these, unit.strings(values, LOWERED)
+            keep = ~band[rows]
+            rows, total, whole, first, last, rest = (
+                x[keep] for x in (rows, total, whole, first, last, rest)
+            )
+        unit.permute(
+            data, offsets, rows, np.where(last, rest, 0), np.where(first, rest, 0), LOWERED
+        )
         other = Pseudonymizer(self.key, self.domain() + "/rest")
-        out = other.strings(
-            out,
-            LOWERED,
+        other.permute(
+            data,
+            offsets,
+            rows,
             np.where(whole, total, np.where(first, SEPARATE, 0)),
             np.where(last, SEPARATE, 0),
+            LOWERED,
         )
-        local, suffix = split_last(out, "@")
-        tld = pc.if_else(pc.equal(pc.utf8_length(suffix), 0), "", "." + RESERVED_TLD)
-        return pc.binary_join_element_wise(local, suffix, tld, "")
+        return widened
 
     def map_domains(self, suffixes: pa.StringArray) -> pa.StringArray:
         """'@shop.co.uk' -> '@xqtb.ka.lm.example' (every label pseudonymised, so distinct domains

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -24,12 +25,15 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tdm.masking.ff1 import FF1, MIN_DOMAIN
+from tdm.masking.ff1.narrow import fits as narrow_fits
 from tdm.masking.keys import MaskingKey
-from tdm.masking.strategies.alphabets import TABLES, row_counts, row_signatures, translate
+from tdm.masking.strategies import packing
+from tdm.masking.strategies.alphabets import TABLES, row_counts, translate
 from tdm.masking.strategies.band import band_rows, permute_band
+from tdm.masking.strategies.packing import table
 
 _U64 = np.uint64
-CHUNK_ROWS = 1 << 20  # rows sorted and packed together: big groups of one length and part
+CHUNK_ROWS = 1 << 20  # rows permuted together
 SMALL = 6  # integers below 10**6 share one domain of 6 digits
 
 
@@ -40,6 +44,36 @@ class ShortValues(ValueError):
         super().__init__(f"{count} value(s) {what}")
         self.count = count
         self.what = what
+
+
+class _Parts:
+    """Per part of an alphabet (by signature): digit and character tables, radix, and whether
+    FF1's halves of k characters fit 62 bits (`fits[signature, k]`; the last column: longer)."""
+
+    _cache: ClassVar[dict[str, _Parts]] = {}
+
+    def __init__(self, t) -> None:
+        count = 1 << len(t.classes)
+        self.digit = np.zeros((count, 256), dtype=np.uint8)
+        self.lookup = np.zeros((count, 256), dtype=np.uint8)
+        self.radix = np.ones(count, dtype=np.int64)
+        self.fits = np.zeros((count, 65), dtype=bool)
+        for sig in range(1, count):
+            part = t.part(sig)
+            self.digit[sig] = table(part.digit)
+            self.lookup[sig] = table(part.lookup)
+            self.radix[sig] = part.radix
+            self.fits[sig, 2:] = [narrow_fits(part.radix, k) for k in range(2, 65)]
+        self.fits[:, -1] = False
+        member, klass = table(t.member), table(t.klass)
+        self.scan = (member, klass, self.digit, self.radix, self.fits)
+        self.unpack = (member, klass, self.lookup, self.radix)
+
+    @classmethod
+    def of(cls, t) -> _Parts:
+        if t.name not in cls._cache:
+            cls._cache[t.name] = cls(t)
+        return cls._cache[t.name]
 
 
 class Pseudonymizer:
@@ -78,10 +112,8 @@ class Pseudonymizer:
         their length: `widen=False` keeps every length (a caller that tells values apart by
         length), refusing what it cannot permute in place.
 
-        Vectorised per chunk of rows: the characters to permute are packed tightly and their rows
-        sorted by k (how many they are) with Arrow's take, so rows with one k form a (rows, k)
-        digit matrix that FF1 takes in one call; then the take is undone. A row's result
-        depends on its own value only, never on the rows it is processed with."""
+        Vectorised per chunk of rows (`permute`); a row's result depends on its own value
+        only, never on the rows it is processed with."""
         if len(arr) == 0:
             return pa.array([], pa.string())
         if arr.type != pa.string():
@@ -100,12 +132,9 @@ class Pseudonymizer:
         band, signature = band_rows(data, offsets, (head > 0) | (tail > 0), t, widen)
         if band.any():  # short values, all of the alphabet: widened apart (band.widen)
             head = np.where(band, np.iinfo(np.int64).max, head)
-        for lo in range(0, n, CHUNK_ROWS):  # chunks keep the working arrays in the caches
-            hi = min(n, lo + CHUNK_ROWS)
-            at = offsets[lo : hi + 1]
-            self._strings_chunk(
-                data[at[0] : at[-1]], at - at[0], head[lo:hi], tail[lo:hi], alphabet
-            )
+        for lo in range(0, n, CHUNK_ROWS):  # bounds the working arrays (~64 bytes a row)
+            span = slice(lo, min(n, lo + CHUNK_ROWS))
+            self.permute(data, offsets, np.arange(n)[span], head[span], tail[span], alphabet)
         validity = arr.buffers()[0] if arr.null_count else None
         out = pa.StringArray.from_buffers(
             n, pa.py_buffer(offsets), pa.py_buffer(data), validity, arr.null_count
@@ -120,61 +149,63 @@ class Pseudonymizer:
         index[rows] = n + np.arange(len(rows))
         return pa.concat_arrays([out, widened]).take(pa.array(index))
 
-    def _strings_chunk(
+    def permute(
         self,
         data: np.ndarray,
         offsets: np.ndarray,
+        rows: np.ndarray,
         head: np.ndarray,
         tail: np.ndarray,
         alphabet: str,
     ) -> None:
-        """Permute, in place, the characters of the rows data[offsets[i]:offsets[i+1]]."""
+        """Permute, in place, the alphabet characters of the rows data[offsets[i]:offsets[i+1]]
+        for i in `rows`, but the first head[j] and last tail[j] of row rows[j] (no widening).
+
+        Rows are ordered by (k, part), k the number of characters they permute, with FF1's
+        halves of each stored in that order (tdm.masking.strategies.packing), so rows of one k
+        and one part lie side by side and go through FF1 in one call. A row's result depends
+        on its own value only, never on the rows it is processed with."""
         t = TABLES[alphabet]
-        member = translate(data, t.member).view(bool)
-        seen = np.zeros(len(data) + 1, dtype=np.int32)  # alphabet characters before each byte
-        np.cumsum(member.view(np.uint8), dtype=np.int32, out=seen[1:])
-        seen = seen[offsets].astype(np.int64)
-        start, count = seen[:-1], np.diff(seen)
-        head = np.minimum(head, count)
-        tail = np.minimum(tail, count - head)
-        k = count - head - tail  # characters permuted per row
+        parts = _Parts.of(t)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        head = np.ascontiguousarray(np.broadcast_to(head, rows.shape), dtype=np.int64)
+        tail = np.ascontiguousarray(np.broadcast_to(tail, rows.shape), dtype=np.int64)
+        k, signature, first, a, b = packing.scan(data, offsets, rows, head, tail, parts.scan)
         if not k.any():
             return
-        chars = data[member]  # the alphabet characters of all rows, back to back
-        skip = None
-        if head.any() or tail.any():  # only the characters between head and tail
-            rank = np.arange(len(chars)) - np.repeat(start, count)
-            skip = (rank >= np.repeat(head, count)) & (rank < np.repeat(count - tail, count))
-        permuted = chars if skip is None else chars[skip]
-        at = np.zeros(len(k) + 1, dtype=np.int64)
-        np.cumsum(k, out=at[1:])
-        signature = row_signatures(permuted, at, t)  # the classes each row's characters use
         self._refuse_short(t, k, signature)
-        # rows sorted by (k, signature) (Arrow's take moves each row's characters in one piece):
-        # rows of one k and one part are then a contiguous (rows, k) matrix
         key = k * 8 + signature
         small = key.max(initial=0) < 2**16
         order = np.argsort(key.astype(np.uint16) if small else key, kind="stable")
-        ordered = _strings(at.astype(np.int32), permuted).take(pa.array(order))
-        sorted_chars = np.frombuffer(ordered.buffers()[2], np.uint8)[: at[-1]].copy()
-        keys, first, sizes = np.unique(key[order], return_index=True, return_counts=True)
-        at[1:] = np.cumsum(k[order])  # now the sorted rows' offsets
-        byte_at = at[first]
-        for group, b0, rows in zip(keys.tolist(), byte_at.tolist(), sizes.tolist(), strict=True):
+        a, b = a[order], b[order]
+        ordered = key[order]
+        starts = np.flatnonzero(np.diff(ordered, prepend=-1))
+        keys, sizes = ordered[starts], np.diff(starts, append=len(ordered))
+        narrow = parts.fits[signature, np.minimum(k, parts.fits.shape[1] - 1)]
+        for group, lo, count in zip(keys.tolist(), starts.tolist(), sizes.tolist(), strict=True):
             size, sig = divmod(group, 8)
-            if size:
-                span = slice(b0, b0 + rows * size)
-                matrix = sorted_chars[span].reshape(rows, size)
-                sorted_chars[span] = self._part(t, sig, matrix).reshape(-1)
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        back = _strings(at.astype(np.int32), sorted_chars).take(pa.array(inverse))
-        new = np.frombuffer(back.buffers()[2], dtype=np.uint8)[: len(permuted)]
-        if skip is None:
-            chars = new
-        else:
-            chars[skip] = new
-        data[member] = chars
+            span = slice(lo, lo + count)
+            if not size:
+                continue
+            if narrow[order[lo]]:
+                a[span], b[span] = self.ff1(t.part(sig).radix).derange_halves(
+                    a[span], b[span], size, self.tweak
+                )
+            else:
+                self._wide(t, sig, size, (data, offsets, rows[order[span]], first[order[span]]))
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        a, b = a[back], b[back]  # in the rows' order again: unpack reads rows in turn
+        scanned = (k, signature, first)
+        todo = np.flatnonzero(narrow & (k > 0))
+        while len(todo):  # results of another part than their input's: again (cycle-walking)
+            todo = packing.unpack(data, offsets, rows, scanned, todo, a, b, parts.unpack)
+            for group in np.unique(key[todo]).tolist():
+                size, sig = divmod(group, 8)
+                at = todo[key[todo] == group]
+                a[at], b[at] = self.ff1(t.part(sig).radix).derange_halves(
+                    a[at], b[at], size, self.tweak
+                )
 
     def _refuse_short(self, t, k: np.ndarray, signature: np.ndarray) -> None:
         shortest = np.zeros(8, dtype=np.int64)
@@ -191,12 +222,14 @@ class Pseudonymizer:
                 f"{t.describe} are widened instead)",
             )
 
-    def _part(self, t, signature: int, chars: np.ndarray) -> np.ndarray:
-        """(rows, k) characters of one part -> their pseudonyms: FF1 over the part's digits,
-        walked again while a result uses other classes than its input."""
+    def _wide(self, t, signature: int, size: int, where: tuple) -> None:
+        """As _halves, in place, for rows (data, offsets, rows, head) of lengths whose halves do
+        not fit 62 bits: FF1 over (rows, size) digit matrices."""
+        data, offsets, rows, head = where
         part = t.part(signature)
         ff1 = self.ff1(part.radix)
-        digits = translate(chars, part.digit).copy()
+        member, digit, lookup = table(t.member), table(part.digit), table(part.lookup)
+        digits = packing.gather(data, offsets, rows, head, size, member, digit)
         todo = np.arange(len(digits))
         while len(todo):
             digits[todo] = ff1.derange(digits[todo], self.tweak)
@@ -205,7 +238,7 @@ class Pseudonymizer:
             bits = translate(translate(digits[todo], part.lookup), t.klass)
             used = np.bitwise_or.reduce(bits, axis=1)
             todo = todo[used != signature]
-        return translate(digits, part.lookup)
+        packing.scatter(data, offsets, rows, head, member, digits, lookup)
 
     # ---- integers ---------------------------------------------------------------------------
 
@@ -248,10 +281,6 @@ def alphabet_counts(arr: pa.Array, alphabet: str) -> np.ndarray:
     if t.folded:  # upper-case letters count too: strings() lower-cases them first
         data = np.frombuffer(data.tobytes().lower(), dtype=np.uint8)
     return row_counts(data, offsets - offsets[0], t)
-
-
-def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
-    return pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def keyed_u64(values: pa.Array, key: MaskingKey, purpose: str) -> np.ndarray:

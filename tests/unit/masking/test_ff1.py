@@ -199,3 +199,26 @@ def test_derange_leaves_no_value_in_a_dense_range_unmoved() -> None:
     assert len(np.unique(out)) == 10**6 and not (out == ids).any()
     plain = ff1.encrypt_numbers(ids, 6, b"customers")
     assert len(np.unique(plain)) == 10**6  # FF1 itself: a permutation, fixed points allowed
+
+
+def test_division_free_modulo_is_exact_at_the_edges() -> None:
+    """kernels._mod (x mod m by a float64 quotient and corrections) against Python's %, for the
+    moduli FF1 can meet (radix**m from 100 to just under 2**62) and the x where a float
+    quotient goes wrong first: multiples of m and their neighbours, and the largest x."""
+    from numba import njit
+
+    from tdm.masking.ff1.kernels import _mod
+
+    @njit
+    def mods(xs, m, inv):
+        return np.array([_mod(x, m, inv) for x in xs], dtype=np.uint64)
+
+    rng = np.random.default_rng(5)
+    for m in [100, 1000, 36**3, 10**6, 2**32 - 5, 36**10, 2**53 - 1, 2**53 + 1, 62**10, 2**62 - 1]:
+        xs = [0, 1, m - 1, m, m + 1, 2**64 - 1, 2**64 - m, 2**63, 2**63 - 1]
+        for q in rng.integers(1, 2**64 // m, 200, dtype=np.uint64).tolist():
+            xs += [q * m - 1, q * m, q * m + 1, q * m + m - 1]
+        xs += rng.integers(0, 2**64 - 1, 500, dtype=np.uint64, endpoint=True).tolist()
+        xs = [x for x in xs if 0 <= x < 2**64]
+        got = mods(np.array(xs, dtype=np.uint64), np.uint64(m), 1.0 / m)
+        assert got.tolist() == [x % m for x in xs], m

@@ -1,0 +1,99 @@
+"""Compiled loops (numba) over email addresses held as one Arrow string buffer: where each one's
+domain starts and how many letters and digits each side holds, its domain as a string of its
+own, and the masked addresses put together again (tdm.masking.strategies.contact.Email)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+AT = 64  # '@'
+SEPARATE, JOINT, EMPTY = 0, 1, 2  # how assemble() builds a row
+
+
+@njit(cache=True, inline="always")
+def _copy(out: np.ndarray, at: int, src: np.ndarray, start: int, stop: int) -> int:
+    """src[start:stop] into out from `at`; returns where it ends."""
+    for p in range(start, stop):
+        out[at] = src[p]
+        at += 1
+    return at
+
+
+@njit(cache=True)
+def split(
+    data: np.ndarray, offsets: np.ndarray, member: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the position of its last '@' (its end without one), and how many alphabet
+    characters lie before it and from it on."""
+    n = offsets.shape[0] - 1
+    cut = np.empty(n, dtype=np.int64)
+    local = np.zeros(n, dtype=np.int64)
+    domain = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        start, end = offsets[i], offsets[i + 1]
+        at = end
+        count = 0
+        for p in range(end - 1, start - 1, -1):
+            if data[p] == AT:
+                at = p
+                break
+            count += member[data[p]]
+        rest = 0
+        for p in range(start, at):
+            rest += member[data[p]]
+        cut[i] = at
+        local[i] = rest
+        domain[i] = count if at < end else 0
+    return cut, local, domain
+
+
+@njit(cache=True)
+def slices(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple:
+    """data[starts[i]:stops[i]] per row, as Arrow string offsets (int32) and bytes."""
+    n = starts.shape[0]
+    out_offsets = np.zeros(n + 1, dtype=np.int32)
+    for i in range(n):
+        out_offsets[i + 1] = out_offsets[i] + (stops[i] - starts[i])
+    out = np.empty(out_offsets[n], dtype=np.uint8)
+    for i in range(n):
+        _copy(out, out_offsets[i], data, starts[i], stops[i])
+    return out_offsets, out
+
+
+@njit(cache=True)
+def assemble(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    cut: np.ndarray,
+    kind: np.ndarray,
+    codes: np.ndarray,
+    mapped_offsets: np.ndarray,
+    mapped: np.ndarray,
+    tld: np.ndarray,
+) -> tuple:
+    """Each row's address: SEPARATE, its local part then its mapped domain (mapped[codes[i]]);
+    JOINT, the whole row, then `tld` if it has an '@'; EMPTY, nothing."""
+    n = kind.shape[0]
+    out_offsets = np.zeros(n + 1, dtype=np.int32)
+    for i in range(n):
+        size = 0
+        if kind[i] == SEPARATE:
+            c = codes[i]
+            size = (cut[i] - offsets[i]) + (mapped_offsets[c + 1] - mapped_offsets[c])
+        elif kind[i] == JOINT:
+            size = offsets[i + 1] - offsets[i]
+            if cut[i] < offsets[i + 1]:
+                size += tld.shape[0]
+        out_offsets[i + 1] = out_offsets[i] + size
+    out = np.empty(out_offsets[n], dtype=np.uint8)
+    for i in range(n):
+        o = out_offsets[i]
+        if kind[i] == SEPARATE:
+            o = _copy(out, o, data, offsets[i], cut[i])
+            _copy(out, o, mapped, mapped_offsets[codes[i]], mapped_offsets[codes[i] + 1])
+        elif kind[i] == JOINT:
+            o = _copy(out, o, data, offsets[i], offsets[i + 1])
+            if cut[i] < offsets[i + 1]:
+                _copy(out, o, tld, 0, tld.shape[0])
+    return out_offsets, out
