@@ -8,10 +8,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from tdm.core import histogram
 from tdm.core.rand import RowRandom
 
 MAX_LAM = 1e15  # numpy draws Poisson values for lam up to ~9.2e18 only
-Name = Literal["fixed", "uniform", "normal", "lognormal", "poisson", "geometric", "zipf"]
+Name = Literal[
+    "fixed", "uniform", "normal", "lognormal", "poisson", "geometric", "zipf", "histogram"
+]
 
 # parameter -> (distributions that need it, rule, description)
 _NEEDS: dict[str, tuple[str, ...]] = {
@@ -22,6 +25,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "poisson": ("lam",),
     "geometric": ("p",),
     "zipf": ("a",),
+    "histogram": ("edges", "weights"),
 }
 _EXAMPLE = {
     "fixed": "value: 3",
@@ -31,6 +35,7 @@ _EXAMPLE = {
     "poisson": "lam: 3",
     "geometric": "p: 0.3",
     "zipf": "a: 1.5",
+    "histogram": "edges: [0, 10, 50, 200], weights: [5, 3, 1]",
 }
 
 
@@ -49,6 +54,9 @@ class DistributionSpec(BaseModel):
     lam: float | None = None
     p: float | None = None
     a: float | None = None
+    # histogram: bin i is [edges[i], edges[i + 1]) with weight weights[i] (tdm.core.histogram)
+    edges: tuple[float, ...] | None = None
+    weights: tuple[float, ...] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DistributionSpec:
@@ -74,7 +82,21 @@ class DistributionSpec(BaseModel):
             raise ValueError(f"lam must be <= {MAX_LAM:g}, got {self.lam:g}")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"impossible range: min {self.min:g} > max {self.max:g}")
+        if (self.edges is not None or self.weights is not None) and d != "histogram":
+            raise ValueError("edges and weights belong to distribution: histogram")
+        if d == "histogram":
+            assert self.edges is not None and self.weights is not None
+            problem = histogram.histogram_problem(self.edges, self.weights)
+            if problem:
+                raise ValueError(problem)
         return self
+
+    def whole_problem(self) -> str | None:
+        """Why whole numbers cannot be drawn (a histogram bin holding none); None: they can."""
+        if self.distribution != "histogram":
+            return None
+        assert self.edges is not None and self.weights is not None
+        return histogram.whole_problem(self.edges, self.weights)
 
     def sample(self, rr: RowRandom, integer: bool) -> np.ndarray:
         d = self.distribution
@@ -91,6 +113,14 @@ class DistributionSpec(BaseModel):
             out = rr.draw(lambda g, n: g.lognormal(self.mean, self.sigma, n))
         elif d == "poisson":
             out = rr.draw(lambda g, n: g.poisson(self.lam, n)).astype(np.float64)
+        elif d == "histogram":
+            assert self.edges is not None and self.weights is not None
+            problem = self.whole_problem() if integer else None
+            if problem:
+                raise ValueError(problem)
+            out = histogram.draw(rr, self.edges, self.weights, integer)
+            if integer:
+                return out if self.min is None and self.max is None else self._clip_whole(out)
         elif d == "geometric":
             # Count of failures before the first success: 0, 1, 2, ... (mean (1-p)/p).
             out = rr.draw(lambda g, n: g.geometric(self.p, n) - 1).astype(np.float64)
@@ -103,6 +133,11 @@ class DistributionSpec(BaseModel):
         # beyond int64 the cast is undefined; clipping keeps absurd parameters deterministic
         return np.clip(np.rint(out), -(2**62), 2**62).astype(np.int64)
 
+    def _clip_whole(self, out: np.ndarray) -> np.ndarray:
+        lo = -(2**62) if self.min is None else int(np.clip(np.ceil(self.min), -(2**62), 2**62))
+        hi = 2**62 if self.max is None else int(np.clip(np.floor(self.max), -(2**62), 2**62))
+        return np.clip(out, lo, hi)
+
     def bounds(self) -> tuple[float, float]:
         """The smallest and largest value the distribution can produce."""
         natural = {
@@ -113,6 +148,7 @@ class DistributionSpec(BaseModel):
             "poisson": (0.0, np.inf),
             "geometric": (0.0, np.inf),
             "zipf": (1.0, np.inf),
+            "histogram": (self.edges[0], self.edges[-1]) if self.edges else (None, None),
         }[self.distribution]
         lo = natural[0] if self.min is None else max(natural[0], self.min)
         hi = natural[1] if self.max is None else min(natural[1], self.max)
@@ -130,4 +166,7 @@ class DistributionSpec(BaseModel):
             "poisson": self.lam,
             "geometric": None if self.p is None else (1 - self.p) / self.p,
             "zipf": None,
+            "histogram": None
+            if not (self.edges and self.weights)
+            else histogram.mean(self.edges, self.weights),
         }[self.distribution]

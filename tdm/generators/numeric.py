@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from tdm.core import histogram
 from tdm.core.arrowstr import join
 from tdm.core.distributions import DistributionSpec
 from tdm.generators.base import GenContext, Generator, register
@@ -87,6 +88,9 @@ class Integer(Generator):
             out.append(("max", "range exceeds 64-bit integers", "narrow min/max"))
         if self.p.distribution == "uniform" and np.ceil(lo) > np.floor(hi):
             out.append(("min", f"no whole number between {lo:g} and {hi:g}", "widen the range"))
+        whole = self.p.whole_problem()
+        if whole:
+            out.append(("edges", whole, None))
         return out
 
     def capacity(self) -> int | None:
@@ -151,6 +155,15 @@ class Decimal(Generator):
                     "set min and max",
                 )
             ]
+        whole = self._scaled_edges()
+        if whole and self.p.weights and histogram.whole_problem(whole, self.p.weights):
+            return [
+                (
+                    "edges",
+                    f"a histogram bin holds no value of scale {t.scale}",
+                    "give it weight 0 or move its edges",
+                )
+            ]
         if max(abs(lo), abs(hi)) >= limit:
             return [
                 (
@@ -162,9 +175,25 @@ class Decimal(Generator):
             ]
         return []
 
+    def _scaled_edges(self) -> list[float] | None:
+        """A histogram's edges in units of the scale (bins then hold whole units: the values of
+        [edge, next edge) at the column's scale); None for other distributions."""
+        if self.p.distribution != "histogram" or self.p.edges is None:
+            return None
+        return [round(e * 10.0**self.info.type.scale, 6) for e in self.p.edges]
+
     def generate(self, ctx: GenContext) -> pa.Array:
         scale = self.info.type.scale
-        unscaled = np.rint(self.p.sample(ctx.rng, integer=False) * 10.0**scale).astype(np.int64)
+        whole = self._scaled_edges()
+        if whole is not None:
+            unscaled = histogram.draw(ctx.rng, whole, self.p.weights, whole=True)
+            lo, hi = self.p.min, self.p.max
+            if lo is not None or hi is not None:
+                lo = None if lo is None else np.ceil(round(lo * 10.0**scale, 6))
+                hi = None if hi is None else np.floor(round(hi * 10.0**scale, 6))
+                unscaled = np.clip(unscaled, lo, hi).astype(np.int64)
+        else:
+            unscaled = np.rint(self.p.sample(ctx.rng, integer=False) * 10.0**scale).astype(np.int64)
         words = np.empty((len(unscaled), 2), dtype=np.int64)
         words[:, 0] = unscaled
         words[:, 1] = unscaled >> 63  # sign extension to 128 bits

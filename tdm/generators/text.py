@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -123,12 +124,20 @@ class SentenceParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     min_words: int = Field(4, ge=1, le=200)
     max_words: int = Field(12, ge=1, le=200)
+    # how likely each word count min_words..max_words is (None: equally likely)
+    weights: tuple[float, ...] | None = None
 
 
-def _sentences(ctx: GenContext, rr: RowRandom, lo: int, hi: int) -> pa.Array:
-    """One capitalised sentence of lo..hi words per row."""
+def _sentences(
+    ctx: GenContext, rr: RowRandom, lo: int, hi: int, weights: tuple[float, ...] | None = None
+) -> pa.Array:
+    """One capitalised sentence of lo..hi words per row (by `weights` when given)."""
     words = pa.concat_arrays([_words(loc) for loc in ctx.info.locales[:1]])
-    count = rr.integers(lo, hi)
+    if weights is None:
+        count = rr.integers(lo, hi)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        count = lo + rr.weighted_index(np.cumsum(w) / w.sum())
     which = rr.draw(lambda g, n: g.integers(0, len(words), (n, hi)))
     keep = np.arange(hi)[None, :] < count[:, None]
     offsets = np.concatenate([[0], np.cumsum(count)]).astype(np.int32)
@@ -145,14 +154,17 @@ class Sentence(Generator):
     Params = SentenceParams
 
     def problems(self):
-        if self.p.min_words > self.p.max_words:
-            return [
-                ("min_words", f"min_words {self.p.min_words} > max_words {self.p.max_words}", None)
-            ]
+        lo, hi, w = self.p.min_words, self.p.max_words, self.p.weights
+        if lo > hi:
+            return [("min_words", f"min_words {lo} > max_words {hi}", None)]
+        if w is not None and len(w) != hi - lo + 1:
+            return [("weights", f"{len(w)} weights for {hi - lo + 1} word counts", None)]
+        if w is not None and not (all(0 <= x < math.inf for x in w) and sum(w) > 0):
+            return [("weights", "weights must be finite, >= 0, with a positive sum", None)]
         return []
 
     def generate(self, ctx: GenContext) -> pa.Array:
-        return _sentences(ctx, ctx.rng, self.p.min_words, self.p.max_words)
+        return _sentences(ctx, ctx.rng, self.p.min_words, self.p.max_words, self.p.weights)
 
 
 class TextParams(BaseModel):

@@ -163,7 +163,9 @@ class RowsPerParent(DistributionSpec):
     """`rows: {per: customers, distribution: poisson, lam: 3}`: child rows per parent row."""
 
     per: Identifier
-    distribution: Literal["fixed", "uniform", "poisson", "geometric", "zipf"] = "poisson"
+    distribution: Literal["fixed", "uniform", "poisson", "geometric", "zipf", "histogram"] = (
+        "poisson"
+    )
 
 
 def _rows_kind(v: Any) -> str:

@@ -4,6 +4,7 @@ than k rows hold and none from a personal column, and `tdm run` of it gives data
 
 from __future__ import annotations
 
+import numpy as np
 import psycopg
 import pytest
 import yaml
@@ -83,25 +84,54 @@ def test_the_spec_follows_the_profile_and_copies_no_rare_or_personal_value(
     cols = customers["columns"]
 
     assert customers["rows"] == 1000  # the source's count, not --rows
-    assert orders["rows"] == {"per": "customers", "distribution": "poisson", "lam": 4.0}
+    # id % 9 orders: 0..8 per customer, each count held by 111 or 112 customers
+    assert orders["rows"] == {
+        "per": "customers",
+        "distribution": "histogram",
+        "edges": list(range(10)),
+        "weights": [111, 112] + [111] * 7,
+    }
     assert cols["status"]["generator"] == "choice"
     assert dict(zip(cols["status"]["values"], cols["status"]["weights"], strict=True)) == STATUS
     assert "banned" not in text  # 5 rows < k = 10
     assert cols["score"]["null_ratio"] == 0.3
     assert "null_ratio" not in cols["contact"]  # nullable, but no NULL in the source
-    assert (cols["score"]["min"], cols["score"]["max"]) == (
-        nth(source, 10, "ASC"),
-        nth(source, 10, "DESC"),
-    )
-    assert cols["score"]["min"] < 100 < 1000 < cols["score"]["max"]  # ordered as numbers
+    score = cols["score"]
+    assert score["distribution"] == "histogram" and "min" not in score
+    edges, weights = score["edges"], score["weights"]
+    assert sum(weights) == 700 and min(weights) >= 10 and len(weights) >= 20
+    # outer edges: the 10th smallest rounded down, the 10th largest rounded up (and past it:
+    # the last edge of whole numbers is never drawn); the 9 extremes on each side stay hidden
+    assert edges[0] <= nth(source, 10, "ASC") < 100 < 1000 < nth(source, 10, "DESC") < edges[-1]
     assert rows(source, "SELECT min(score), max(score) FROM customers")[0] == (6, 2003)
-    assert cols["joined"]["start"] == "2020-01-10" and cols["joined"]["end"] == "2022-09-17"
-    assert 5.5 <= orders["columns"]["total"]["min"] < orders["columns"]["total"]["max"] <= 204.5
+    # each score is held by one row at most, so edges are on a grid coarse enough that the
+    # scores rounding to each (its cell) are at least 10 rows: the k rule for rounded values
+    assert all(isinstance(e, int) and e % 100 == 0 for e in edges)
+    for e in edges[1:-1]:
+        [(near,)] = rows(
+            source, f"SELECT count(*) FROM customers WHERE score >= {e - 50} AND score < {e + 50}"
+        )
+        assert near >= 10, e
+    [(held,)] = rows(
+        source, f"SELECT count(*) FROM customers WHERE score >= {edges[3]} AND score < {edges[4]}"
+    )
+    assert weights[3] == held
+    joined = cols["joined"]  # 1000 days, one customer each
+    assert joined["distribution"] == "histogram" and "start" not in joined
+    # 2020-01-10 and 2022-09-17 are the 10th smallest and largest; a day its own cell is rare
+    assert "2019-12-01" < joined["edges"][0] <= "2020-01-10"
+    assert "2022-09-17" < joined["edges"][-1] < "2022-11-01"
+    assert sum(joined["weights"]) == 1000 and min(joined["weights"]) >= 10
+    total = orders["columns"]["total"]
+    assert 5.5 <= total["edges"][0] < total["edges"][-1] <= 204.5
+    assert sum(total["weights"]) == 3997 and min(total["weights"]) >= 10
     for value in PII:  # neither by name (last_name) nor by values (contact: emails)
         assert value not in text, value
     assert cols["last_name"]["generator"] == "last_name"
     assert cols["contact"]["generator"] != "choice"
-    assert "# profiled: 30.0% null, range of the values at least 10 rows reach" in text
+    assert "# profiled: 30.0% null, histogram of" in text
+    assert "bins, each held by at least 10 rows" in text
+    assert "histogram of 9 bins, each held by at least 10 customers rows" in text
 
     # a smaller k lets the rare value in, and its bounds move out
     code, out3, err = tdm(capsys, "introspect", source, "--profile", "--min-count", "3", "-o", "-")
@@ -111,7 +141,9 @@ def test_the_spec_follows_the_profile_and_copies_no_rare_or_personal_value(
         **STATUS,
         "banned": 5,
     }
-    assert cols3["score"]["min"] == nth(source, 3, "ASC") <= cols["score"]["min"]
+    assert nth(source, 3, "ASC") >= cols3["score"]["edges"][0]
+    assert min(cols3["score"]["weights"]) >= 3
+    assert len(cols3["score"]["weights"]) >= len(cols["score"]["weights"])
     assert all(v not in out3 for v in PII)
 
     # without --profile nothing is read from the rows
@@ -153,41 +185,56 @@ def test_generated_data_follows_the_profile(source, postgres_db, capsys, tmp_pat
     assert customers == 1000
     assert abs(orders / customers - 4.0) < 0.3  # the source's 4.0 orders per customer
     assert abs(nulls / customers - 0.3) < 0.06  # the source's 30% NULL
-    assert cols["score"]["min"] <= low and high <= cols["score"]["max"]
+    assert cols["score"]["edges"][0] <= low and high < cols["score"]["edges"][-1]
     assert low >= 6 and high <= 2003  # inside the source's own range
+    # the generated scores follow the histogram: each bin's share within sampling noise
+    got = rows(target, "SELECT score FROM customers WHERE score IS NOT NULL")
+    shares = np.histogram([v for (v,) in got], bins=cols["score"]["edges"])[0] / len(got)
+    expected = np.array(cols["score"]["weights"]) / sum(cols["score"]["weights"])
+    assert np.max(np.abs(np.cumsum(shares) - np.cumsum(expected))) < 0.1
     shares = dict(rows(target, "SELECT status, count(*) / 1000.0 FROM customers GROUP BY 1"))
     assert set(shares) == set(STATUS)  # no 'banned': it was never copied
     for status, n in STATUS.items():
         assert abs(float(shares[status]) - n / sum(STATUS.values())) < 0.05, (status, shares)
     [(first, last)] = rows(target, "SELECT min(joined), max(joined) FROM customers")
-    assert str(first) >= cols["joined"]["start"] and str(last) <= cols["joined"]["end"]
+    assert str(first) >= cols["joined"]["edges"][0] and str(last) < cols["joined"]["edges"][-1]
     names = {n for (n,) in rows(target, "SELECT DISTINCT last_name FROM customers")}
     assert len(names) > 2 and not names & {"Vandermolen", "Okonkwo-Reyes"}
 
 
-def test_children_per_parent_spread_picks_poisson_or_geometric(postgres_db, capsys, tmp_path):
-    """1000 customers, two thirds without orders and a long tail of many: a geometric with the
-    source's mean (variance mean * (1 + mean)); the uniform 0..8 counts above stay poisson."""
+def test_children_per_parent_follow_the_source_counts(postgres_db, capsys, tmp_path):
+    """1000 customers, two thirds without orders and a long tail of many: a histogram of the
+    counts keeps the share without orders exactly, and no count fewer than k customers have."""
     data = DATA.replace(
         "FROM public.customers c, generate_series(1, c.id % 9) n;",
         "FROM public.customers c, generate_series(1, CASE WHEN c.id % 3 = 0 "
         "THEN (c.id * 13) % 23 ELSE 0 END) n;",
     )
     url = postgres_db(SCHEMA + data).replace("+psycopg", "")
-    [(orders, customers, squares)] = rows(
-        url,
-        "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM customers), "
-        "(SELECT sum(n * n) FROM (SELECT count(*) n FROM orders GROUP BY customer_id) s)",
+    counts = dict(
+        rows(
+            url,
+            "SELECT n, count(*) FROM (SELECT count(o.id) n FROM customers c LEFT JOIN orders o "
+            "ON o.customer_id = c.id GROUP BY c.id) s GROUP BY n",
+        )
     )
-    mean = orders / customers
-    assert float(squares) / customers - mean**2 > mean * (1 + mean) ** 0.5  # overdispersed
     out = tmp_path / "spread.yaml"
     code, _, err = tdm(capsys, "introspect", url, "--profile", "-o", out)
     assert code == 0, err
-    spec = yaml.safe_load(out.read_text())
-    p = round(1 / (1 + mean), 4)
-    assert spec["tables"]["orders"]["rows"] == {
-        "per": "customers",
-        "distribution": "geometric",
-        "p": p,
-    }
+    per = yaml.safe_load(out.read_text())["tables"]["orders"]["rows"]
+    assert per["per"] == "customers" and per["distribution"] == "histogram"
+    edges, weights = per["edges"], per["weights"]
+    assert edges[:2] == [0, 1] and weights[0] == counts[0]  # 667 without orders
+    assert sum(weights) == 1000 and min(weights) >= 10
+    largest = sorted((n for n, p in counts.items() for _ in range(p)), reverse=True)[9]
+    assert largest < edges[-1] <= largest + 10  # past the 10th largest count, not the largest
+    for e in edges:  # an edge is a count no customer has or at least 10 have
+        assert counts.get(e, 0) == 0 or counts[e] >= 10, e
+
+    # too few customers for two bins of 10: the fitted spread instead (geometric: overdispersed)
+    few = postgres_db(SCHEMA + data.replace("generate_series(1, 1000)", "generate_series(1, 15)"))
+    code, spec_text, err = tdm(
+        capsys, "introspect", few.replace("+psycopg", ""), "--profile", "-o", "-"
+    )
+    assert code == 0, err
+    assert yaml.safe_load(spec_text)["tables"]["orders"]["rows"]["distribution"] == "geometric"
