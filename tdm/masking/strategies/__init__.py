@@ -10,6 +10,7 @@ from tdm.masking.strategies import (  # noqa: F401  (each module registers its s
     contact,
     identifiers,
     json_paths,
+    mail,
     network,
     perturb,
     simple,

@@ -1,6 +1,6 @@
 """Compiled loops (numba) over email addresses held as one Arrow string buffer: where each one's
 domain starts and how many letters and digits each side holds, its domain as a string of its
-own, and the masked addresses put together again (tdm.masking.strategies.contact.Email)."""
+own, and the masked addresses put together again (tdm.masking.strategies.mail.Email)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 AT = 64  # '@'
-SEPARATE, JOINT, EMPTY = 0, 1, 2  # how assemble() builds a row
+SEPARATE, JOINT, EMPTY, NAMED = 0, 1, 2, 3  # how assemble() builds a row
 
 
 @njit(cache=True, inline="always")
@@ -68,19 +68,26 @@ def assemble(
     cut: np.ndarray,
     kind: np.ndarray,
     codes: np.ndarray,
-    mapped_offsets: np.ndarray,
-    mapped: np.ndarray,
+    mapped: tuple,
+    named: tuple,
     tld: np.ndarray,
 ) -> tuple:
-    """Each row's address: SEPARATE, its local part then its mapped domain (mapped[codes[i]]);
-    JOINT, the whole row, then `tld` if it has an '@'; EMPTY, nothing."""
+    """Each row's address: SEPARATE, its local part then its mapped domain (mapped = (offsets,
+    bytes): domain codes[i]); NAMED, its masked name (named = (offsets, bytes, index per row))
+    then its mapped domain; JOINT, the whole row, then `tld` if it has an '@'; EMPTY, nothing."""
+    m_off, m_data = mapped
+    r_off, r_data, r_index = named
     n = kind.shape[0]
     out_offsets = np.zeros(n + 1, dtype=np.int32)
     for i in range(n):
         size = 0
-        if kind[i] == SEPARATE:
+        if kind[i] == SEPARATE or kind[i] == NAMED:
             c = codes[i]
-            size = (cut[i] - offsets[i]) + (mapped_offsets[c + 1] - mapped_offsets[c])
+            size = m_off[c + 1] - m_off[c]
+            if kind[i] == SEPARATE:
+                size += cut[i] - offsets[i]
+            else:
+                size += r_off[r_index[i] + 1] - r_off[r_index[i]]
         elif kind[i] == JOINT:
             size = offsets[i + 1] - offsets[i]
             if cut[i] < offsets[i + 1]:
@@ -91,7 +98,10 @@ def assemble(
         o = out_offsets[i]
         if kind[i] == SEPARATE:
             o = _copy(out, o, data, offsets[i], cut[i])
-            _copy(out, o, mapped, mapped_offsets[codes[i]], mapped_offsets[codes[i] + 1])
+            _copy(out, o, m_data, m_off[codes[i]], m_off[codes[i] + 1])
+        elif kind[i] == NAMED:
+            o = _copy(out, o, r_data, r_off[r_index[i]], r_off[r_index[i] + 1])
+            _copy(out, o, m_data, m_off[codes[i]], m_off[codes[i] + 1])
         elif kind[i] == JOINT:
             o = _copy(out, o, data, offsets[i], offsets[i + 1])
             if cut[i] < offsets[i + 1]:

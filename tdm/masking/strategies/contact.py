@@ -1,22 +1,19 @@
-"""Contact details: email addresses and phone numbers, pseudonymised with their format kept.
+"""Phone numbers, pseudonymised with their format kept (email addresses:
+tdm.masking.strategies.mail).
 
-Both are bijective (distinct inputs give distinct outputs), so they can mask unique columns and
-keys: the characters are run through the keyed format-preserving permutation of
-`tdm.masking.fpe`, and whatever is kept (a domain, a country calling code) is kept whole.
+Bijective (distinct inputs give distinct outputs), so it can mask unique columns and keys: the
+digits are run through the keyed format-preserving permutation of tdm.masking.strategies.fpe,
+and the country calling code (or trunk prefix) is kept whole.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field
 
-from tdm.masking.strategies import addresses
-from tdm.masking.strategies.alphabets import TABLES
-from tdm.masking.strategies.band import band_rows
 from tdm.masking.strategies.base import (
     MaskBatch,
     Model,
@@ -26,166 +23,7 @@ from tdm.masking.strategies.base import (
     register,
     string_buffers,
     translate,
-    with_nulls_of,
 )
-from tdm.masking.strategies.fpe import Pseudonymizer
-from tdm.masking.strategies.packing import table
-
-RESERVED_TLD = "example"
-# a local part or domain with this many letters and digits is long enough for a pseudonym of its
-# own whatever characters it holds (6 digits: 10**6 values); shorter ones go whole (Email.mask)
-SEPARATE = 6
-# addresses are lower-cased once, up front: on lower-case text the alnum alphabet permutes
-# exactly as base36 does (same parts, same digits), without lower-casing every piece again
-LOWERED = "alnum"  # RFC 2606: never delivered, so masked data can never mail anyone
-
-
-class EmailParams(Model):
-    domain: Literal["map", "keep"] = Field(
-        "map", description="map: pseudonymise the domain and end it in .example; keep: as is"
-    )
-
-
-def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
-    return pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def split_last(arr: pa.StringArray, sep: str) -> tuple[pa.StringArray, pa.StringArray]:
-    """Each value cut before its last `sep`: (head, tail starting with sep, or '' without one).
-    Nulls come out as empty strings."""
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: n + 1]
-    data = np.frombuffer(arr.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
-    hits = np.flatnonzero(data == ord(sep)).astype(np.int32) + offsets[0]
-    if len(hits) == n and ((hits >= offsets[:-1]) & (hits < offsets[1:])).all():
-        cut = hits  # the usual case: one separator in every value
-    else:
-        last = np.searchsorted(hits, offsets[1:]) - 1  # the last hit before each row's end
-        cut = hits[np.maximum(last, 0)] if len(hits) else offsets[1:]
-        cut = np.where((last >= 0) & (cut >= offsets[:-1]), cut, offsets[1:])
-    # head_0, tail_0, head_1, ...: the pieces as one array over the same bytes, then apart
-    bounds = np.empty(2 * n + 1, dtype=np.int32)
-    bounds[0:-1:2], bounds[1::2], bounds[-1] = offsets[:-1], cut, offsets[-1]
-    pieces = pa.StringArray.from_buffers(2 * n, pa.py_buffer(bounds), arr.buffers()[2])
-    even = np.arange(0, 2 * n, 2)
-    return pieces.take(pa.array(even)), pieces.take(pa.array(even + 1))
-
-
-@register
-class Email(Strategy):
-    """Email addresses, lower-cased (addresses are compared case-insensitively, so John@x and
-    john@x are one address with one pseudonym): the letters and digits of the local part
-    pseudonymised (dots, plus signs and the like stay), the domain kept or mapped to a
-    pseudonymised domain under the reserved .example TLD. A local part or domain with fewer than
-    SEPARATE letters and digits (jo@..., ...@web.de) is too short for a pseudonym of its own: it
-    is pseudonymised together with the next SEPARATE-n characters of the other side (or, in a
-    short address, with all of it), so such a domain maps differently per address; with the
-    domain kept, the local part is pseudonymised alone: a short one of letters and digits only is
-    widened (it may change length), one with dots or the like refused. Unique inputs give unique,
-    valid outputs."""
-
-    name = "email"
-    Params = EmailParams
-    types = ("string",)
-    bijective = True
-    summary: ClassVar[str] = "pseudonymised local part; domain mapped to *.example or kept"
-
-    def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
-        arr = as_string(pc.utf8_lower(values))
-        if self.p.domain == "keep":  # the local part alone
-            local, suffix = split_last(arr, "@")
-            return with_nulls_of(self.separate(local, suffix), arr)
-        # One copy of the bytes, permuted in place: each row's local part (its letters and
-        # digits before the last '@'), or for a short address its pieces (joined()); then the
-        # addresses are put together again with their domains mapped.
-        offsets, data = string_buffers(arr)
-        offsets = offsets - offsets[0]
-        cut, n_local, n_domain = addresses.split(data, offsets, table(TABLES[LOWERED].member))
-        has_domain = cut < offsets[1:]
-        valid = pc.is_valid(arr).to_numpy(False)
-        short = (n_local < SEPARATE) & (n_local + n_domain > 0)
-        short |= has_domain & (n_domain < SEPARATE)
-        short &= valid
-        # every path keeps both lengths, which decide the path: the images of two paths never
-        # meet, and within a path the pieces are permuted apart
-        apart = np.flatnonzero(~short & valid)
-        local = Pseudonymizer(self.key, self.domain() + "/local")
-        local.permute(data, offsets, apart, 0, n_domain[apart], LOWERED)
-        kind = np.where(short, addresses.JOINT, addresses.SEPARATE)
-        kind[~valid] = addresses.EMPTY
-        widened = self.joined(data, offsets, np.flatnonzero(short), n_local, n_domain)
-        if widened is not None:
-            kind[widened[0]] = addresses.EMPTY
-        suffix = addresses.slices(data, cut, np.where(kind == addresses.SEPARATE, offsets[1:], cut))
-        domains = pc.dictionary_encode(_strings(*suffix))
-        mapped = as_string(self.map_domains(domains.dictionary))
-        m_offsets, m_data = string_buffers(mapped)
-        codes = domains.indices.to_numpy(False).astype(np.int64)
-        tld = np.frombuffer(b"." + RESERVED_TLD.encode(), dtype=np.uint8)
-        out = _strings(*addresses.assemble(data, offsets, cut, kind, codes, m_offsets, m_data, tld))
-        if widened is not None:  # short values of letters and digits only, no '@': widened
-            rows, values = widened
-            index = np.arange(len(out))
-            index[rows] = len(out) + np.arange(len(rows))
-            out = pa.concat_arrays([out, values]).take(pa.array(index))
-        return with_nulls_of(out, arr)
-
-    def separate(self, local: pa.StringArray, suffix: pa.StringArray) -> pa.StringArray:
-        """With the domain kept: the local part pseudonymised alone, then the domain as is."""
-        local = Pseudonymizer(self.key, self.domain() + "/local").strings(local, LOWERED)
-        return pc.binary_join_element_wise(local, suffix, "")
-
-    def joined(self, data, offsets, rows, n_local, n_domain) -> tuple | None:
-        """Addresses with a short side, in place: the short side and the nearest SEPARATE-n
-        characters of the other side as one value, the rest of the long side as another; or,
-        when both sides have fewer than 2 * SEPARATE together, the whole address as one value
-        (their domains then end in .example). A whole one of letters and digits only (no '@')
-        and too short is widened instead: (its rows, their pseudonyms), or None."""
-        total = n_local[rows] + n_domain[rows]
-        whole = total < 2 * SEPARATE
-        first = ~whole & (n_local[rows] < SEPARATE)  # the unit: the first SEPARATE characters
-        last = ~whole & ~first  # the unit: the last SEPARATE characters
-        rest = total - SEPARATE
-        t = TABLES[LOWERED]
-        skipped = np.ones(len(offsets) - 1, dtype=bool)
-        skipped[rows[whole]] = False
-        band, _ = band_rows(data, offsets, skipped, t)
-        unit = Pseudonymizer(self.key, self.domain() + "/unit")
-        widened = None
-        if band.any():
-            these = np.flatnonzero(band)
-            values = _strings(*addresses.slices(data, offsets[these], offsets[these + 1]))
-            widened = these, unit.strings(values, LOWERED)
-            keep = ~band[rows]
-            rows, total, whole, first, last, rest = (
-                x[keep] for x in (rows, total, whole, first, last, rest)
-            )
-        unit.permute(
-            data, offsets, rows, np.where(last, rest, 0), np.where(first, rest, 0), LOWERED
-        )
-        other = Pseudonymizer(self.key, self.domain() + "/rest")
-        other.permute(
-            data,
-            offsets,
-            rows,
-            np.where(whole, total, np.where(first, SEPARATE, 0)),
-            np.where(last, SEPARATE, 0),
-            LOWERED,
-        )
-        return widened
-
-    def map_domains(self, suffixes: pa.StringArray) -> pa.StringArray:
-        """'@shop.co.uk' -> '@xqtb.ka.lm.example' (every label pseudonymised, so distinct domains
-        stay distinct), '' -> ''."""
-        domains = pc.utf8_slice_codeunits(suffixes, 1)
-        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(
-            domains, LOWERED, widen=False
-        )
-        empty = pc.equal(pc.utf8_length(suffixes), 0)
-        return pc.if_else(
-            empty, "", pc.binary_join_element_wise("@", mapped, "." + RESERVED_TLD, "")
-        )
-
 
 # ---- phone numbers -----------------------------------------------------------------------------
 

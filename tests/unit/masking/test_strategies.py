@@ -187,7 +187,7 @@ def test_substitute_is_consistent_and_from_the_pool():
 
 def test_email_is_valid_unique_and_under_example_over_a_million():
     values = emails(1_000_000)
-    out = make("email").apply(values, MaskBatch())
+    out = make("email", style="format").apply(values, MaskBatch())
     assert out.null_count == 0 and distinct(out) == 1_000_000
     sample = out.slice(0, 20_000).to_pylist()
     assert all(EMAIL.match(v) and v.endswith(".example") for v in sample)
@@ -206,14 +206,14 @@ def test_email_is_valid_unique_and_under_example_over_a_million():
 
 
 def test_email_domain_keep_nulls_and_odd_values():
-    s = make("email", domain="keep")
+    s = make("email", domain="keep", style="format")
     out = run(s, ["John.Doe@Gmail.com", None, "no-at-sign", "a.b.c.d.e.f@b@c.org"])
     assert out[0].endswith("@gmail.com") and out[0] != "john.doe@gmail.com"
     assert out[0][4] == "." and out[1] is None and "@" not in out[2]
     assert out[3].endswith("@c.org") and out[3].count("@") == 2
     assert run(s, ["JOHN.DOE@gmail.com"]) == out[:1]  # one address, however it is written
     # a short address goes whole (map): its shape kept, never itself, the same each time
-    mapped = run(make("email"), ["a@b@c.org", "jo@x.io", "jo@x.io", "jp@x.io"])
+    mapped = run(make("email", style="format"), ["a@b@c.org", "jo@x.io", "jo@x.io", "jp@x.io"])
     assert re.fullmatch(r"[a-z0-9]@[a-z0-9]@[a-z0-9]\.[a-z0-9]{3}\.example", mapped[0]), mapped
     assert re.fullmatch(r"[a-z0-9]{2}@[a-z0-9]\.[a-z0-9]{2}\.example", mapped[1])
     assert mapped[1] == mapped[2] != mapped[3]
@@ -670,8 +670,8 @@ def test_email_paths_keep_the_lengths_that_tell_them_apart():
 def _email_reference(strategy: Strategy, value: str) -> str:
     """One address masked as Email's docstring defines it, through Pseudonymizer.strings one
     value at a time (the strategy itself works on the whole column in compiled loops)."""
-    from tdm.masking.strategies.contact import RESERVED_TLD, SEPARATE
     from tdm.masking.strategies.fpe import Pseudonymizer
+    from tdm.masking.strategies.mail import RESERVED_TLD, SEPARATE
 
     def fpe(part: str, text: str, head: int = 0, tail: int = 0, widen: bool = True) -> str:
         p = Pseudonymizer(strategy.key, strategy.domain() + part)
@@ -701,7 +701,7 @@ def test_email_column_matches_its_per_address_definition():
     chars = [*"abcxyz0189.-_+@", "@", "@", "Q", "ü"]
     odd = ["".join(rng.choice(chars, rng.integers(0, 30))) for _ in range(3000)]
     values = [*emails(2000).to_pylist(), *odd, "abc", "ABC", "a1", "jo@web.de", "@", "", None]
-    s = make("email")
+    s = make("email", style="format")
     fine = []
     for v in values:
         try:

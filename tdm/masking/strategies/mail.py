@@ -1,0 +1,254 @@
+"""Email addresses, masked collision-free, consistently, and by default believably.
+
+Bijective (distinct inputs give distinct outputs), so `email` can mask unique columns and keys.
+Addresses are lower-cased first (compared case-insensitively, John@x and john@x are one address
+with one pseudonym). `style: realistic` (the default) masks a local part shaped like a person's
+name (`john.smith1984`) to another name of that shape (tdm.masking.strategies.believable) and a
+well-known mail provider's domain to a fixed look-alike under example.com (`gmail.com` ->
+`gmail.example.com`); everything else, and everything with `style: format`, is pseudonymised
+with its format kept (tdm.masking.strategies.fpe). Masked domains are always reserved ones (RFC
+2606), so masked data can never mail anyone.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from tdm.masking.strategies import addresses
+from tdm.masking.strategies.alphabets import TABLES
+from tdm.masking.strategies.band import band_rows
+from tdm.masking.strategies.base import (
+    MaskBatch,
+    Model,
+    Strategy,
+    as_string,
+    register,
+    string_buffers,
+    with_nulls_of,
+)
+from tdm.masking.strategies.believable import NameShape
+from tdm.masking.strategies.fpe import Pseudonymizer
+from tdm.masking.strategies.packing import table
+
+RESERVED_TLD = "example"
+# a local part or domain with this many letters and digits is long enough for a pseudonym of its
+# own whatever characters it holds (6 digits: 10**6 values); shorter ones go whole (Email.mask)
+SEPARATE = 6
+# addresses are lower-cased once, up front: on lower-case text the alnum alphabet permutes
+# exactly as base36 does (same parts, same digits), without lower-casing every piece again
+LOWERED = "alnum"
+# Public mail providers (their domains say nothing about a person) -> a look-alike under
+# example.com, which no pseudonymised domain ends in (those end in .example or .example.net)
+PROVIDERS = {
+    "gmail.com": "gmail", "googlemail.com": "googlemail", "yahoo.com": "yahoo",
+    "yahoo.co.uk": "yahoo-uk", "yahoo.fr": "yahoo-fr", "yahoo.de": "yahoo-de",
+    "hotmail.com": "hotmail", "hotmail.co.uk": "hotmail-uk", "hotmail.fr": "hotmail-fr",
+    "outlook.com": "outlook", "live.com": "live", "msn.com": "msn", "icloud.com": "icloud",
+    "me.com": "me", "mac.com": "mac", "aol.com": "aol", "gmx.de": "gmx", "gmx.net": "gmx-net",
+    "web.de": "web", "t-online.de": "t-online", "mail.ru": "mail-ru", "yandex.ru": "yandex",
+    "protonmail.com": "protonmail", "proton.me": "proton", "orange.fr": "orange",
+    "free.fr": "free", "laposte.net": "laposte", "libero.it": "libero", "qq.com": "qq",
+    "163.com": "163",
+}  # fmt: skip
+
+
+class EmailParams(Model):
+    domain: Literal["map", "keep"] = Field(
+        "map", description="map: pseudonymise the domain and end it in .example; keep: as is"
+    )
+    style: Literal["realistic", "format"] = Field(
+        "realistic",
+        description="realistic: name-shaped local parts to other names, mail providers to "
+        "look-alikes; format: every local part pseudonymised with its format kept",
+    )
+
+
+def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
+    return pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def split_last(arr: pa.StringArray, sep: str) -> tuple[pa.StringArray, pa.StringArray]:
+    """Each value cut before its last `sep`: (head, tail starting with sep, or '' without one).
+    Nulls come out as empty strings."""
+    offsets, data = string_buffers(arr)
+    offsets = (offsets - offsets[0]).astype(np.int64)
+    hits = np.flatnonzero(data == ord(sep))
+    last = np.searchsorted(hits, offsets[1:]) - 1  # the last hit before each row's end
+    cut = hits[np.maximum(last, 0)] if len(hits) else offsets[1:]
+    cut = np.where((last >= 0) & (cut >= offsets[:-1]), cut, offsets[1:])
+    head = _strings(*addresses.slices(data, offsets[:-1], cut))
+    return head, _strings(*addresses.slices(data, cut, offsets[1:]))
+
+
+@register
+class Email(Strategy):
+    """Email addresses. The letters and digits of the local part are pseudonymised (dots, plus
+    signs and the like stay) or, with `style: realistic`, a name-shaped local part
+    (first.last1984: a first name, one of . _ -, a last name, up to 8 digits) becomes another
+    such name; the domain is kept, or mapped: a mail provider's to its look-alike under
+    example.com (realistic), others pseudonymised under the reserved .example TLD (.example.net
+    beside a masked name). A local part or domain with fewer than SEPARATE letters and digits
+    (jo@..., ...@x.io) is too short for a pseudonym of its own: it is pseudonymised together
+    with the next SEPARATE-n characters of the other side (or, in a short address, with all of
+    it), so such a domain maps differently per address; with the domain kept, the local part is
+    pseudonymised alone: a short one of letters and digits only is widened (it may change
+    length), one with dots or the like refused. Unique inputs give unique, valid outputs."""
+
+    name = "email"
+    Params = EmailParams
+    types = ("string",)
+    bijective = True
+    # the style decides which rows get which mapping, not the mappings: both share one domain
+    presentation = ("style",)
+    summary: ClassVar[str] = "name-shaped local parts to names, others pseudonymised; domain mapped"
+
+    @property
+    def names(self) -> NameShape | None:
+        if self.p.style != "realistic":
+            return None
+        return NameShape(Pseudonymizer(self.key, self.domain() + "/names"))
+
+    def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
+        arr = as_string(pc.utf8_lower(values))
+        if self.p.domain == "keep":
+            return with_nulls_of(self.keep_domain(arr), arr)
+        # One copy of the bytes, permuted in place: each row's local part (its letters and
+        # digits before the last '@'), or for a short address its pieces (joined()); then the
+        # addresses are put together again with their masked names and mapped domains.
+        offsets, data = string_buffers(arr)
+        offsets = offsets - offsets[0]
+        cut, n_local, n_domain = addresses.split(data, offsets, table(TABLES[LOWERED].member))
+        valid = pc.is_valid(arr).to_numpy(False)
+        domains = pc.dictionary_encode(_strings(*addresses.slices(data, cut, offsets[1:])))
+        codes = domains.indices.to_numpy(False).astype(np.int64)
+        plain, beside_names, provider = self.map_domains(domains.dictionary)
+        provider = provider[codes] if len(codes) else np.zeros(0, dtype=bool)
+        named, parts = np.zeros(len(arr), dtype=bool), None
+        names = self.names
+        if names is not None:  # with a provider, or long enough to be told from joined() ones
+            named, parts = names.find(data, offsets[:-1], cut)
+            fits = valid & (provider | ((n_local >= SEPARATE) & (n_domain >= SEPARATE)))
+            keep = fits[named]
+            named[np.flatnonzero(named)[~keep]] = False
+            parts = tuple(x[keep] for x in parts)
+        # every path keeps the lengths that decide it, or ends its domain its own way: the
+        # images of two paths never meet, and within a path the pieces are permuted apart
+        short = (n_local < SEPARATE) & (n_local + n_domain > 0)
+        short |= (cut < offsets[1:]) & (n_domain < SEPARATE) & ~provider
+        short &= valid & ~named
+        apart = np.flatnonzero(valid & ~short & ~named)
+        local = Pseudonymizer(self.key, self.domain() + "/local")
+        local.permute(data, offsets, apart, 0, n_domain[apart], LOWERED)
+        todo = apart if names is not None else apart[:0]
+        while len(todo):  # a pseudonym with the name shape could meet a masked name: again
+            todo = todo[names.find(data, offsets[todo], cut[todo])[0]]
+            local.permute(data, offsets, todo, 0, n_domain[todo], LOWERED)
+        kind = np.where(short, addresses.JOINT, addresses.SEPARATE)
+        kind[named], kind[~valid] = addresses.NAMED, addresses.EMPTY
+        widened = self.joined(data, offsets, np.flatnonzero(short), n_local, n_domain)
+        if widened is not None:
+            kind[widened[0]] = addresses.EMPTY
+        m_off, m_data = string_buffers(pa.concat_arrays([plain, beside_names]))
+        codes = np.where(named, codes + len(plain), codes)
+        masked = names.mask(parts) if names is not None else pa.array([], pa.string())
+        r_off, r_data = string_buffers(masked)
+        at = (np.cumsum(named) - 1).astype(np.int64)
+        tld = np.frombuffer(b"." + RESERVED_TLD.encode(), dtype=np.uint8)
+        mapped, rendered = (m_off - m_off[0], m_data), (r_off - r_off[0], r_data, at)
+        out = _strings(*addresses.assemble(data, offsets, cut, kind, codes, mapped, rendered, tld))
+        if widened is not None:  # short values of letters and digits only, no '@': widened
+            rows, values = widened
+            index = np.arange(len(out))
+            index[rows] = len(out) + np.arange(len(rows))
+            out = pa.concat_arrays([out, values]).take(pa.array(index))
+        return with_nulls_of(out, arr)
+
+    def keep_domain(self, arr: pa.StringArray) -> pa.StringArray:
+        """With the domain kept: the local part masked alone, then the domain as is."""
+        local, suffix = split_last(arr, "@")
+        fpe = Pseudonymizer(self.key, self.domain() + "/local")
+        names = self.names
+        if names is None:
+            return pc.binary_join_element_wise(fpe.strings(local, LOWERED), suffix, "")
+        offsets, data = string_buffers(local)
+        offsets = offsets - offsets[0]
+        named, parts = names.find(data, offsets[:-1], offsets[1:])
+        rest = np.flatnonzero(~named)
+        out = fpe.strings(local.take(pa.array(rest)), LOWERED)
+        todo = np.arange(len(rest))
+        while len(todo):  # a pseudonym with the name shape could meet a masked name: again
+            o_off, o_data = string_buffers(out)
+            o_off = o_off - o_off[0]
+            todo = todo[names.find(o_data, o_off[todo], o_off[todo + 1])[0]]
+            out = _put(out, todo, fpe.strings(out.take(pa.array(todo)), LOWERED))
+        order = np.argsort(np.concatenate([rest, np.flatnonzero(named)]), kind="stable")
+        local = pa.concat_arrays([out, names.mask(parts)]).take(pa.array(order))
+        return pc.binary_join_element_wise(local, suffix, "")
+
+    def joined(self, data, offsets, rows, n_local, n_domain) -> tuple | None:
+        """Addresses with a short side, in place: the short side and the nearest SEPARATE-n
+        characters of the other side as one value, the rest of the long side as another; or,
+        when both sides have fewer than 2 * SEPARATE together, the whole address as one value
+        (their domains then end in .example). A whole one of letters and digits only (no '@')
+        and too short is widened instead: (its rows, their pseudonyms), or None."""
+        total = n_local[rows] + n_domain[rows]
+        whole = total < 2 * SEPARATE
+        first = ~whole & (n_local[rows] < SEPARATE)  # the unit: the first SEPARATE characters
+        last = ~whole & ~first  # the unit: the last SEPARATE characters
+        rest = total - SEPARATE
+        skipped = np.ones(len(offsets) - 1, dtype=bool)
+        skipped[rows[whole]] = False
+        band, _ = band_rows(data, offsets, skipped, TABLES[LOWERED])
+        unit = Pseudonymizer(self.key, self.domain() + "/unit")
+        widened = None
+        if band.any():
+            these = np.flatnonzero(band)
+            values = _strings(*addresses.slices(data, offsets[these], offsets[these + 1]))
+            widened = these, unit.strings(values, LOWERED)
+            keep = ~band[rows]
+            rows, total, whole, first, last, rest = (
+                x[keep] for x in (rows, total, whole, first, last, rest)
+            )
+        unit.permute(
+            data, offsets, rows, np.where(last, rest, 0), np.where(first, rest, 0), LOWERED
+        )
+        other = Pseudonymizer(self.key, self.domain() + "/rest")
+        head = np.where(whole, total, np.where(first, SEPARATE, 0))
+        other.permute(data, offsets, rows, head, np.where(last, SEPARATE, 0), LOWERED)
+        return widened
+
+    def map_domains(self, suffixes: pa.StringArray) -> tuple:
+        """Per distinct '@domain' (or ''): its mapped form beside a pseudonymised local part and
+        beside a masked name, and whether it is a provider's (realistic). '@shop.co.uk' ->
+        '@xqtb.ka.lm.example' (every label pseudonymised, so distinct domains stay distinct; a
+        masked name's ends in .example.net instead), '@gmail.com' -> '@gmail.example.com'. Only
+        domains long enough for a pseudonym of their own are pseudonymised: no row uses the
+        others' mapped form."""
+        domains = pc.utf8_slice_codeunits(suffixes, 1).to_pylist()
+        realistic = self.p.style == "realistic"
+        provider = np.array([realistic and d in PROVIDERS for d in domains], dtype=bool)
+        offsets, data = string_buffers(suffixes)
+        member = table(TABLES[LOWERED].member)
+        n_domain = addresses.split(data, offsets - offsets[0], member)[2]
+        long_ = np.flatnonzero((n_domain >= SEPARATE) & ~provider)
+        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(
+            pa.array([domains[i] for i in long_], pa.string()), LOWERED, widen=False
+        )
+        plain, beside = [""] * len(domains), [""] * len(domains)
+        for i, m in zip(long_.tolist(), mapped.to_pylist(), strict=True):
+            plain[i], beside[i] = f"@{m}.{RESERVED_TLD}", f"@{m}.{RESERVED_TLD}.net"
+        for i in np.flatnonzero(provider).tolist():
+            plain[i] = beside[i] = f"@{PROVIDERS[domains[i]]}.{RESERVED_TLD}.com"
+        return pa.array(plain, pa.string()), pa.array(beside, pa.string()), provider
+
+
+def _put(arr: pa.StringArray, rows: np.ndarray, values: pa.StringArray) -> pa.StringArray:
+    """arr with arr[rows[i]] replaced by values[i]."""
+    index = np.arange(len(arr))
+    index[rows] = len(arr) + np.arange(len(rows))
+    return pa.concat_arrays([arr, values]).take(pa.array(index))
