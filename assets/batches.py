@@ -53,6 +53,10 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         observe_spec(context, plan)
         prod = production(run_plan(context, plan, tdm), tdm)
         store, keys = tdm.store(), context.partition_keys
+        if prod.plan.subset is not None:
+            say(context, "subset " + next(
+                line for line in prod.plan.subset.describe() if line.startswith(f"{table}:")
+            ))  # fmt: skip
         with failing():
             made = produce_table(prod, store, table, keys, log=context.log.debug)
         say(
@@ -78,6 +82,9 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             "validation_seconds": round(made.validation_seconds, 3),
             "rows_drawn_again": dg.MetadataValue.json(made.redrawn),  # per check: tdm.plan.repair
         }
+        if prod.plan.subset is not None:  # rows chosen of the table's rows, and why
+            chosen = next(r for r in prod.plan.subset.report() if r["table"] == table)
+            metadata["subset"] = dg.MetadataValue.json(chosen)
         if len(keys) == 1:
             metadata["dagster/row_count"] = made.rows
         yield dg.MaterializeResult(metadata=metadata)

@@ -126,3 +126,16 @@ def preview(table: pa.Table | None) -> dg.MetadataValue:
 def _cell(value) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def subset_of(manifest: dict, table: str) -> dict:
+    """With a `subset:`, the table's rows chosen, of its rows in the source, and why (root,
+    parent of X, child of Y), as the manifest records them; {} without one."""
+    found = next((r for r in manifest.get("subset") or [] if r["table"] == table), None)
+    if found is None:
+        return {}
+    return {
+        "subset_rows_chosen": found["chosen"],
+        "subset_rows_in_source": found["of"],
+        "subset_why": dg.MetadataValue.json(found["why"]),
+    }

@@ -11,7 +11,7 @@ import dagster as dg
 from assets import names
 from assets.checks import INTEGRITY, check_result
 from assets.common import failing, observe_spec, production, run_plan, say
-from assets.metadata import column_schema, preview, privacy, version_description
+from assets.metadata import column_schema, preview, privacy, subset_of, version_description
 from resources import TdmResource
 from tdm.plan.model import Plan
 from tdm.produce.version import seal_version
@@ -81,6 +81,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
                         else None
                     ),
                     **privacy(sealed.privacy, t),
+                    **subset_of(manifest, t),
                 },
             )
         for t in prod.plan.order:

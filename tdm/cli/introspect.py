@@ -18,9 +18,19 @@ def cmd_introspect(args: argparse.Namespace) -> int:
     if args.min_count is not None and not args.profile:
         raise TdmError("--min-count applies to --profile: add --profile, or leave it out")
     profiled = {} if args.min_count is None else {"min_count": args.min_count}
-    found = introspect(
-        url, args.schema, args.tables, args.rows, args.name, profile=args.profile, **profiled
-    )
+    if args.source:
+        if args.profile:
+            raise TdmError("--source extracts the rows themselves: leave out --profile")
+        from tdm.introspect import Introspection
+        from tdm.introspect.source import introspect_source, written_url
+
+        found = Introspection(*introspect_source(
+            url, written_url(args.url, url), args.schema, args.tables, args.name
+        ))  # fmt: skip
+    else:
+        found = introspect(
+            url, args.schema, args.tables, args.rows, args.name, profile=args.profile, **profiled
+        )
     if args.output == "-":
         sys.stdout.write(found.text)
     else:

@@ -154,6 +154,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="K",
         help="with --profile: copy a value only if at least K rows hold it (default 10)",
     )
+    it.add_argument(
+        "--source",
+        action="store_true",
+        help="a spec that extracts every table (masked where the PII scan says so), with a "
+        "commented subset: example",
+    )
     it.add_argument("-o", "--output", required=True, help="spec file to write ('-': stdout)")
     it.set_defaults(func=cmd_introspect)
     return p

@@ -85,6 +85,8 @@ def _run(plan: Plan, env: Environment | None, args: argparse.Namespace) -> None:
             f"{plan.name}: {sum(plan.rows.values()):,} rows in {len(plan.order)} tables, "
             f"{plan.batches} batches (seed {plan.spec.seed})"
         )
+        for line in plan.subset.describe() if plan.subset is not None else []:
+            progress.line(f"  subset {line}")
         watch = RunWatch(progress, plan, args.env)
         summary = run_dataset(plan, env=args.env, dev_key=args.dev_key, listen=watch)
     seconds = time.perf_counter() - started
@@ -120,6 +122,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         on_interrupt(lambda: generate_state(out, plan.order, before)),
         Progress(args.quiet) as progress,
     ):
+        for line in plan.subset.describe() if plan.subset is not None else []:
+            progress.line(f"  subset {line}")
         progress.step(f"{plan.name}: generating", sum(plan.rows.values()) or 1, announce=False)
         done = 0
 

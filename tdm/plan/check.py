@@ -22,6 +22,7 @@ from tdm.spec.expectations import expectation_problems
 from tdm.spec.model import DatasetSpec, RowsPerParent, TableSpec
 from tdm.spec.privacy import privacy_problems
 from tdm.spec.salvage import Damage
+from tdm.spec.subset import subset_problems
 
 Gens = dict[str, dict[str, Generator]]
 
@@ -45,6 +46,8 @@ def check_spec(spec: DatasetSpec, damage: Damage | None = None) -> tuple[list[Pr
     problems += check_references(spec, gens, damage)
     problems += expectation_problems(spec)
     problems += privacy_problems(spec, damage)
+    if spec.subset is not None:
+        problems += subset_problems(spec.subset, spec.tables, spec.source is not None)
     return problems, gens
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tdm.core.errors import Problem, problem_at
+from tdm.core.errors import Problem, SpecError, problem_at
 from tdm.core.rand import RowRandom, stream_key
 from tdm.generators.base import Generator
 from tdm.plan.capacity import capacity_problems
@@ -44,11 +44,20 @@ def build_plan(
             )
     plan = Plan(spec, gens, order, {}, columns, source=source)
     uncounted: set[str] = set()  # tables whose rows could not be counted: a problem says why
+    if spec.subset is not None and spec.source is not None and counts is None:
+        from tdm.source.subset import choose_subset  # only for extracted data (drivers)
+
+        try:
+            plan.subset = choose_subset(plan.reader(), spec, str(source or spec.dataset))
+        except SpecError as e:  # a root's `where` or a relationship the source refuses
+            return None, problems + e.problems
     for tname in order:
         rows = spec.tables[tname].rows
         if spec.tables[tname].source is not None:
             plan.rows[tname] = (counts or {}).get(tname)
-            if plan.rows[tname] is None:
+            if plan.rows[tname] is None and plan.subset is not None:
+                plan.rows[tname] = plan.subset.rows(tname)
+            elif plan.rows[tname] is None:
                 plan.rows[tname] = plan.reader().count(tname, spec.tables[tname])
         elif isinstance(rows, RowsPerParent):
             if rows.per not in plan.rows:

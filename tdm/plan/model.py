@@ -69,6 +69,8 @@ class Plan:
     fixed_batches: int | None = None
     source_hash: str | None = None  # sha256 of the spec file when this plan was made
     _reader: Any = field(default=None, repr=False, compare=False)
+    # the chosen rows of a `subset:` (tdm.source.subset.Subset), chosen once when planning
+    subset: Any = field(default=None, repr=False, compare=False)
     # plans made from this one for runs (tdm.plan.loading.plan_for_run), newest last
     runs: dict[tuple, Plan] = field(default_factory=dict, repr=False, compare=False)
     # rows whose check failed on their first draw, per table and check (tdm.plan.repair)
@@ -93,6 +95,8 @@ class Plan:
 
     def snapshot(self) -> str | None:
         """Fingerprint of the source rows this plan reads (None for fully generated data)."""
+        if self.subset is not None:  # the chosen rows and their xmins, in one snapshot
+            return self.subset.fingerprint
         tables = {t: s for t, s in self.spec.tables.items() if s.source is not None}
         return self.reader().snapshot(tables) if tables else None
 
@@ -182,6 +186,11 @@ class Plan:
     def generate(self, table: str, start: int, stop: int) -> pa.Table:
         """Rows [start, stop) of a table: a pure function of (spec, seed, table, row index)."""
         spec = self.spec.tables[table]
+        if spec.source is not None and self.subset is not None:
+            from tdm.source.subset.read import read_subset
+
+            schema = self.schema(table)
+            return read_subset(self.reader(), table, spec, self.subset, start, stop, schema)
         if spec.source is not None:
             return self.reader().read(table, spec, start, stop, self.schema(table))
         locale = self.locales(table, start, stop) if len(self.spec.locales) > 1 else None

@@ -56,4 +56,5 @@ class Production:
                 t: self.masker.describe(t) for t in self.plan.order if self.masker.describe(t)
             },
             "source_snapshot": self.snapshot,
+            **({"subset": self.plan.subset.report()} if self.plan.subset is not None else {}),
         }

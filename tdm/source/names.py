@@ -53,7 +53,10 @@ class _Target:
     def order(self, descending: bool = False) -> str:
         """ORDER BY the source's key columns, qualified: a bare name would mean the output
         column of that name, which is the column cast to its spec type, whose order may differ
-        from the key's (text vs number) and which no index serves."""
+        from the key's (text vs number) and which no index serves. No key (a subsetted
+        PostgreSQL table): the physical order, ctid."""
+        if not self.key:
+            return f"{self.rel.sql}.ctid" + (" DESC" if descending else "")
         return ", ".join(
             f"{self.rel.sql}.{_quote(k)}" + (" DESC" if descending else "") for k in self.key
         )

@@ -106,13 +106,15 @@ class SourceReader(_Checks):
         does not change. PostgreSQL tables: a Bernoulli sample spread over the whole table
         (TABLESAMPLE ... REPEATABLE with a fixed seed); otherwise the first rows by key."""
         with self._lock:
-            target = self._target(name, table, schema.names)
+            # a table without a key (possible in a subset) is sampled in ctid order
+            target = self._target(name, table, schema.names, keyed=False)
             if limit <= 0:
                 return schema.empty_table()
             with self._failing(target, "sampling rows"):
                 sampled = self._db.tablesample(target, limit)
-            if sampled is None:
+            if sampled is None and target.key:
                 return self.read(name, table, 0, limit, schema)
+            sampled = sampled or ""
             sql_from = (
                 f" FROM {target.rel.sql} {sampled}{target.filter()} ORDER BY {target.order()} "
                 f"LIMIT {limit}"
@@ -165,8 +167,12 @@ class SourceReader(_Checks):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _target(self, name: str, table: TableSpec, columns: list[str], fresh: bool = False):
-        key = _key_of(name, table)
+    def _target(
+        self, name: str, table: TableSpec, columns: list[str], fresh: bool = False, keyed=True
+    ):
+        """`keyed=False`: a table read by row ids (a subset) needs no key."""
+        keyed = keyed or bool(table.primary_key or (table.source and table.source.key))
+        key = _key_of(name, table) if keyed else ()
         src = table.source.table if table.source and table.source.table else name
         where = table.source.where if table.source and table.source.where else None
         parts = split_name(src)

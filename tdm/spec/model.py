@@ -28,6 +28,7 @@ from tdm.core.errors import TdmError
 from tdm.core.names import IDENTIFIER, IDENTIFIER_MAX
 from tdm.core.types import LogicalType, parse_type
 from tdm.spec.privacy import PrivacySpec
+from tdm.spec.subset import SubsetSpec
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER, max_length=IDENTIFIER_MAX)]
 
@@ -294,6 +295,8 @@ class DatasetSpec(StrictModel):
     source: SourceSpec | None = None
     masking: MaskingPolicy = MaskingPolicy()
     privacy: PrivacySpec | None = None  # None: left out of the version id (tdm.store.ids)
+    # Extract only these rows and every row they need (tdm.source.subset); None: whole tables.
+    subset: SubsetSpec | None = None
     seed: int = Field(0, ge=0, lt=2**63)
     locales: dict[str, float] = {"en_US": 1.0}
     batch_size: int = Field(10_000, gt=0, le=MAX_BATCH_SIZE)
