@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from tdm.masking.strategies.believable import name_size, write_name
+
 AT = 64  # '@'
 SEPARATE, JOINT, EMPTY, NAMED = 0, 1, 2, 3  # how assemble() builds a row
 
@@ -73,10 +75,11 @@ def assemble(
     tld: np.ndarray,
 ) -> tuple:
     """Each row's address: SEPARATE, its local part then its mapped domain (mapped = (offsets,
-    bytes): domain codes[i]); NAMED, its masked name (named = (offsets, bytes, index per row))
-    then its mapped domain; JOINT, the whole row, then `tld` if it has an '@'; EMPTY, nothing."""
+    bytes): domain codes[i]); NAMED, its masked name (named = (NameShape.masked(), the index
+    of each row's name there)) then its mapped domain; JOINT, the whole row, then `tld` if it
+    has an '@'; EMPTY, nothing."""
     m_off, m_data = mapped
-    r_off, r_data, r_index = named
+    (names, first, last, number, sep, digits), r_index = named
     n = kind.shape[0]
     out_offsets = np.zeros(n + 1, dtype=np.int32)
     for i in range(n):
@@ -87,7 +90,8 @@ def assemble(
             if kind[i] == SEPARATE:
                 size += cut[i] - offsets[i]
             else:
-                size += r_off[r_index[i] + 1] - r_off[r_index[i]]
+                r = r_index[i]
+                size += name_size(names, first[r], last[r], digits[r])
         elif kind[i] == JOINT:
             size = offsets[i + 1] - offsets[i]
             if cut[i] < offsets[i + 1]:
@@ -100,7 +104,8 @@ def assemble(
             o = _copy(out, o, data, offsets[i], cut[i])
             _copy(out, o, m_data, m_off[codes[i]], m_off[codes[i] + 1])
         elif kind[i] == NAMED:
-            o = _copy(out, o, r_data, r_off[r_index[i]], r_off[r_index[i] + 1])
+            r = r_index[i]
+            o = write_name(out, o, names, (first[r], last[r], number[r], sep[r], digits[r]))
             _copy(out, o, m_data, m_off[codes[i]], m_off[codes[i] + 1])
         elif kind[i] == JOINT:
             o = _copy(out, o, data, offsets[i], offsets[i + 1])

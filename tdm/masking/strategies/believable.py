@@ -22,11 +22,9 @@ from functools import cache
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 from tdm.generators.pools import provider_values
-from tdm.masking.strategies.addresses import slices
 from tdm.masking.strategies.fpe import Pseudonymizer
 
 LOCALES = (
@@ -37,6 +35,27 @@ SEPARATORS = "._-"
 MAX_DIGITS = 8
 _NAME = re.compile("[a-z]{2,}")
 _U64 = np.uint64
+_TEN = np.uint64(10)
+
+
+@cache
+def _lookup() -> tuple:
+    """Per pool: an open-addressing hash table of its names (a quarter full), and the names'
+    offsets and bytes."""
+    out = []
+    for pool in pools():
+        offsets, data = _buffers(pool)
+        h = hashes(offsets, data)
+        size = 1 << (4 * len(h) - 1).bit_length()
+        slots = np.full(size, -1, dtype=np.int64)
+        slot_hashes = np.zeros(size, dtype=np.uint64)
+        for k, value in enumerate(h.tolist()):
+            at = value & (size - 1)
+            while slots[at] >= 0:
+                at = (at + 1) & (size - 1)
+            slots[at], slot_hashes[at] = k, value
+        out.append((slots, slot_hashes, offsets, data))
+    return tuple(out)
 
 
 @cache
@@ -56,62 +75,139 @@ def pools() -> tuple[pa.StringArray, pa.StringArray]:
     return pool("first_names"), pool("last_names")
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, inline="always")
+def _hash(data: np.ndarray, start: int, stop: int) -> np.uint64:
+    """FNV-1a over data[start:stop]."""
+    h = _FNV_OFFSET
+    for p in range(start, stop):
+        h = (h ^ np.uint64(data[p])) * _FNV_PRIME
+    return h
+
+
 @njit(cache=True)
-def shapes(data: np.ndarray, starts: np.ndarray, stops: np.ndarray, seps: np.ndarray) -> tuple:
-    """Per value data[starts[j]:stops[j]]: whether it reads letters, one separator, letters and
-    at most MAX_DIGITS digits, and then where its two names end and its separator (byte)."""
-    n = starts.shape[0]
-    ok = np.zeros(n, dtype=np.bool_)
-    first_end = np.zeros(n, dtype=np.int64)
-    last_end = np.zeros(n, dtype=np.int64)
-    sep = np.zeros(n, dtype=np.uint8)
-    for j in range(n):
-        p, stop = starts[j], stops[j]
-        while p < stop and 97 <= data[p] <= 122:
-            p += 1
-        if p - starts[j] < 2 or p >= stop or not seps[data[p]]:
-            continue
-        first_end[j], sep[j] = p, data[p]
+def hashes(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    out = np.empty(offsets.shape[0] - 1, dtype=np.uint64)
+    for i in range(out.shape[0]):
+        out[i] = _hash(data, offsets[i], offsets[i + 1])
+    return out
+
+
+@njit(cache=True, inline="always")
+def _index(data: np.ndarray, start: int, stop: int, h: np.uint64, pool: tuple) -> int:
+    """The pool index of data[start:stop] (whose hash is h), or -1; pool = (open-addressing
+    table of indices, -1 where empty, and their names' hashes; the names' offsets and bytes)."""
+    slots, slot_hashes, offsets, chars = pool
+    mask = slots.shape[0] - 1
+    at = h & np.uint64(mask)
+    while slots[at] >= 0:
+        k = slots[at]
+        if slot_hashes[at] == h and offsets[k + 1] - offsets[k] == stop - start:
+            same = True
+            for p in range(stop - start):
+                if chars[offsets[k] + p] != data[start + p]:
+                    same = False
+                    break
+            if same:
+                return k
+        at = (at + np.uint64(1)) & np.uint64(mask)
+    return -1
+
+
+@njit(cache=True, inline="always")
+def parse(data: np.ndarray, start: int, stop: int, seps: np.ndarray, pools: tuple) -> tuple:
+    """data[start:stop] as a name-shaped local part (letters of a first name, one separator,
+    letters of a last name, at most MAX_DIGITS digits): (first and last name's pool index,
+    number, separator byte, digit count); first is -1 when it is not one."""
+    p = start
+    h1 = _FNV_OFFSET
+    while p < stop and 97 <= data[p] <= 122:  # hashed as it is read (see _hash)
+        h1 = (h1 ^ np.uint64(data[p])) * _FNV_PRIME
         p += 1
-        q = p
-        while p < stop and 97 <= data[p] <= 122:
-            p += 1
-        if p - q < 2:
-            continue
-        last_end[j] = p
-        while p < stop and 48 <= data[p] <= 57:
-            p += 1
-        ok[j] = p == stop and stop - last_end[j] <= MAX_DIGITS
-    return ok, first_end, last_end, sep
+    if p - start < 2 or p >= stop or not seps[data[p]]:
+        return -1, -1, np.uint64(0), np.uint8(0), 0
+    f_end = p
+    p += 1
+    q = p
+    h2 = _FNV_OFFSET
+    while p < stop and 97 <= data[p] <= 122:
+        h2 = (h2 ^ np.uint64(data[p])) * _FNV_PRIME
+        p += 1
+    l_end = p
+    v = np.uint64(0)
+    while p < stop and 48 <= data[p] <= 57:
+        v = v * np.uint64(10) + np.uint64(data[p] - 48)
+        p += 1
+    if l_end - q < 2 or p != stop or stop - l_end > MAX_DIGITS:
+        return -1, -1, np.uint64(0), np.uint8(0), 0
+    first = _index(data, start, f_end, h1, pools[0])
+    last = _index(data, q, l_end, h2, pools[1]) if first >= 0 else -1
+    if first < 0 or last < 0:
+        return -1, -1, np.uint64(0), np.uint8(0), 0
+    return first, last, v, data[f_end], stop - l_end
 
 
 @njit(cache=True)
-def render(names: tuple, first: np.ndarray, last: np.ndarray, number: np.ndarray, shape: tuple):
-    """`first` + separator + `last` + `number` in its digit count, per row, as string offsets
-    (int32) and bytes. names = (first offsets, bytes, last offsets, bytes); shape = (separator
-    bytes, digit counts)."""
+def shapes(
+    data: np.ndarray, starts: np.ndarray, stops: np.ndarray, seps: np.ndarray, pools: tuple
+) -> tuple:
+    """Per value data[starts[j]:stops[j]]: `parse`'s (first, last, number, separator, digits)
+    (first -1: not name-shaped)."""
+    n = starts.shape[0]
+    first = np.empty(n, dtype=np.int64)
+    last = np.empty(n, dtype=np.int64)
+    number = np.empty(n, dtype=np.uint64)
+    sep = np.empty(n, dtype=np.uint8)
+    digits = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        first[j], last[j], number[j], sep[j], digits[j] = parse(
+            data, starts[j], stops[j], seps, pools
+        )
+    return first, last, number, sep, digits
+
+
+@njit(cache=True, inline="always")
+def name_size(names: tuple, first: int, last: int, digits: int) -> int:
+    """The length of a rendered name (names = first offsets, bytes, last offsets, bytes)."""
+    f_off, _, l_off, _ = names
+    return f_off[first + 1] - f_off[first] + 1 + l_off[last + 1] - l_off[last] + digits
+
+
+@njit(cache=True, inline="always")
+def write_name(out: np.ndarray, o: int, names: tuple, row: tuple) -> int:
+    """first + separator + last + number in its digit count into out from o; returns where it
+    ends. row = (first, last, number, separator byte, digits)."""
     f_off, f_data, l_off, l_data = names
-    sep, digits = shape
+    first, last, number, sep, digits = row
+    for p in range(f_off[first], f_off[first + 1]):
+        out[o] = f_data[p]
+        o += 1
+    out[o] = sep
+    o += 1
+    for p in range(l_off[last], l_off[last + 1]):
+        out[o] = l_data[p]
+        o += 1
+    v = number
+    for k in range(digits - 1, -1, -1):
+        out[o + k] = np.uint8(v % _TEN) + np.uint8(48)
+        v //= _TEN
+    return o + digits
+
+
+@njit(cache=True)
+def render(masked: tuple) -> tuple:
+    """The masked names as string offsets (int32) and bytes; masked = NameShape.masked()."""
+    names, first, last, number, sep, digits = masked
     n = first.shape[0]
     offsets = np.zeros(n + 1, dtype=np.int32)
     for j in range(n):
-        size = f_off[first[j] + 1] - f_off[first[j]] + l_off[last[j] + 1] - l_off[last[j]]
-        offsets[j + 1] = offsets[j] + size + 1 + digits[j]
+        offsets[j + 1] = offsets[j] + name_size(names, first[j], last[j], digits[j])
     out = np.empty(offsets[n], dtype=np.uint8)
     for j in range(n):
-        o = offsets[j]
-        for p in range(f_off[first[j]], f_off[first[j] + 1]):
-            out[o] = f_data[p]
-            o += 1
-        out[o] = sep[j]
-        o += 1
-        for p in range(l_off[last[j]], l_off[last[j] + 1]):
-            out[o] = l_data[p]
-            o += 1
-        v = number[j]
-        for k in range(digits[j] - 1, -1, -1):
-            out[o + k] = 48 + v % 10
-            v //= 10
+        write_name(out, offsets[j], names, (first[j], last[j], number[j], sep[j], digits[j]))
     return offsets, out
 
 
@@ -131,27 +227,25 @@ class NameShape:
     def find(self, data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple:
         """(which values have the name shape, and for those: first and last name's pool index,
         number, separator byte, digit count)."""
-        ok, f_end, l_end, sep = shapes(data, starts, stops, self.seps)
-        rows = np.flatnonzero(ok)
-        first = self._index(data, starts[rows], f_end[rows], self.first)
-        last = self._index(data, f_end[rows] + 1, l_end[rows], self.last)
-        named = (first >= 0) & (last >= 0)
-        rows, first, last = rows[named], first[named], last[named]
-        digits = (stops - l_end)[rows]
-        text = _strings(*_slices(data, l_end[rows], stops[rows]))
-        number = pc.cast(pc.if_else(pc.equal(text, ""), "0", text), pa.uint64())
-        found = np.zeros(len(starts), dtype=bool)
-        found[rows] = True
-        return found, (first, last, number.to_numpy(False), sep[rows], digits)
+        parts = shapes(data, starts, stops, self.seps, _lookup())
+        found = parts[0] >= 0
+        rows = np.flatnonzero(found)
+        return found, tuple(x[rows] for x in parts)
 
     def mask(self, found: tuple) -> pa.StringArray:
         """The name-shaped local parts `find` returned, masked, in the same order."""
+        return _strings(*render(self.masked(found)))
+
+    def masked(self, found: tuple) -> tuple:
+        """As `mask`, as (pools' offsets and bytes, first, last, number, separator, digits)."""
         first, last, number, sep, digits = found
         f_size, l_size = len(self.first), len(self.last)
         value = first.astype(_U64) + _U64(f_size) * (last.astype(_U64) + _U64(l_size) * number)
         ff1 = self.fpe.ff1(2)
-        for s, d in {(int(a), int(b)) for a, b in zip(sep, digits, strict=True)}:
-            rows = np.flatnonzero((sep == s) & (digits == d))
+        group = sep.astype(np.int64) * 16 + digits
+        for key in np.flatnonzero(np.bincount(group)).tolist():
+            s, d = divmod(key, 16)
+            rows = np.flatnonzero(group == key)
             size = f_size * l_size * 10**d
             bits = max(20, (size - 1).bit_length())
             tweak = self.fpe.tweak + b"/names/%c%d" % (s, d)
@@ -163,19 +257,10 @@ class NameShape:
         first = (value % _U64(f_size)).astype(np.int64)
         rest = value // _U64(f_size)
         last, number = (rest % _U64(l_size)).astype(np.int64), rest // _U64(l_size)
-        return _strings(*render(names, first, last, number, (sep, digits.astype(np.int64))))
-
-    def _index(self, data, starts, stops, pool: pa.StringArray) -> np.ndarray:
-        tokens = _strings(*_slices(data, starts, stops))
-        index = pc.index_in(tokens, value_set=pool)
-        return pc.fill_null(index, -1).to_numpy(False).astype(np.int64)
+        return names, first, last, number, sep, digits
 
 
 def _buffers(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
     return offsets, data
-
-
-def _slices(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple:
-    return slices(data, starts.astype(np.int64), stops.astype(np.int64))

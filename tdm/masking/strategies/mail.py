@@ -57,6 +57,13 @@ PROVIDERS = {
 }  # fmt: skip
 
 
+def _no_names() -> tuple:
+    """NameShape.masked() of no rows (the format style)."""
+    empty = (np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.uint8))
+    none = np.zeros(0, dtype=np.int64)
+    return (*empty, *empty), none, none, none.astype(np.uint64), none.astype(np.uint8), none
+
+
 class EmailParams(Model):
     domain: Literal["map", "keep"] = Field(
         "map", description="map: pseudonymise the domain and end it in .example; keep: as is"
@@ -122,20 +129,23 @@ class Email(Strategy):
         # addresses are put together again with their masked names and mapped domains.
         offsets, data = string_buffers(arr)
         offsets = offsets - offsets[0]
-        cut, n_local, n_domain = addresses.split(data, offsets, table(TABLES[LOWERED].member))
+        names = self.names
+        member = table(TABLES[LOWERED].member)
+        cut, n_local, n_domain = addresses.split(data, offsets, member)
         valid = pc.is_valid(arr).to_numpy(False)
         domains = pc.dictionary_encode(_strings(*addresses.slices(data, cut, offsets[1:])))
         codes = domains.indices.to_numpy(False).astype(np.int64)
         plain, beside_names, provider = self.map_domains(domains.dictionary)
         provider = provider[codes] if len(codes) else np.zeros(0, dtype=bool)
-        named, parts = np.zeros(len(arr), dtype=bool), None
-        names = self.names
-        if names is not None:  # with a provider, or long enough to be told from joined() ones
-            named, parts = names.find(data, offsets[:-1], cut)
-            fits = valid & (provider | ((n_local >= SEPARATE) & (n_domain >= SEPARATE)))
-            keep = fits[named]
-            named[np.flatnonzero(named)[~keep]] = False
-            parts = tuple(x[keep] for x in parts)
+        # name-shaped, with a provider or long enough to be told from joined() ones
+        found = names.find(data, offsets[:-1], cut) if names is not None else None
+        rows, parts = (np.flatnonzero(found[0]), found[1]) if found else (np.zeros(0, int), ())
+        fits = valid & (provider | ((n_local >= SEPARATE) & (n_domain >= SEPARATE)))
+        keep = fits[rows]
+        if not keep.all():
+            rows, parts = rows[keep], tuple(x[keep] for x in parts)
+        named = np.zeros(len(arr), dtype=bool)
+        named[rows] = True
         # every path keeps the lengths that decide it, or ends its domain its own way: the
         # images of two paths never meet, and within a path the pieces are permuted apart
         short = (n_local < SEPARATE) & (n_local + n_domain > 0)
@@ -155,11 +165,10 @@ class Email(Strategy):
             kind[widened[0]] = addresses.EMPTY
         m_off, m_data = string_buffers(pa.concat_arrays([plain, beside_names]))
         codes = np.where(named, codes + len(plain), codes)
-        masked = names.mask(parts) if names is not None else pa.array([], pa.string())
-        r_off, r_data = string_buffers(masked)
+        masked = names.masked(parts) if names is not None else _no_names()
         at = (np.cumsum(named) - 1).astype(np.int64)
         tld = np.frombuffer(b"." + RESERVED_TLD.encode(), dtype=np.uint8)
-        mapped, rendered = (m_off - m_off[0], m_data), (r_off - r_off[0], r_data, at)
+        mapped, rendered = (m_off - m_off[0], m_data), (masked, at)
         out = _strings(*addresses.assemble(data, offsets, cut, kind, codes, mapped, rendered, tld))
         if widened is not None:  # short values of letters and digits only, no '@': widened
             rows, values = widened
