@@ -120,9 +120,10 @@ def translate(values: np.ndarray, table: bytes) -> np.ndarray:
 
 def row_counts(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
     """How many characters of the alphabet each row of data[offsets[i]:offsets[i+1]] holds."""
-    return packing.counts(data, offsets, packing.table(t.member))
+    return row_classes(data, offsets, t)[0]
 
 
-def row_signatures(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
-    """The classes (a bit each) the alphabet characters of each row use."""
-    return packing.signatures(data, offsets, packing.table(t.klass))
+def row_classes(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> tuple:
+    """Per row: how many characters of the alphabet it holds, and the classes (a bit each)
+    they use."""
+    return packing.classify(data, offsets, packing.table(t.member), packing.table(t.klass))

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from tdm.masking.ff1 import FF1
-from tdm.masking.strategies.alphabets import Alphabet, row_counts, row_signatures, translate
+from tdm.masking.strategies.alphabets import Alphabet, row_classes, translate
 
 _U64 = np.uint64
 
@@ -43,7 +43,7 @@ def band_rows(
     at = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(size, out=at[1:])
     picked = data[np.repeat(offsets[rows] - at[:-1], size) + np.arange(at[-1])]
-    counts, sigs = row_counts(picked, at, t), row_signatures(picked, at, t)
+    counts, sigs = row_classes(picked, at, t)
     inside = (counts == size) & (counts <= limit[sigs])
     band[rows[inside]], signature[rows[inside]] = True, sigs[inside]
     return band, signature

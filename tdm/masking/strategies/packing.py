@@ -23,29 +23,19 @@ def table(mapping: bytes) -> np.ndarray:
 
 
 @njit(cache=True)
-def counts(data: np.ndarray, offsets: np.ndarray, member: np.ndarray) -> np.ndarray:
-    """How many alphabet characters each row data[offsets[i]:offsets[i+1]] holds."""
+def classify(data: np.ndarray, offsets: np.ndarray, member: np.ndarray, klass: np.ndarray):
+    """Per row data[offsets[i]:offsets[i+1]]: how many alphabet characters it holds, and the
+    classes (a bit each) they use."""
     n = offsets.shape[0] - 1
-    out = np.zeros(n, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    signatures = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        c = 0
+        c, s = 0, 0
         for p in range(offsets[i], offsets[i + 1]):
             c += member[data[p]]
-        out[i] = c
-    return out
-
-
-@njit(cache=True)
-def signatures(data: np.ndarray, offsets: np.ndarray, klass: np.ndarray) -> np.ndarray:
-    """The classes (a bit each) the alphabet characters of each row use."""
-    n = offsets.shape[0] - 1
-    out = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        s = 0
-        for p in range(offsets[i], offsets[i + 1]):
             s |= klass[data[p]]
-        out[i] = s
-    return out
+        counts[i], signatures[i] = c, s
+    return counts, signatures
 
 
 @njit(cache=True)
