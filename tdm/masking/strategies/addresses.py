@@ -22,32 +22,87 @@ def _copy(out: np.ndarray, at: int, src: np.ndarray, start: int, stop: int) -> i
     return at
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
 @njit(cache=True)
-def split(
-    data: np.ndarray, offsets: np.ndarray, member: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: the position of its last '@' (its end without one), and how many alphabet
-    characters lie before it and from it on."""
+def split(data: np.ndarray, offsets: np.ndarray, member: np.ndarray) -> tuple:
+    """Per row: the position of its last '@' (its end without one), how many alphabet
+    characters lie before it and from it on, and which distinct '@domain' (or '') it has: a
+    code, numbered by first appearance, and per code the first row that has it. Domains are
+    told apart by a hash table of their bytes, checked byte for byte."""
     n = offsets.shape[0] - 1
     cut = np.empty(n, dtype=np.int64)
     local = np.zeros(n, dtype=np.int64)
     domain = np.zeros(n, dtype=np.int64)
+    codes = np.empty(n, dtype=np.int64)
+    slots = np.full(64, -1, dtype=np.int64)  # code per slot, -1 when empty
+    hashes = np.zeros(64, dtype=np.uint64)
+    first = np.empty(16, dtype=np.int64)  # per code: the first row with it
+    count = 0
     for i in range(n):
         start, end = offsets[i], offsets[i + 1]
         at = end
-        count = 0
+        c = 0
+        h = _FNV_OFFSET
         for p in range(end - 1, start - 1, -1):
             if data[p] == AT:
                 at = p
+                h = (h ^ np.uint64(AT)) * _FNV_PRIME  # '' and '@' differ
                 break
-            count += member[data[p]]
+            c += member[data[p]]
+            h = (h ^ np.uint64(data[p])) * _FNV_PRIME
         rest = 0
         for p in range(start, at):
             rest += member[data[p]]
-        cut[i] = at
-        local[i] = rest
-        domain[i] = count if at < end else 0
-    return cut, local, domain
+        cut[i], local[i], domain[i] = at, rest, c if at < end else 0
+        mask = np.uint64(slots.shape[0] - 1)
+        slot = h & mask
+        while True:
+            code = slots[slot]
+            if code < 0:  # a new domain
+                code = count
+                if count == first.shape[0]:
+                    first = np.concatenate((first, np.empty(count, dtype=np.int64)))
+                first[count] = i
+                count += 1
+                slots[slot], hashes[slot] = code, h
+                if 2 * count > slots.shape[0]:
+                    slots, hashes = _grown(slots, hashes)
+                break
+            r = first[code]
+            if hashes[slot] == h and _same(data, at, end, cut[r], offsets[r + 1]):
+                break
+            slot = (slot + np.uint64(1)) & mask
+        codes[i] = code
+    return cut, local, domain, codes, first[:count]
+
+
+@njit(cache=True)
+def _grown(slots: np.ndarray, hashes: np.ndarray) -> tuple:
+    """The hash table twice as large, every entry placed again."""
+    size = 2 * slots.shape[0]
+    new_slots = np.full(size, -1, dtype=np.int64)
+    new_hashes = np.zeros(size, dtype=np.uint64)
+    mask = np.uint64(size - 1)
+    for k in range(slots.shape[0]):
+        if slots[k] >= 0:
+            slot = hashes[k] & mask
+            while new_slots[slot] >= 0:
+                slot = (slot + np.uint64(1)) & mask
+            new_slots[slot], new_hashes[slot] = slots[k], hashes[k]
+    return new_slots, new_hashes
+
+
+@njit(cache=True, inline="always")
+def _same(data: np.ndarray, a0: int, a1: int, b0: int, b1: int) -> bool:
+    if a1 - a0 != b1 - b0:
+        return False
+    for k in range(a1 - a0):  # noqa: SIM110 (compiled: a loop, not a generator)
+        if data[a0 + k] != data[b0 + k]:
+            return False
+    return True
 
 
 @njit(cache=True)

@@ -131,11 +131,10 @@ class Email(Strategy):
         offsets = offsets - offsets[0]
         names = self.names
         member = table(TABLES[LOWERED].member)
-        cut, n_local, n_domain = addresses.split(data, offsets, member)
+        cut, n_local, n_domain, codes, first = addresses.split(data, offsets, member)
         valid = pc.is_valid(arr).to_numpy(False)
-        domains = pc.dictionary_encode(_strings(*addresses.slices(data, cut, offsets[1:])))
-        codes = domains.indices.to_numpy(False).astype(np.int64)
-        plain, beside_names, provider = self.map_domains(domains.dictionary)
+        domains = _strings(*addresses.slices(data, cut[first], offsets[first + 1]))
+        plain, beside_names, provider = self.map_domains(domains)
         provider = provider[codes] if len(codes) else np.zeros(0, dtype=bool)
         # name-shaped, with a provider or long enough to be told from joined() ones
         found = names.find(data, offsets[:-1], cut) if names is not None else None
