@@ -229,6 +229,8 @@ class NameShape:
         number, separator byte, digit count)."""
         parts = shapes(data, starts, stops, self.seps, _lookup())
         found = parts[0] >= 0
+        if found.all():
+            return found, parts
         rows = np.flatnonzero(found)
         return found, tuple(x[rows] for x in parts)
 
@@ -243,16 +245,19 @@ class NameShape:
         value = first.astype(_U64) + _U64(f_size) * (last.astype(_U64) + _U64(l_size) * number)
         ff1 = self.fpe.ff1(2)
         group = sep.astype(np.int64) * 16 + digits
-        for key in np.flatnonzero(np.bincount(group)).tolist():
+        keys = np.flatnonzero(np.bincount(group))
+        for key in keys.tolist():
             s, d = divmod(key, 16)
-            rows = np.flatnonzero(group == key)
+            rows = np.flatnonzero(group == key) if len(keys) > 1 else slice(None)
             size = f_size * l_size * 10**d
             bits = max(20, (size - 1).bit_length())
             tweak = self.fpe.tweak + b"/names/%c%d" % (s, d)
-            todo = rows
+            v = ff1.derange_numbers(value[rows], bits, tweak)
+            todo = np.flatnonzero(v >= _U64(size))
             while len(todo):  # beyond the class: again (cycle-walking)
-                value[todo] = ff1.derange_numbers(value[todo], bits, tweak)
-                todo = todo[value[todo] >= _U64(size)]
+                v[todo] = ff1.derange_numbers(v[todo], bits, tweak)
+                todo = todo[v[todo] >= _U64(size)]
+            value[rows] = v
         names = (*_buffers(self.first), *_buffers(self.last))
         first = (value % _U64(f_size)).astype(np.int64)
         rest = value // _U64(f_size)
