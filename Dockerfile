@@ -11,5 +11,6 @@ COPY resources ./resources
 COPY pipelines ./pipelines
 COPY schemas ./schemas
 RUN uv pip install --system --compile-bytecode --no-deps . \
+    && python -c "from tdm.masking.strategies import warm_up; warm_up()" \
     && mkdir -p "$DAGSTER_HOME" /data
 COPY deploy/dagster.yaml deploy/workspace.yaml /opt/dagster/home/

@@ -713,3 +713,13 @@ def test_email_column_matches_its_per_address_definition():
     assert got == [want for _, want in fine]
     sources = {v.lower() for v, _ in fine if v is not None}
     assert len({g for g in got if g is not None}) == len(sources)  # collision-free
+
+
+def test_warm_up_compiles_the_kernels_images_ship():
+    from tdm.masking.ff1 import kernels
+    from tdm.masking.strategies import addresses, believable, packing, warm_up
+
+    warm_up()
+    compiled = [packing.scan, packing.unpack, kernels.encrypt_round, kernels.decrypt_round]
+    compiled += [addresses.split, addresses.assemble, believable.shapes]
+    assert all(fn.signatures for fn in compiled)
