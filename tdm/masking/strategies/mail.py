@@ -237,22 +237,28 @@ class Email(Strategy):
         masked name's ends in .example.net instead), '@gmail.com' -> '@gmail.example.com'. Only
         domains long enough for a pseudonym of their own are pseudonymised: no row uses the
         others' mapped form."""
-        domains = pc.utf8_slice_codeunits(suffixes, 1).to_pylist()
-        realistic = self.p.style == "realistic"
-        provider = np.array([realistic and d in PROVIDERS for d in domains], dtype=bool)
+        domains = pc.utf8_slice_codeunits(suffixes, 1)
+        looks = pa.array(list(PROVIDERS.values()), pa.string())
+        at = pc.index_in(domains, value_set=pa.array(list(PROVIDERS), pa.string()))
+        if self.p.style != "realistic":
+            at = pa.nulls(len(domains), pa.int32())
+        provider = pc.is_valid(at).to_numpy(False)
         offsets, data = string_buffers(suffixes)
         member = table(TABLES[LOWERED].member)
         n_domain = addresses.split(data, offsets - offsets[0], member)[2]
         long_ = np.flatnonzero((n_domain >= SEPARATE) & ~provider)
         mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(
-            pa.array([domains[i] for i in long_], pa.string()), LOWERED, widen=False
+            domains.take(pa.array(long_)), LOWERED, widen=False
         )
-        plain, beside = [""] * len(domains), [""] * len(domains)
-        for i, m in zip(long_.tolist(), mapped.to_pylist(), strict=True):
-            plain[i], beside[i] = f"@{m}.{RESERVED_TLD}", f"@{m}.{RESERVED_TLD}.net"
-        for i in np.flatnonzero(provider).tolist():
-            plain[i] = beside[i] = f"@{PROVIDERS[domains[i]]}.{RESERVED_TLD}.com"
-        return pa.array(plain, pa.string()), pa.array(beside, pa.string()), provider
+        look = pc.binary_join_element_wise("@", looks.take(at), f".{RESERVED_TLD}.com", "")
+        out = []
+        for tld in (f".{RESERVED_TLD}", f".{RESERVED_TLD}.net"):
+            pseudonym = np.full(len(domains), len(long_))  # '' for every other domain
+            pseudonym[long_] = np.arange(len(long_))
+            forms = pc.binary_join_element_wise("@", mapped, tld, "")
+            forms = pa.concat_arrays([as_string(forms), pa.array([""], pa.string())])
+            out.append(pc.coalesce(look, forms.take(pa.array(pseudonym))))
+        return out[0], out[1], provider
 
 
 def _put(arr: pa.StringArray, rows: np.ndarray, values: pa.StringArray) -> pa.StringArray:
