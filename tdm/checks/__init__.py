@@ -4,7 +4,7 @@ with DuckDB). sqlglot and duckdb are imported on first use, not by importing thi
 
 from tdm.checks.evaluate import computed, failing, to_duckdb, unsupported
 from tdm.checks.model import ColumnHint, Hints, Pair
-from tdm.checks.parse import CheckSyntaxError, columns_of, hints
+from tdm.checks.parse import CheckSyntaxError, columns_of, hints, qualified, unqualified
 
 __all__ = [
     "CheckSyntaxError",
@@ -15,6 +15,8 @@ __all__ = [
     "computed",
     "failing",
     "hints",
+    "qualified",
     "to_duckdb",
+    "unqualified",
     "unsupported",
 ]

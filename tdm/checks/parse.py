@@ -79,6 +79,35 @@ def parse(expr: str) -> exp.Expr:
     return tree
 
 
+def qualified(expr: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The columns the expression reads unqualified (its own row's), and those it reads as
+    table.column, in the order they first appear."""
+    from sqlglot import exp
+
+    own, other = {}, {}
+    for c in parse(expr).find_all(exp.Column, bfs=False):
+        if c.table:
+            other[(c.table.lower(), column_name(c, None))] = None
+        else:
+            own[column_name(c, None)] = None
+    return list(own), list(other)
+
+
+def unqualified(expr: str, names: dict[tuple[str, str], str]) -> str:
+    """The expression (PostgreSQL) with each table.column in `names` read as the quoted column
+    names[(table, column)] of the row instead."""
+    from sqlglot import exp
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.table:
+            key = (node.table.lower(), column_name(node, None))
+            if key in names:
+                return exp.column(exp.to_identifier(names[key], quoted=True))
+        return node
+
+    return parse(expr).transform(swap).sql(dialect="postgres")
+
+
 def columns_of(expr: str, value_column: str | None = None) -> list[str]:
     """The columns the expression reads, in the order they first appear."""
     return list(_columns(expr, value_column))

@@ -59,6 +59,8 @@ class PlanView(Protocol):
 
     def ordinal(self, table: str, idx: np.ndarray) -> np.ndarray: ...
 
+    def generate(self, table: str, start: int, stop: int) -> pa.Table: ...
+
 
 @dataclass
 class GenContext:

@@ -38,6 +38,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from tdm.checks import CheckSyntaxError, qualified
 from tdm.checks import columns_of as columns_of_rule
 from tdm.core.errors import TdmError
 from tdm.spec.expectations import entries, expectation_problems
@@ -145,7 +146,7 @@ def suite_for(plan, table: str) -> list[dict]:
         if name not in masked:
             derived = _values(plan, table, name)
             out += [{**c, "kwargs": {"column": name, **c["kwargs"]}} for c in derived]
-    out += _rules(spec, plan.masks.get(table, {}))
+    out += _rules(spec, table, plan.masks.get(table, {}))
     out.append(_cfg("expect_table_row_count_to_equal", value=plan.rows[table]))
     if isinstance(spec.rows, RowsPerParent):
         between = _per_parent_range(plan, table, spec.rows)
@@ -164,7 +165,16 @@ _SQL_TYPE = {
 }
 
 
-def _rules(spec, masks: dict) -> list[dict]:
+def _reads_other_tables(column, table: str) -> bool:
+    """An expression that reads its parent row's columns (orders.ordered_at): a batch does not
+    hold them, so it is no row rule; its values are computed from it by construction."""
+    try:
+        return any(t != table.lower() for t, _ in qualified(column.params["sql"])[1])
+    except CheckSyntaxError:
+        return False
+
+
+def _rules(spec, table_name: str, masks: dict) -> list[dict]:
     """The table's `check:` constraints and its `when:` conditions as row rules. A mask may change
     what a rule compares, so rules reading a masked column are left out, except that a `when:`
     rule holds for a masked column whose mask keeps nulls (all but `redact` of nulls)."""
@@ -173,7 +183,7 @@ def _rules(spec, masks: dict) -> list[dict]:
         quoted = '"' + name.replace('"', '""') + '"'
         if column.when:
             rules[f"{name} when"] = (f"({column.when}) IS TRUE OR {quoted} IS NULL", name)
-        if column.generator == "expression":
+        if column.generator == "expression" and not _reads_other_tables(column, table_name):
             kind = column.logical.kind
             sql = f"CAST(({column.params['sql']}) AS {_SQL_TYPE.get(kind) or column.logical})"
             rule = f"{quoted} IS NOT DISTINCT FROM {sql}"

@@ -100,3 +100,65 @@ def test_a_value_that_does_not_fit_the_type_is_a_clear_error(write_spec):
     plan = load_spec(write_spec(spec, "types.yaml"))
     with pytest.raises(TdmError, match=r"lines\.day: status gives string, which does not fit date"):
         plan.generate("lines", 0, 50)
+
+
+PARENT_SPEC = """
+dataset: paid
+seed: 4
+reference_date: 2026-01-01
+batch_size: 70
+tables:
+  orders:
+    rows: 300
+    primary_key: id
+    columns:
+      id: {type: int, generator: sequence}
+      ordered_at: {type: timestamp, generator: timestamp, start: -1y, end: -1d}
+      amount: {type: "decimal(10,2)", generator: decimal, min: 1, max: 500}
+  payments:
+    rows: {per: orders, distribution: uniform, min: 0, max: 3}
+    primary_key: [order_id, n]
+    columns:
+      order_id: {type: int, references: orders}
+      n: {type: int, generator: sequence, per_parent: true}
+      hours: {type: int, generator: integer, min: 0, max: 48}
+      paid_at: {type: timestamp, generator: expression,
+                sql: "orders.ordered_at + hours * interval '1 hour'"}
+      twice: {type: "decimal(10,2)", generator: expression, sql: "ORDERS.amount * 2"}
+"""
+
+
+def test_an_expression_reads_the_parent_row_it_is_counted_per(write_spec):
+    plan = load_spec(write_spec(PARENT_SPEC, "paid.yaml"))
+    orders = {r["id"]: r for r in plan.generate("orders", 0, 300).to_pylist()}
+    n = plan.rows["payments"]
+    payments = plan.generate("payments", 0, n).to_pylist()
+    assert n > 200
+    for p in payments:
+        parent = orders[p["order_id"]]
+        assert p["paid_at"] == parent["ordered_at"] + dt.timedelta(hours=p["hours"])
+        assert p["twice"] == parent["amount"] * 2
+    # any batch, cut anywhere (parents on both sides of the cut), gives the same rows
+    assert plan.generate("payments", 37, 151).to_pylist() == payments[37:151]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (
+            "customers.joined + hours",
+            "reads customers.joined, but payments rows are counted per orders",
+        ),
+        ("orders.placed_at + hours", "reads orders.placed_at, which orders does not have"),
+        ("orders.ordered_at + customers.x", "reads columns of 2 other tables"),
+    ],
+)
+def test_parent_reads_are_checked(write_spec, sql, message):
+    spec = PARENT_SPEC.replace("orders.ordered_at + hours * interval '1 hour'", sql)
+    with pytest.raises(SpecError, match=message.replace(".", r"\.")):
+        load_spec(write_spec(spec, "paid.yaml"))
+    flat = PARENT_SPEC.replace(
+        "rows: {per: orders, distribution: uniform, min: 0, max: 3}", "rows: 50"
+    )
+    with pytest.raises(SpecError, match="payments rows are not counted per parent rows"):
+        load_spec(write_spec(flat, "paid.yaml"))
