@@ -79,9 +79,11 @@ def parse(expr: str) -> exp.Expr:
     return tree
 
 
-def qualified(expr: str) -> tuple[list[str], list[tuple[str, str]]]:
+@functools.lru_cache(maxsize=4096)
+def qualified(expr: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The columns the expression reads unqualified (its own row's), and those it reads as
-    table.column, in the order they first appear."""
+    table.column, in the order they first appear (parsed once per expression, like
+    columns_of: generation asks for every batch)."""
     from sqlglot import exp
 
     own, other = {}, {}
@@ -90,13 +92,20 @@ def qualified(expr: str) -> tuple[list[str], list[tuple[str, str]]]:
             other[(c.table.lower(), column_name(c, None))] = None
         else:
             own[column_name(c, None)] = None
-    return list(own), list(other)
+    return tuple(own), tuple(other)
 
 
 def unqualified(expr: str, names: dict[tuple[str, str], str]) -> str:
     """The expression (PostgreSQL) with each table.column in `names` read as the quoted column
     names[(table, column)] of the row instead."""
+    return _unqualified(expr, tuple(sorted(names.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _unqualified(expr: str, pairs: tuple) -> str:
     from sqlglot import exp
+
+    names = dict(pairs)
 
     def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and node.table:

@@ -115,6 +115,13 @@ def concat_rows(*parts: tuple[pa.Array, np.ndarray]) -> pa.StringArray:
     return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), taken.buffers()[2])
 
 
+def replace_rows(arr: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """arr with arr[rows[i]] replaced by values[i] (one take)."""
+    index = np.arange(len(arr))
+    index[rows] = len(arr) + np.arange(len(rows))
+    return pa.concat_arrays([arr, values]).take(pa.array(index))
+
+
 def _flagged(flags: np.ndarray, index: np.ndarray) -> np.ndarray | None:
     """Rows whose table entry is flagged, or None when no entry is (skips the row checks)."""
     return np.flatnonzero(flags.take(index)) if flags.any() else None

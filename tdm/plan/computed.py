@@ -56,8 +56,8 @@ class Expression(Generator):
         except CheckSyntaxError:
             return [], []
         me = self.info.table.lower()
-        own += [c for t, c in other if t == me and c not in own]
-        return own, [(t, c) for t, c in other if t != me]
+        own_too = [c for t, c in other if t == me and c not in own]
+        return [*own, *own_too], [(t, c) for t, c in other if t != me]
 
     def problems(self):
         try:

@@ -38,9 +38,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from tdm.checks import CheckSyntaxError, qualified
 from tdm.checks import columns_of as columns_of_rule
 from tdm.core.errors import TdmError
+from tdm.plan.computed import Expression
 from tdm.spec.expectations import entries, expectation_problems
 from tdm.spec.model import RowsPerParent
 
@@ -146,7 +146,7 @@ def suite_for(plan, table: str) -> list[dict]:
         if name not in masked:
             derived = _values(plan, table, name)
             out += [{**c, "kwargs": {"column": name, **c["kwargs"]}} for c in derived]
-    out += _rules(spec, table, plan.masks.get(table, {}))
+    out += _rules(spec, plan.gens.get(table, {}), plan.masks.get(table, {}))
     out.append(_cfg("expect_table_row_count_to_equal", value=plan.rows[table]))
     if isinstance(spec.rows, RowsPerParent):
         between = _per_parent_range(plan, table, spec.rows)
@@ -165,16 +165,7 @@ _SQL_TYPE = {
 }
 
 
-def _reads_other_tables(column, table: str) -> bool:
-    """An expression that reads its parent row's columns (orders.ordered_at): a batch does not
-    hold them, so it is no row rule; its values are computed from it by construction."""
-    try:
-        return any(t != table.lower() for t, _ in qualified(column.params["sql"])[1])
-    except CheckSyntaxError:
-        return False
-
-
-def _rules(spec, table_name: str, masks: dict) -> list[dict]:
+def _rules(spec, gens: dict, masks: dict) -> list[dict]:
     """The table's `check:` constraints and its `when:` conditions as row rules. A mask may change
     what a rule compares, so rules reading a masked column are left out, except that a `when:`
     rule holds for a masked column whose mask keeps nulls (all but `redact` of nulls)."""
@@ -183,7 +174,9 @@ def _rules(spec, table_name: str, masks: dict) -> list[dict]:
         quoted = '"' + name.replace('"', '""') + '"'
         if column.when:
             rules[f"{name} when"] = (f"({column.when}) IS TRUE OR {quoted} IS NULL", name)
-        if column.generator == "expression" and not _reads_other_tables(column, table_name):
+        gen = gens.get(name)
+        # one that reads its parent row's columns is no row rule: a batch does not hold them
+        if isinstance(gen, Expression) and not gen.reads()[1]:
             kind = column.logical.kind
             sql = f"CAST(({column.params['sql']}) AS {_SQL_TYPE.get(kind) or column.logical})"
             rule = f"{quoted} IS NOT DISTINCT FROM {sql}"

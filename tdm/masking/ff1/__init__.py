@@ -156,15 +156,12 @@ class FF1:
         self, a: np.ndarray, b: np.ndarray, n: int, tweak: bytes
     ) -> tuple[np.ndarray, np.ndarray]:
         """derange on strings given as FF1's halves: NUM_radix of their first n // 2 digits and
-        of the rest (lengths whose halves fit 62 bits: `fits_halves`)."""
+        of the rest (lengths whose halves fit 62 bits: narrow.fits)."""
         tweak = bytes(tweak)
         self._check(n, tweak)
         if not narrow.fits(self.radix, n):
             raise ValueError(f"halves of {n} radix-{self.radix} digits do not fit 62 bits")
         return self._halves(a, b, n, tweak, "derange")
-
-    def fits_halves(self, n: int) -> bool:
-        return narrow.fits(self.radix, n)
 
     def _halves(self, a: np.ndarray, b: np.ndarray, n: int, tweak: bytes, op: str) -> tuple:
         out_a, out_b = np.empty(len(a), dtype=_U64), np.empty(len(b), dtype=_U64)

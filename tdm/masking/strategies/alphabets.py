@@ -118,11 +118,6 @@ def translate(values: np.ndarray, table: bytes) -> np.ndarray:
     return np.frombuffer(values.tobytes().translate(table), dtype=np.uint8).reshape(values.shape)
 
 
-def row_counts(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> np.ndarray:
-    """How many characters of the alphabet each row of data[offsets[i]:offsets[i+1]] holds."""
-    return row_classes(data, offsets, t)[0]
-
-
 def row_classes(data: np.ndarray, offsets: np.ndarray, t: Alphabet) -> tuple:
     """Per row: how many characters of the alphabet it holds, and the classes (a bit each)
     they use."""

@@ -24,11 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tdm.core.arrowstr import replace_rows
 from tdm.masking.ff1 import FF1, MIN_DOMAIN
 from tdm.masking.ff1.narrow import fits as narrow_fits
 from tdm.masking.keys import MaskingKey
 from tdm.masking.strategies import packing
-from tdm.masking.strategies.alphabets import TABLES, row_counts, translate
+from tdm.masking.strategies.alphabets import TABLES, translate
 from tdm.masking.strategies.band import band_rows, permute_band
 from tdm.masking.strategies.packing import table
 
@@ -145,9 +146,7 @@ class Pseudonymizer:
         widened = permute_band(
             self.ff1(2), self.tweak, arr.take(pa.array(rows)), signature[rows], t
         )
-        index = np.arange(n)
-        index[rows] = n + np.arange(len(rows))
-        return pa.concat_arrays([out, widened]).take(pa.array(index))
+        return replace_rows(out, rows, widened)
 
     def permute(
         self,
@@ -188,9 +187,7 @@ class Pseudonymizer:
             if not size:
                 continue
             if narrow[order[lo]]:
-                a[span], b[span] = self.ff1(t.part(sig).radix).derange_halves(
-                    a[span], b[span], size, self.tweak
-                )
+                self._derange(t, group, a, b, span)
             else:
                 self._wide(t, sig, size, (data, offsets, rows[order[span]], first[order[span]]))
         back = np.empty_like(order)
@@ -201,11 +198,14 @@ class Pseudonymizer:
         while len(todo):  # results of another part than their input's: again (cycle-walking)
             todo = packing.unpack(data, offsets, rows, scanned, todo, a, b, parts.unpack)
             for group in np.unique(key[todo]).tolist():
-                size, sig = divmod(group, 8)
-                at = todo[key[todo] == group]
-                a[at], b[at] = self.ff1(t.part(sig).radix).derange_halves(
-                    a[at], b[at], size, self.tweak
-                )
+                self._derange(t, group, a, b, todo[key[todo] == group])
+
+    def _derange(self, t, group: int, a: np.ndarray, b: np.ndarray, at) -> None:
+        """FF1's fixed-point-free map, in place, on the halves a[at], b[at] of strings of one
+        (k, part): group = k * 8 + the part's signature."""
+        size, sig = divmod(group, 8)
+        ff1 = self.ff1(t.part(sig).radix)
+        a[at], b[at] = ff1.derange_halves(a[at], b[at], size, self.tweak)
 
     def _refuse_short(self, t, k: np.ndarray, signature: np.ndarray) -> None:
         shortest = np.zeros(8, dtype=np.int64)
@@ -223,8 +223,9 @@ class Pseudonymizer:
             )
 
     def _wide(self, t, signature: int, size: int, where: tuple) -> None:
-        """As _halves, in place, for rows (data, offsets, rows, head) of lengths whose halves do
-        not fit 62 bits: FF1 over (rows, size) digit matrices."""
+        """As _derange, in place, for rows (data, offsets, rows, head) of lengths whose halves do
+        not fit 62 bits, walked again while a result uses other classes than its input: FF1
+        over (rows, size) digit matrices."""
         data, offsets, rows, head = where
         part = t.part(signature)
         ff1 = self.ff1(part.radix)
@@ -268,19 +269,6 @@ class Pseudonymizer:
                 todo = todo[(r < floor[todo]) | (r > limit[todo])]
         result = out.astype(np.int64)  # 2**63 wraps to int64 min, which is its negative
         return np.where(negative, -result, result)
-
-
-def alphabet_counts(arr: pa.Array, alphabet: str) -> np.ndarray:
-    """How many characters of the alphabet each string holds (nulls: 0)."""
-    t = TABLES[alphabet]
-    arr = pc.cast(arr, pa.string()) if arr.type != pa.string() else arr
-    if arr.offset:
-        arr = pa.concat_arrays([arr])
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[: len(arr) + 1]
-    data = np.frombuffer(arr.buffers()[2] or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
-    if t.folded:  # upper-case letters count too: strings() lower-cases them first
-        data = np.frombuffer(data.tobytes().lower(), dtype=np.uint8)
-    return row_counts(data, offsets - offsets[0], t)
 
 
 def keyed_u64(values: pa.Array, key: MaskingKey, purpose: str) -> np.ndarray:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from tdm.core.arrowstr import replace_rows
 from tdm.masking.strategies import addresses
 from tdm.masking.strategies.alphabets import TABLES
 from tdm.masking.strategies.band import band_rows
@@ -170,10 +171,7 @@ class Email(Strategy):
         mapped, rendered = (m_off - m_off[0], m_data), (masked, at)
         out = _strings(*addresses.assemble(data, offsets, cut, kind, codes, mapped, rendered, tld))
         if widened is not None:  # short values of letters and digits only, no '@': widened
-            rows, values = widened
-            index = np.arange(len(out))
-            index[rows] = len(out) + np.arange(len(rows))
-            out = pa.concat_arrays([out, values]).take(pa.array(index))
+            out = replace_rows(out, *widened)
         return with_nulls_of(out, arr)
 
     def keep_domain(self, arr: pa.StringArray) -> pa.StringArray:
@@ -193,7 +191,7 @@ class Email(Strategy):
             o_off, o_data = string_buffers(out)
             o_off = o_off - o_off[0]
             todo = todo[names.find(o_data, o_off[todo], o_off[todo + 1])[0]]
-            out = _put(out, todo, fpe.strings(out.take(pa.array(todo)), LOWERED))
+            out = replace_rows(out, todo, fpe.strings(out.take(pa.array(todo)), LOWERED))
         order = np.argsort(np.concatenate([rest, np.flatnonzero(named)]), kind="stable")
         local = pa.concat_arrays([out, names.mask(parts)]).take(pa.array(order))
         return pc.binary_join_element_wise(local, suffix, "")
@@ -259,10 +257,3 @@ class Email(Strategy):
             forms = pa.concat_arrays([as_string(forms), pa.array([""], pa.string())])
             out.append(pc.coalesce(look, forms.take(pa.array(pseudonym))))
         return out[0], out[1], provider
-
-
-def _put(arr: pa.StringArray, rows: np.ndarray, values: pa.StringArray) -> pa.StringArray:
-    """arr with arr[rows[i]] replaced by values[i]."""
-    index = np.arange(len(arr))
-    index[rows] = len(arr) + np.arange(len(rows))
-    return pa.concat_arrays([arr, values]).take(pa.array(index))

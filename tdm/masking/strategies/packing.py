@@ -168,6 +168,19 @@ def unpack(
 
 
 @njit(cache=True)
+def _positions(data, start: int, stop: int, member, head: int, pos: np.ndarray) -> None:
+    """Where in data[start:stop] its permuted characters are: the alphabet characters after the
+    first `head` of them, len(pos) of them."""
+    seen = 0
+    for p in range(start, stop):
+        if member[data[p]]:
+            at = seen - head
+            if 0 <= at < pos.shape[0]:
+                pos[at] = p
+            seen += 1
+
+
+@njit(cache=True)
 def gather(
     data: np.ndarray,
     offsets: np.ndarray,
@@ -180,16 +193,11 @@ def gather(
     """The permuted characters' digits as a (rows, size) matrix (for lengths past the halves
     that fit a uint64); head[j] is the head of row rows[j]."""
     out = np.zeros((rows.shape[0], size), dtype=np.uint8)
+    pos = np.zeros(size, dtype=np.int64)
     for j in range(rows.shape[0]):
-        i = rows[j]
-        h = head[j]
-        seen = 0
-        for p in range(offsets[i], offsets[i + 1]):
-            if member[data[p]]:
-                at = seen - h
-                if 0 <= at < size:
-                    out[j, at] = digit[data[p]]
-                seen += 1
+        _positions(data, offsets[rows[j]], offsets[rows[j] + 1], member, head[j], pos)
+        for at in range(size):
+            out[j, at] = digit[data[pos[at]]]
     return out
 
 
@@ -204,14 +212,8 @@ def scatter(
     lookup: np.ndarray,
 ) -> None:
     """gather's inverse: the (rows, size) digits written back as characters, in place."""
-    size = digits.shape[1]
+    pos = np.zeros(digits.shape[1], dtype=np.int64)
     for j in range(rows.shape[0]):
-        i = rows[j]
-        h = head[j]
-        seen = 0
-        for p in range(offsets[i], offsets[i + 1]):
-            if member[data[p]]:
-                at = seen - h
-                if 0 <= at < size:
-                    data[p] = lookup[digits[j, at]]
-                seen += 1
+        _positions(data, offsets[rows[j]], offsets[rows[j] + 1], member, head[j], pos)
+        for at in range(digits.shape[1]):
+            data[pos[at]] = lookup[digits[j, at]]
