@@ -70,7 +70,7 @@ def parse(expr: str) -> exp.Expr:
         raise CheckSyntaxError(f"cannot parse {where}: {reason}") from None
     except SqlglotError as error:
         raise CheckSyntaxError(f"cannot parse {where}: {str(error).splitlines()[0]}") from None
-    if not isinstance(tree, exp.Condition):
+    if not isinstance(tree, exp.Condition | exp.Filter):  # FILTER: an aggregate, as written
         raise CheckSyntaxError(f"{where} is not a condition but a {tree.key.upper()} statement")
     if tree.find(exp.Query, exp.Subquery):
         raise CheckSyntaxError(
@@ -82,12 +82,15 @@ def parse(expr: str) -> exp.Expr:
 @functools.lru_cache(maxsize=4096)
 def qualified(expr: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The columns the expression reads unqualified (its own row's), and those it reads as
-    table.column, in the order they first appear (parsed once per expression, like
-    columns_of: generation asks for every batch)."""
+    table.column, in the order they first appear, outside aggregates (those read child rows:
+    tdm.checks.aggregate); parsed once per expression, like columns_of: generation asks for
+    every batch."""
     from sqlglot import exp
 
     own, other = {}, {}
     for c in parse(expr).find_all(exp.Column, bfs=False):
+        if c.find_ancestor(exp.AggFunc, exp.Filter) is not None:
+            continue
         if c.table:
             other[(c.table.lower(), column_name(c, None))] = None
         else:

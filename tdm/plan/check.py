@@ -17,8 +17,8 @@ from tdm.checks import unsupported
 from tdm.core.errors import Problem, did_you_mean, problem_at
 from tdm.generators import Generator
 from tdm.plan.columns import build_generator
-from tdm.plan.computed import Expression
 from tdm.plan.references import check_references, per_parent_unsure
+from tdm.plan.table_reads import table_read_problems
 from tdm.spec.expectations import expectation_problems
 from tdm.spec.model import DatasetSpec, RowsPerParent, TableSpec
 from tdm.spec.privacy import privacy_problems
@@ -45,6 +45,7 @@ def check_spec(spec: DatasetSpec, damage: Damage | None = None) -> tuple[list[Pr
         problems += _check_dependencies(spec, tname, gens[tname], damage)
         problems += _check_conditions(tname, table, damage)
     problems += check_references(spec, gens, damage)
+    problems += table_read_problems(spec, gens)
     problems += expectation_problems(spec)
     problems += privacy_problems(spec, damage)
     if spec.subset is not None:
@@ -153,8 +154,6 @@ def _check_dependencies(
     table = spec.tables[tname]
     out = []
     for cname, gen in gens.items():
-        if isinstance(gen, Expression):
-            out += _check_parent_reads(spec, tname, cname, gen)
         for dep in gen.depends_on():
             if dep not in table.columns and not damage.lost_column(tname, dep):
                 out.append(
@@ -165,39 +164,6 @@ def _check_dependencies(
                     )
                 )
     return out
-
-
-def _check_parent_reads(
-    spec: DatasetSpec, tname: str, cname: str, gen: Expression
-) -> list[Problem]:
-    """An expression may read parent.column only of the table its rows are counted per."""
-    table = spec.tables[tname]
-    other = gen.reads()[1]
-    if not other:
-        return []
-    at = ("tables", tname, "columns", cname, "sql")
-    parent, column = other[0]
-    per = table.rows.per if isinstance(table.rows, RowsPerParent) else None
-    if per is None or per.lower() != parent:
-        return [
-            problem_at(
-                at,
-                f"the expression reads {parent}.{column}, but {tname} rows are "
-                + (f"counted per {per}" if per else "not counted per parent rows"),
-                f"read columns of {tname} and of the table its rows are counted per only "
-                f"(rows: {{per: {parent}, ...}})",
-            )
-        ]
-    columns = spec.tables[per].columns if per in spec.tables else {}
-    return [
-        problem_at(
-            at,
-            f"the expression reads {parent}.{c}, which {per} does not have",
-            did_you_mean(c, columns),
-        )
-        for _, c in other
-        if c not in columns
-    ]
 
 
 def _check_conditions(tname: str, table: TableSpec, damage: Damage) -> list[Problem]:

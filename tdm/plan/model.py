@@ -158,6 +158,12 @@ class Plan:
     def ordinal(self, table: str, idx: np.ndarray) -> np.ndarray:
         return self.per_parent[table].ordinal(idx)
 
+    def children_of(self, table: str, start: int, stop: int) -> tuple[int, int]:
+        """The rows [first, last) of `table` (counted per a parent) whose parents are the
+        parent's rows [start, stop)."""
+        ends = self.per_parent[table].ends
+        return (int(ends[start - 1]) if start else 0, int(ends[stop - 1]) if stop else 0)
+
     def schema(self, table: str) -> pa.Schema:
         spec = self.spec.tables[table]
         return pa.schema(

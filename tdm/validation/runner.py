@@ -42,6 +42,7 @@ from tdm.validation.suite import (
     per_batch,
     suite_for,
 )
+from tdm.validation.table_rules import validate_table_rules
 
 CHUNK_ROWS = 1_000_000  # validate_version hands GX up to this many rows of a table at once
 
@@ -253,6 +254,7 @@ def validate_version(
         timing[table] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     checks += validate_cross(store, plan, dataset, version)
+    checks += validate_table_rules(store, plan, dataset, version)
     timing["cross-table"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     privacy, k_checks = privacy_report(store, plan, dataset, version, manifest, extra or [])

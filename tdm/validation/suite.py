@@ -175,8 +175,8 @@ def _rules(spec, gens: dict, masks: dict) -> list[dict]:
         if column.when:
             rules[f"{name} when"] = (f"({column.when}) IS TRUE OR {quoted} IS NULL", name)
         gen = gens.get(name)
-        # one that reads its parent row's columns is no row rule: a batch does not hold them
-        if isinstance(gen, Expression) and not gen.reads()[1]:
+        # one that reads its parent row or its child rows is no row rule: a batch lacks them
+        if isinstance(gen, Expression) and not gen.tables():
             kind = column.logical.kind
             sql = f"CAST(({column.params['sql']}) AS {_SQL_TYPE.get(kind) or column.logical})"
             rule = f"{quoted} IS NOT DISTINCT FROM {sql}"

@@ -1,0 +1,137 @@
+"""Aggregates over child rows in a computed column: `sum(order_items.line_total)` in a table whose
+child table `order_items` has its rows counted per it. `aggregates` finds them in an expression
+and replaces each by a column; `grouped` evaluates them per parent row with DuckDB, with
+PostgreSQL's meaning for a parent without children (sum NULL, count 0), as a correlated subquery
+`(SELECT sum(line_total) FROM order_items WHERE order_id = orders.id)` would give."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from tdm.checks.evaluate import _TABLE, _connect, _duckdb_sql, _reason
+from tdm.checks.parse import CheckSyntaxError, clip, parse
+from tdm.checks.terms import column_name
+from tdm.core.errors import TdmError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+GROUP = "__tdm_parent"  # the child row's parent, 0-based within the batch
+
+
+class Aggregate(NamedTuple):
+    table: str  # the child table it reads (lower case, as PostgreSQL folds it)
+    sql: str  # the aggregate over the child's columns, unqualified (table.* as GROUP)
+    text: str  # as written, for messages
+    columns: tuple[str, ...]  # the child's columns it reads
+
+
+class Split(NamedTuple):
+    outer: str  # the expression with aggregate i read as the column placeholder(i)
+    aggregates: tuple[Aggregate, ...]
+
+
+def placeholder(i: int) -> str:
+    return f"__tdm_agg{i}"
+
+
+def aggregates(expr: str) -> Split:
+    """The aggregates of the expression; CheckSyntaxError for one that cannot be computed per
+    parent row (nested, a window, reading no table or several, reading the row's own columns)."""
+    return _split(expr)
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(expr: str) -> Split:
+    from sqlglot import exp
+
+    tree = parse(expr)
+    found: list[Aggregate] = []
+
+    def swap(node: exp.Expr) -> exp.Expr:  # top-down: an aggregate's insides are not visited
+        if isinstance(node, exp.Filter) or (
+            isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Filter)
+        ):
+            found.append(_aggregate(node))
+            return exp.column(exp.to_identifier(placeholder(len(found) - 1), quoted=True))
+        return node
+
+    for window in tree.find_all(exp.Window):
+        raise CheckSyntaxError(
+            f"{clip(window.sql('postgres'))}: window functions are not supported; aggregate "
+            "child rows instead, e.g. sum(order_items.line_total)"
+        )
+    outer = tree.transform(swap).sql(dialect="postgres")
+    return Split(outer, tuple(found))
+
+
+def _aggregate(node: exp.Expr) -> Aggregate:
+    from sqlglot import exp
+
+    text = node.sql(dialect="postgres")
+    inner = node.this if isinstance(node, exp.Filter) else node
+    if any(isinstance(a, exp.AggFunc) for a in inner.find_all(exp.AggFunc) if a is not inner):
+        raise CheckSyntaxError(f"{clip(text)}: an aggregate inside an aggregate")
+    columns = list(node.find_all(exp.Column))
+    tables = {c.table.lower() for c in columns if c.table}
+    own = [column_name(c, None) for c in columns if not c.table]
+    if own:
+        raise CheckSyntaxError(
+            f"{clip(text)} reads {own[0]} without its table: name the child table's column, "
+            f"e.g. sum(order_items.{own[0]})"
+        )
+    if len(tables) != 1:
+        raise CheckSyntaxError(
+            f"{clip(text)} reads "
+            + (f"{len(tables)} tables" if tables else "no column")
+            + ": an aggregate reads one child table, e.g. count(order_items.*) or "
+            "sum(order_items.line_total)"
+        )
+
+    def unqualify(c: exp.Expr) -> exp.Expr:
+        if isinstance(c, exp.Column) and c.table:
+            if isinstance(c.this, exp.Star):
+                return exp.column(exp.to_identifier(GROUP, quoted=True))
+            return exp.column(exp.to_identifier(column_name(c, None), quoted=True))
+        return c
+
+    sql = node.copy().transform(unqualify).sql(dialect="postgres")
+    read = dict.fromkeys(column_name(c, None) for c in columns if not isinstance(c.this, exp.Star))
+    return Aggregate(tables.pop(), sql, text, tuple(read))
+
+
+def grouped(
+    children: pa.Table, parent: np.ndarray, groups: int, sqls: Sequence[str], name: str
+) -> list[pa.Array]:
+    """Each aggregate (child columns unqualified) per parent 0..groups-1, `parent[i]` being
+    child row i's; a parent without children gets what PostgreSQL gives over no rows."""
+    import duckdb
+
+    if GROUP in children.column_names:
+        raise TdmError(f"column {name}: a child column may not be named {GROUP}")
+    data = children.append_column(GROUP, pa.array(parent, pa.int64()))
+    try:
+        selects = ", ".join(f"{_duckdb_sql(f'({s})', None)} AS a{i}" for i, s in enumerate(sqls))
+    except TdmError as error:
+        raise TdmError(f"column {name}: {error}") from None
+    query = (
+        f"SELECT {selects} FROM range({groups}) AS g(__tdm_g) LEFT JOIN {_TABLE} "
+        f'ON {_TABLE}."{GROUP}" = g.__tdm_g GROUP BY g.__tdm_g ORDER BY g.__tdm_g'
+    )
+    con = None
+    try:
+        con = _connect(data)
+        result = con.sql(query).to_arrow_table()
+    except duckdb.Error as error:
+        raise TdmError(
+            f"column {name}: the aggregates cannot be evaluated on the child rows: {_reason(error)}"
+        ) from None
+    finally:
+        if con is not None:
+            con.unregister(_TABLE)
+    return [result.column(i).combine_chunks() for i in range(len(sqls))]
