@@ -12,6 +12,16 @@ LOWER = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
+def lower(values: pa.Array) -> pa.Array:
+    """pc.utf8_lower, through ASCII's table when every byte is ASCII (the same result there,
+    ~10x faster: most keys, codes and email addresses are)."""
+    if isinstance(values, pa.Array) and pa.types.is_string(values.type):
+        data = values.buffers()[2]
+        if data is None or np.frombuffer(data, dtype=np.uint8).max(initial=0) < 128:
+            return pc.ascii_lower(values)
+    return pc.utf8_lower(values)
+
+
 def fixed_width(chars: np.ndarray) -> pa.StringArray:
     """A (rows, width) uint8 matrix of ASCII bytes -> one string per row."""
     rows, width = chars.shape

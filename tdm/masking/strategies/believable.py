@@ -40,21 +40,22 @@ _TEN = np.uint64(10)
 
 @cache
 def _lookup() -> tuple:
-    """Per pool: an open-addressing hash table of its names (a quarter full), and the names'
-    offsets and bytes."""
+    """Per pool: an open-addressing hash table of its names (about a third full), each entry
+    the name's hash with its low 16 bits replaced by its index + 1 (0: empty), so one probe
+    reads one word; and the names' offsets and bytes. Small enough to stay in cache."""
     out = []
     for pool in pools():
         offsets, data = _buffers(pool)
         h = hashes(offsets, data)
-        size = 1 << (4 * len(h) - 1).bit_length()
-        slots = np.full(size, -1, dtype=np.int64)
-        slot_hashes = np.zeros(size, dtype=np.uint64)
+        assert len(h) < _LOW
+        size = 1 << (2 * len(h) - 1).bit_length()
+        table = np.zeros(size, dtype=np.uint64)
         for k, value in enumerate(h.tolist()):
             at = value & (size - 1)
-            while slots[at] >= 0:
+            while table[at]:
                 at = (at + 1) & (size - 1)
-            slots[at], slot_hashes[at] = k, value
-        out.append((slots, slot_hashes, offsets, data))
+            table[at] = (value & ~_LOW) | (k + 1)
+        out.append((table, offsets, data))
     return tuple(out)
 
 
@@ -75,6 +76,7 @@ def pools() -> tuple[pa.StringArray, pa.StringArray]:
     return pool("first_names"), pool("last_names")
 
 
+_LOW = 0xFFFF  # a table entry's low bits: the name's index + 1
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -98,22 +100,25 @@ def hashes(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, inline="always")
 def _index(data: np.ndarray, start: int, stop: int, h: np.uint64, pool: tuple) -> int:
-    """The pool index of data[start:stop] (whose hash is h), or -1; pool = (open-addressing
-    table of indices, -1 where empty, and their names' hashes; the names' offsets and bytes)."""
-    slots, slot_hashes, offsets, chars = pool
-    mask = slots.shape[0] - 1
-    at = h & np.uint64(mask)
-    while slots[at] >= 0:
-        k = slots[at]
-        if slot_hashes[at] == h and offsets[k + 1] - offsets[k] == stop - start:
-            same = True
-            for p in range(stop - start):
-                if chars[offsets[k] + p] != data[start + p]:
-                    same = False
-                    break
-            if same:
-                return k
-        at = (at + np.uint64(1)) & np.uint64(mask)
+    """The pool index of data[start:stop] (whose hash is h), or -1; pool = (_lookup()'s
+    table, the names' offsets and bytes)."""
+    table, offsets, chars = pool
+    mask = np.uint64(table.shape[0] - 1)
+    tag = h & ~np.uint64(_LOW)
+    at = h & mask
+    while table[at] != 0:
+        entry = table[at]
+        if entry & ~np.uint64(_LOW) == tag:
+            k = np.int64(entry & np.uint64(_LOW)) - 1
+            if offsets[k + 1] - offsets[k] == stop - start:
+                same = True
+                for p in range(stop - start):
+                    if chars[offsets[k] + p] != data[start + p]:
+                        same = False
+                        break
+                if same:
+                    return k
+        at = (at + np.uint64(1)) & mask
     return -1
 
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tdm.core.arrowstr import replace_rows
+from tdm.core.arrowstr import lower, replace_rows
 from tdm.masking.ff1 import FF1, MIN_DOMAIN
 from tdm.masking.ff1.narrow import fits as narrow_fits
 from tdm.masking.keys import MaskingKey
@@ -120,7 +120,7 @@ class Pseudonymizer:
         if arr.type != pa.string():
             arr = pc.cast(arr, pa.string())
         if TABLES[alphabet].folded:  # case-insensitive: one value, one output, lower case
-            arr = pc.utf8_lower(arr)
+            arr = lower(arr)
         if arr.offset:
             arr = pa.concat_arrays([arr])
         n = len(arr)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
+from tdm.core.arrowstr import lower
 from tdm.masking.strategies.base import (
     MaskBatch,
     Model,
@@ -80,7 +81,7 @@ class Pseudonymize(Strategy):
     def uuids(self, arr: pa.StringArray) -> pa.StringArray:
         """Lower-case hex permuted; in canonical 8-4-4-4-12 values the version (character 14) and
         variant (character 19) stay as they are."""
-        arr = as_string(pc.utf8_lower(arr))  # one UUID, one output, whatever its case
+        arr = as_string(lower(arr))  # one UUID, one output, whatever its case
         offsets, data = string_buffers(arr)
         start = offsets[:-1] - offsets[0]
         canonical = np.diff(offsets) == 36

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from tdm.core.arrowstr import replace_rows
+from tdm.core.arrowstr import lower, replace_rows
 from tdm.masking.strategies import addresses
 from tdm.masking.strategies.alphabets import TABLES
 from tdm.masking.strategies.band import band_rows
@@ -122,7 +122,7 @@ class Email(Strategy):
         return NameShape(Pseudonymizer(self.key, self.domain() + "/names"))
 
     def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
-        arr = as_string(pc.utf8_lower(values))
+        arr = as_string(lower(values))
         if self.p.domain == "keep":
             return with_nulls_of(self.keep_domain(arr), arr)
         # One copy of the bytes, permuted in place: each row's local part (its letters and
