@@ -104,6 +104,15 @@ def _run(plan: Plan, env: Environment | None, args: argparse.Namespace) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from tdm.source.snapshot import one_snapshot
+
+    # One process plans and outlives every read: the plan's source snapshot (a subset's, or
+    # the whole tables') is held open and shared with every reader, workers too, until the end.
+    with one_snapshot():
+        return _generate(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
     from tdm.masking.apply import Masker
     from tdm.masking.keys import key_from_env
     from tdm.plan.loading import load_spec

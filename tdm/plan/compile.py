@@ -51,6 +51,11 @@ def build_plan(
             plan.subset = choose_subset(plan.reader(), spec, str(source or spec.dataset))
         except SpecError as e:  # a root's `where` or a relationship the source refuses
             return None, problems + e.problems
+        plan.exported_snapshot = plan.subset.snapshot
+    elif counts is None and any(t.source is not None for t in spec.tables.values()):
+        plan.exported_snapshot = plan.reader().hold_snapshot()  # None unless one_snapshot()
+    if plan.exported_snapshot is not None:
+        plan.reader().use_snapshot(plan.exported_snapshot)
     for tname in order:
         rows = spec.tables[tname].rows
         if spec.tables[tname].source is not None:

@@ -71,6 +71,8 @@ class Plan:
     _reader: Any = field(default=None, repr=False, compare=False)
     # the chosen rows of a `subset:` (tdm.source.subset.Subset), chosen once when planning
     subset: Any = field(default=None, repr=False, compare=False)
+    # the source snapshot `tdm generate` holds open for the run (tdm.source.snapshot)
+    exported_snapshot: str | None = field(default=None, repr=False, compare=False)
     # plans made from this one for runs (tdm.plan.loading.plan_for_run), newest last
     runs: dict[tuple, Plan] = field(default_factory=dict, repr=False, compare=False)
     # rows whose check failed on their first draw, per table and check (tdm.plan.repair)
@@ -88,6 +90,7 @@ class Plan:
 
             where = f"{self.source or self.spec.dataset}: source.url"
             self._reader = SourceReader(interpolate(self.spec.source.url, where))
+            self._reader.use_snapshot(self.exported_snapshot)
         return self._reader
 
     def extracted(self, table: str) -> bool:

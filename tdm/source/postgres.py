@@ -16,6 +16,7 @@ from tdm.core.types import LogicalType
 from tdm.source.backend import _Backend, _ConnectError
 from tdm.source.copy_csv import _parse_csv, _parse_type, _pg_expr
 from tdm.source.names import _Column, _quote, _Relation, _Target
+from tdm.source.snapshot import adopt, begin, hold
 
 PIECE_BYTES = 8 << 20  # CSV parsed per piece while the next arrives
 SAMPLE_SEED = 20260101  # TABLESAMPLE ... REPEATABLE(seed): the same sample for the same rows
@@ -43,10 +44,30 @@ class _Postgres(_Backend):
         self.params = psycopg_params(url, "tdm-extract")
         self._conn = None
         self._pid = None
+        self.snapshot: str | None = None  # an exported snapshot every read sees (snapshot.py)
+
+    def use_snapshot(self, snapshot_id: str | None) -> None:
+        if snapshot_id != self.snapshot:
+            self.close()
+            self.snapshot = snapshot_id
+
+    def hold(self) -> str:
+        try:
+            return hold(self.params)
+        except psycopg.Error as e:
+            raise _ConnectError(self._connect_failure(e)) from None
 
     def conn(self):
         c = self._conn
         if c is not None and self._pid == os.getpid() and not c.closed and not c.broken:
+            if self.snapshot is None:
+                return c
+            status = c.info.transaction_status
+            if status == psycopg.pq.TransactionStatus.INTRANS:
+                return c
+            if status == psycopg.pq.TransactionStatus.INERROR:  # a failed query: start again
+                c.execute("ROLLBACK")
+            begin(c, self.snapshot)
             return c
         if c is not None and self._pid != os.getpid():
             _ORPHANS.append(c)  # a forked copy: never close the parent's session from here
@@ -62,6 +83,13 @@ class _Postgres(_Backend):
             "set_config('extra_float_digits', '3', false), "
             "set_config('IntervalStyle', 'iso_8601', false)"
         )
+        if self.snapshot is not None:
+            try:
+                begin(c, self.snapshot)
+            except BaseException:
+                c.close()
+                raise
+            adopt(c)
         self._conn, self._pid = c, os.getpid()
         return c
 

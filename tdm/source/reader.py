@@ -19,6 +19,7 @@ from tdm.source.checks import _Checks
 from tdm.source.copy_csv import _conform, _logical
 from tdm.source.names import _key_of, _quote, _Relation, _Target, split_name
 from tdm.source.postgres import _Postgres
+from tdm.source.snapshot import holding
 from tdm.source.sqlite import _Sqlite
 from tdm.spec.model import TableSpec
 
@@ -140,6 +141,30 @@ class SourceReader(_Checks):
             text = json.dumps(state, sort_keys=True, default=str)
             return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def hold_snapshot(self) -> str | None:
+        """Inside `tdm.source.snapshot.one_snapshot()` (PostgreSQL): export a snapshot held
+        until the block ends, and read in it from now on; its id, else None."""
+        with self._lock:
+            if not holding() or not hasattr(self._db, "hold"):
+                return None
+            snapshot = self._db.hold()
+            self.use_snapshot(snapshot)
+            return snapshot
+
+    def use_snapshot(self, snapshot: str | None) -> None:
+        """Read every row inside this exported snapshot (tdm.source.snapshot); None: each
+        connection its own transactions."""
+        with self._lock:
+            if snapshot == self.snapshot_id or not hasattr(self._db, "use_snapshot"):
+                return
+            self._db.use_snapshot(snapshot)
+            self._relations.clear()  # found in another state of the source
+            self._bounds.clear()
+
+    @property
+    def snapshot_id(self) -> str | None:
+        return getattr(self._db, "snapshot", None)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -156,10 +181,11 @@ class SourceReader(_Checks):
         return without_secret(text, self.url)
 
     def __getstate__(self) -> dict:
-        return {"url": self.url}
+        return {"url": self.url, "snapshot": self.snapshot_id}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["url"])
+        self.use_snapshot(state.get("snapshot"))
 
     def __enter__(self) -> SourceReader:
         return self

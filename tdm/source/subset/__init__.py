@@ -4,7 +4,9 @@ them, chosen once in one consistent snapshot of the source; docs/source.md#subse
 
 `choose_subset` returns a `Subset`: per table the sorted row ids (ctids as int64) and the xmin of
 each row as it was in that snapshot. Batches read exactly those rows (tdm.source.subset.read)
-and check their xmin, so a version is that snapshot or the run fails.
+and check their xmin, so a version is that snapshot or the run fails; inside
+`tdm.source.snapshot.one_snapshot()` they read in that very snapshot (exported), so a row
+changed meanwhile is read as it was.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Subset:
     reasons: dict[str, dict[str, int]]  # rows chosen per reason: root, parent of X, child of Y
     edges: list[Edge]
     seconds: float
+    snapshot: str | None = None  # the exported snapshot the rows were chosen in, while held
     fingerprint: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,5 +81,5 @@ def choose_subset(
     """The subset `spec.subset` of the spec's extracted tables, read through `reader` (a
     tdm.source.SourceReader); `source` names the spec file in errors."""
     started = time.perf_counter()
-    found = choose(reader, spec, source or spec.dataset, progress)
-    return Subset(*found, seconds=time.perf_counter() - started)
+    found, exported = choose(reader, spec, source or spec.dataset, progress)
+    return Subset(*found, seconds=time.perf_counter() - started, snapshot=exported)

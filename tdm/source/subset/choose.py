@@ -1,6 +1,7 @@
 """Choosing a subset in one REPEATABLE READ, READ ONLY transaction: the tables, the foreign keys
 (declared, from the spec, and `subset.relationships`), the roots (each `where` checked first, so
-a bad one is a spec problem, never a traceback), the closure, and each chosen row's xmin."""
+a bad one is a spec problem, never a traceback), the closure, and each chosen row's xmin. Inside
+`tdm.source.snapshot.one_snapshot()` the transaction stays open and exports its snapshot."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import psycopg
 from tdm.core.databases import one_line
 from tdm.core.errors import SpecError, TdmError, problem_at
 from tdm.source.names import _quote, split_name
+from tdm.source.snapshot import export, holding
 from tdm.source.subset.graph import Closure, Edge
 from tdm.source.subset.postgres import PgRows, PgTable, declared_edges, find_table, row_id
 
@@ -32,7 +34,9 @@ def choose(
     spec: DatasetSpec,
     source: str,
     progress: Callable[[str], None] | None,
-) -> Chosen:
+) -> tuple[Chosen, str | None]:
+    """The chosen rows, and the id of the exported snapshot they were chosen in when a
+    `one_snapshot()` block holds it for the run."""
     db = reader._db
     if not hasattr(db, "params"):
         raise TdmError(f"{source}: subset: needs a PostgreSQL source, not {reader.display_url}")
@@ -44,9 +48,15 @@ def choose(
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with _failing(reader, source, "choosing the subset"):
-            return _choose(conn, reader, spec, source, progress)
-    finally:
+            # first, so the exported snapshot is the one every query below sees
+            exported = export(conn) if holding() else None
+            found = _choose(conn, reader, spec, source, progress)
+    except BaseException:
         conn.close()  # the transaction only read: nothing to commit
+        raise
+    if exported is None:  # a held one is closed when the run ends (tdm.source.snapshot)
+        conn.close()
+    return found, exported
 
 
 @contextmanager
