@@ -6,7 +6,9 @@ email: `rows` distinct realistic addresses (firstname.lastname + number @ one of
 through the `email` strategy: realistic (name-shaped local parts to other names, providers to
 look-alikes), and with `style: format` (format-preserving local part, domain to *.example).
 first_name: `rows` values drawn from `names` distinct first names through `substitute`
-(pool: first_name). The baseline for both is `hmac.new(key, v.encode(), sha256).hexdigest()` per
+(pool: first_name). phone: `rows` distinct numbers of seven countries (US, GB, DE, FR, IN, BR,
+JP) in mixed international formats through `phone` (valid numbers to valid numbers of the same
+country, cycle-walked). The baseline for both is `hmac.new(key, v.encode(), sha256).hexdigest()` per
 value over the same Python strings. Everything runs on one core (Arrow's thread pool is set to
 one thread; numpy does not thread here). Rates are the best of `repeat` runs, engine and loop
 alternating, timed in CPU time of the process (the benchmark machine is shared; --wall times
@@ -69,6 +71,38 @@ def emails(rows: int) -> list[str]:
     f, la, d = (rng.integers(0, len(x), rows) for x in (first, last, DOMAINS))
     parts = enumerate(zip(f, la, d, strict=True))
     return [f"{first[a]}.{last[b]}{i}@{DOMAINS[c]}" for i, (a, b, c) in parts]
+
+
+# numbers of seven countries in mixed formats: each # a random digit
+PHONES = (
+    "+1 (212) ###-####",
+    "+1-415-###-####",
+    "+1646#######",
+    "+44 7700 ######",
+    "+44 (0)20 #### ####",
+    "+49 151 ########",
+    "+49(0)30 ########",
+    "+33 6 ## ## ## ##",
+    "+33 1########",
+    "+91 98### #####",
+    "+91-70########",
+    "+55 11 9####-####",
+    "+81 90-####-####",
+    "+81 3-####-####",
+)
+
+
+def phones(rows: int) -> list[str]:
+    """`rows` distinct numbers, most of them valid, in the formats of PHONES."""
+    rng = np.random.default_rng(5)
+    out: list[str] = []
+    per = -(-rows // len(PHONES))
+    for shape in PHONES:
+        width = shape.count("#")
+        for n in rng.choice(10**width, size=per, replace=False).tolist():
+            digits = iter(f"{n:0{width}d}")
+            out.append("".join(next(digits) if c == "#" else c for c in shape))
+    return out[:rows]
 
 
 def engine_run(strategy: str, params: dict, values: pa.Array):
@@ -137,6 +171,7 @@ def main() -> None:
         "first_name": measure(
             "substitute", {"pool": "first_name"}, first_names, args.repeat, clock
         ),
+        "phone": measure("phone", {}, phones(args.rows), args.repeat, clock),
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -145,6 +180,7 @@ def main() -> None:
         ("email", f"{args.rows:,} distinct emails, strategy email (realistic)"),
         ("email_format", f"{args.rows:,} distinct emails, email with style: format"),
         ("first_name", f"{args.rows:,} rows of {len(pool):,} first names, substitute"),
+        ("phone", f"{args.rows:,} distinct phone numbers of 7 countries, phone"),
     ):
         r = result[name]
         print(

@@ -17,7 +17,7 @@ from tdm.core.rand import CHUNK
 # pseudonymisation construction (FF1, tdm.masking.ff1, since 2026-12; before: a Feistel network
 # of our own; email-names: name-shaped addresses masked to names, 2026-12): changing it changes
 # masked values, so it changes every version id.
-MASKING = "ff1-derange;email-names"
+MASKING = "ff1-derange;email-names;phone-valid"
 ENGINE = (
     f"tdm-{tdm.__version__};numpy-{np.__version__};faker-{faker.VERSION};chunk-{CHUNK};"
     f"masking-{MASKING}"
