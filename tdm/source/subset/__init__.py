@@ -2,9 +2,10 @@
 (declared or given in `subset.relationships`) and, with `children`, the rows that reference
 them, chosen once in one consistent snapshot of the source; docs/source.md#subsetting.
 
-`choose_subset` returns a `Subset`: per table the sorted row ids (ctids as int64) and the xmin of
-each row as it was in that snapshot. Batches read exactly those rows (tdm.source.subset.read)
-and check their xmin, so a version is that snapshot or the run fails; inside
+`choose_subset` returns a `Subset`: per table the sorted row ids (ctids as int64, with the leaf
+partition's index for a partitioned table: tdm.source.subset.rowids) and the xmin of each row as
+it was in that snapshot. Batches read exactly those rows (tdm.source.subset.read) and check
+their xmin, so a version is that snapshot or the run fails; inside
 `tdm.source.snapshot.one_snapshot()` they read in that very snapshot (exported), so a row
 changed meanwhile is read as it was.
 """
@@ -38,6 +39,8 @@ class Subset:
     edges: list[Edge]
     seconds: float
     snapshot: str | None = None  # the exported snapshot the rows were chosen in, while held
+    # a partitioned table's leaf partitions (quoted names), in the order of the ids' leaf index
+    leaves: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fingerprint: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +49,8 @@ class Subset:
             digest.update(t.encode() + b"\0")
             digest.update(self.ids[t].astype("<i8").tobytes())
             digest.update(self.xmins[t].astype("<i8").tobytes())
+            if t in self.leaves:  # the same ids in other partitions are other rows
+                digest.update("\0".join(self.leaves[t]).encode() + b"\0")
         self.fingerprint = digest.hexdigest()[:16]
 
     def rows(self, table: str) -> int:
@@ -82,4 +87,6 @@ def choose_subset(
     tdm.source.SourceReader); `source` names the spec file in errors."""
     started = time.perf_counter()
     found, exported = choose(reader, spec, source or spec.dataset, progress)
-    return Subset(*found, seconds=time.perf_counter() - started, snapshot=exported)
+    *chosen, leaves = found
+    seconds = time.perf_counter() - started
+    return Subset(*chosen, seconds=seconds, snapshot=exported, leaves=leaves)

@@ -17,16 +17,18 @@ from tdm.core.errors import SpecError, TdmError, problem_at
 from tdm.source.names import _quote, split_name
 from tdm.source.snapshot import export, holding
 from tdm.source.subset.graph import Closure, Edge
-from tdm.source.subset.postgres import PgRows, PgTable, declared_edges, find_table, row_id
+from tdm.source.subset.postgres import PgRows, PgTable, declared_edges, find_table
+from tdm.source.subset.rowids import MAX_LEAVES, row_id
 
 if TYPE_CHECKING:
     from tdm.source.reader import SourceReader
     from tdm.spec.model import DatasetSpec
     from tdm.spec.subset import SubsetRoot
 
-Chosen = tuple[dict, dict, dict, dict, list[Edge]]  # ids, xmins, sizes, reasons, edges
+Chosen = tuple[dict, dict, dict, dict, list[Edge], dict]  # ids, xmins, sizes, reasons, edges,
+# and each partitioned table's leaf partitions (quoted names, the order of the ids' leaf index)
 PERCENT_SCALE = 1_000_000_000  # percent is compared on a 64-bit hash modulo this
-_KINDS = {"r": "table", "m": "materialized view"}
+_KINDS = {"r": "table", "m": "materialized view", "p": "partitioned table"}
 
 
 def choose(
@@ -98,10 +100,11 @@ def _choose(
                            f"{reader.display_url} (set source.table)")  # fmt: skip
         if found.kind not in _KINDS:
             raise TdmError(
-                f"{source}: table {name}: subsetting reads row ids (ctid) of tables and "
-                f"materialized views; {found.display} is not one (relkind {found.kind!r}): "
-                "subset its partitions or the tables under the view instead"
+                f"{source}: table {name}: subsetting reads row ids (ctid) of tables, partitioned "
+                f"tables and materialized views; {found.display} is not one (relkind "
+                f"{found.kind!r}): subset the tables under the view instead"
             )
+        _check_leaves(found, f"{source}: table {name}")
         tables[name] = found
     edges = _edges(conn, spec, tables, source)
     rows = PgRows(conn, tables)
@@ -120,7 +123,31 @@ def _choose(
             raise AssertionError(f"{t}: a chosen row vanished inside the snapshot")
     sizes = {t: conn.execute(f"SELECT count(*) FROM {tables[t].sql}").fetchone()[0] for t in tables}
     reasons = {t: dict(r.counts) for t, r in closure.reasons.items()}
-    return chosen, xmins, sizes, reasons, edges
+    leaves = {t: pg.leaf_sql for t, pg in tables.items() if pg.kind == "p"}
+    return chosen, xmins, sizes, reasons, edges, leaves
+
+
+def _check_leaves(t: PgTable, about: str) -> None:
+    """A partitioned table's rows are read from each leaf partition by ctid: each must be a
+    table the source user may read, and their index must fit in a row id."""
+    if len(t.leaves) > MAX_LEAVES:
+        raise TdmError(
+            f"{about}: {t.display} has {len(t.leaves):,} leaf partitions; a subset reads at "
+            f"most {MAX_LEAVES:,} (a row id holds the partition's index)"
+        )
+    for leaf in t.leaves:
+        if leaf.kind != "r":
+            what = "a foreign table" if leaf.kind == "f" else f"relkind {leaf.kind!r}"
+            raise TdmError(
+                f"{about}: partition {leaf.display} of {t.display} is {what}, which has no row "
+                "ids (ctid) to subset by: detach it, or leave the table out of the spec"
+            )
+        if not leaf.readable:
+            raise TdmError(
+                f"{about}: the source user may not read partition {leaf.display} of "
+                f"{t.display} (a subset reads a partitioned table's rows from each partition "
+                "by ctid): grant the source user SELECT on every partition of the table"
+            )
 
 
 def _spec_mistake(err: psycopg.Error) -> bool:
@@ -196,7 +223,7 @@ def _roots(
             f"% {PERCENT_SCALE} < {cut}"
         )
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
-    sql = f"SELECT {row_id()} FROM {table.sql}{where}"
+    sql = f"SELECT {row_id(leaves=table.leaves)} FROM {table.sql}{where}"
     conn.execute("SAVEPOINT root")
     try:
         conn.execute(f"EXPLAIN {sql}")

@@ -1,36 +1,22 @@
 """The PostgreSQL side of a subset: the tables and foreign keys of the catalog, and the row
 questions of the closure (tdm.source.subset.graph) asked in one REPEATABLE READ, READ ONLY
-transaction.
-
-A row is identified by its ctid (block, offset) packed into an int64 (block << 16 | offset):
-every heap table has one, with or without a primary key, and inside one snapshot it is stable.
-Row ids travel to the server as a tid[] parameter, which PostgreSQL answers with a TID scan.
+transaction. Rows are identified by row ids (tdm.source.subset.rowids): ctids, and for a
+partitioned table the leaf partition too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import psycopg
 
+from tdm.core.errors import TdmError
 from tdm.source.names import _quote
 from tdm.source.subset.graph import EMPTY, Edge, Ids
+from tdm.source.subset.rowids import Leaf, by_ids, leaves_of, pieces, row_id
 
-CHUNK = 20_000  # row ids sent in one query
 FETCH = 100_000  # result rows fetched at once
-
-
-def row_id(alias: str = "") -> str:
-    """SQL for the int64 id of a row of `alias` (or of the only table in FROM)."""
-    tid = f"({alias + '.' if alias else ''}ctid)::text::point"
-    return f"((({tid})[0]::int8 << 16) | ({tid})[1]::int8)"
-
-
-def tids(ids: Ids) -> str:
-    """Row ids as the text of a tid[] value."""
-    return "{" + ",".join(f'"({i >> 16},{i & 0xFFFF})"' for i in ids.tolist()) + "}"
 
 
 @dataclass(frozen=True)
@@ -41,6 +27,11 @@ class PgTable:
     display: str
     kind: str  # pg_class.relkind
     key: tuple[str, ...]  # the primary key, () if none
+    leaves: tuple[Leaf, ...] = ()  # a partitioned table's leaf partitions, by oid
+
+    @property
+    def leaf_sql(self) -> tuple[str, ...]:
+        return tuple(x.sql for x in self.leaves)
 
 
 def find_table(conn: psycopg.Connection, name: str, parts: list[str]) -> PgTable | None:
@@ -59,22 +50,29 @@ def find_table(conn: psycopg.Connection, name: str, parts: list[str]) -> PgTable
         "WHERE con.contype = 'p' AND con.conrelid = %s",
         (oid,),
     ).fetchone()[0]
+    leaves = leaves_of(conn, oid) if kind == "p" else ()
     return PgTable(name, oid, f"{_quote(schema)}.{_quote(rel)}", f"{schema}.{rel}", kind,
-                   tuple(key or ()))  # fmt: skip
+                   tuple(key or ()), leaves)  # fmt: skip
 
 
 def declared_edges(conn: psycopg.Connection, tables: dict[str, PgTable]) -> list[Edge]:
-    """The foreign keys the catalog declares between these tables."""
+    """The foreign keys the catalog declares between these tables: a partitioned table's own
+    (not the copies PostgreSQL clones onto each partition, conparentid <> 0), and any declared
+    on one of its leaf partitions alone, followed for the whole table."""
     by_oid: dict[int, str] = {}
     for t in tables.values():
         by_oid.setdefault(t.oid, t.name)
+    for t in tables.values():
+        for leaf in t.leaves:
+            by_oid.setdefault(leaf.oid, t.name)
     names = "SELECT array_agg(a.attname::text ORDER BY k.i) FROM unnest({keys}) WITH ORDINALITY "
     names += "k(n, i) JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.n"
     rows = conn.execute(
         "SELECT con.conname, con.conrelid, con.confrelid, "
         f"({names.format(keys='con.conkey', rel='con.conrelid')}), "
         f"({names.format(keys='con.confkey', rel='con.confrelid')}) FROM pg_constraint con "
-        "WHERE con.contype = 'f' AND con.conrelid = ANY(%s) AND con.confrelid = ANY(%s) "
+        "WHERE con.contype = 'f' AND con.conparentid = 0 AND con.conrelid = ANY(%s) "
+        "AND con.confrelid = ANY(%s) "
         "ORDER BY con.conrelid, con.conname",
         (list(by_oid), list(by_oid)),
     ).fetchall()
@@ -105,13 +103,20 @@ class PgRows:
         self.conn, self.tables = conn, tables
         self._indexes: dict[int, list[list[str | None]]] = {}
 
-    def ids(self, sql: str, params: tuple | None = None) -> Ids:
+    def ids(self, sql: str, params: tuple | list | None = None) -> Ids:
         """The int64 first column of a query, fetched in pieces."""
         parts = []
         with self.conn.cursor() as cur:
             cur.execute(sql, params)
             while rows := cur.fetchmany(FETCH):
-                parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+                try:
+                    got = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                except TypeError:  # a NULL id: a row of a partition not among the leaves read
+                    raise TdmError(
+                        "a partition was attached while the subset was being chosen (a row of "
+                        "a partition that was not in its snapshot's catalog); run again"
+                    ) from None
+                parts.append(got)
         return np.concatenate(parts) if parts else EMPTY
 
     def indexed(self, t: PgTable, cols: tuple[str, ...]) -> bool:
@@ -129,19 +134,20 @@ class PgRows:
     def _match(self, t: PgTable, cols: tuple, keys: str, names: tuple, limit: int | None) -> str:
         """Row ids of `t` whose `cols` equal a row of the query `keys` (columns `names`), at
         most `limit` per key value (the first by `t`'s key)."""
-        order = f"{_cols('x', t.key)}, x.ctid" if t.key else "x::text, x.ctid"
+        rid, at = row_id("x", t.leaves), "x.tableoid, x.ctid" if t.leaves else "x.ctid"
+        order = f"{_cols('x', t.key)}, {at}" if t.key else f"x::text, {at}"
         if self.indexed(t, cols):
             cut = f" ORDER BY {order} LIMIT {int(limit)}" if limit is not None else ""
             return (
                 f"SELECT m.rid FROM (SELECT DISTINCT * FROM ({keys}) k0) k CROSS JOIN LATERAL "
-                f"(SELECT {row_id('x')} AS rid FROM {t.sql} x WHERE {_row('x', cols)} = "
+                f"(SELECT {rid} AS rid FROM {t.sql} x WHERE {_row('x', cols)} = "
                 f"{_row('k', names)}{cut} OFFSET 0) m"
             )
         wanted = f"{_row('x', cols)} IN (SELECT {_cols('k', names)} FROM ({keys}) k)"
         if limit is None:
-            return f"SELECT {row_id('x')} FROM {t.sql} x WHERE {wanted}"
+            return f"SELECT {rid} FROM {t.sql} x WHERE {wanted}"
         return (
-            f"SELECT rid FROM (SELECT {row_id('x')} AS rid, row_number() OVER (PARTITION BY "
+            f"SELECT rid FROM (SELECT {rid} AS rid, row_number() OVER (PARTITION BY "
             f"{_cols('x', cols)} ORDER BY {order}) AS n FROM {t.sql} x WHERE {wanted}) s "
             f"WHERE n <= {int(limit)}"
         )
@@ -162,41 +168,42 @@ class PgRows:
         c, p = self.tables[edge.table], self.tables[edge.parent]
         fk, pk = edge.columns, edge.parent_columns
         set_ = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in fk)
-        keys = f"SELECT {_cols('c', fk)} FROM {c.sql} c WHERE c.ctid = ANY(%s::tid[]) AND {set_}"
-        if c.oid == p.oid:  # a self-reference: all ancestors in one recursive query
-            keys = (
-                f"WITH RECURSIVE r AS ({keys} UNION SELECT * FROM ({self._step(c, pk, fk, fk)}) "
-                f"s WHERE {set_}) SELECT * FROM r"
-            )
-        sql = self._match(p, pk, keys, fk, None)
-        found = [self.ids(sql, (chunk,)) for chunk in self._chunked(ids)]
+        found = []
+        for chunk in pieces(c.sql, c.leaf_sql, ids):
+            keys, params = by_ids(chunk, lambda _: _cols("c", fk), "c", f" AND {set_}")
+            if c.oid == p.oid:  # a self-reference: all ancestors in one recursive query
+                keys = (
+                    f"WITH RECURSIVE r AS ({keys} UNION SELECT * FROM "
+                    f"({self._step(c, pk, fk, fk)}) s WHERE {set_}) SELECT * FROM r"
+                )
+            found.append(self.ids(self._match(p, pk, keys, fk, None), params))
         return np.concatenate(found) if found else EMPTY
 
     def children(self, edge: Edge, ids: Ids, limit: int | None) -> Ids:
         c, p = self.tables[edge.table], self.tables[edge.parent]
         fk, pk = edge.columns, edge.parent_columns
-        keys = f"SELECT {_cols('p', pk)} FROM {p.sql} p WHERE p.ctid = ANY(%s::tid[])"
-        if c.oid == p.oid and limit is None:  # a self-reference: all descendants at once
-            keys = f"WITH RECURSIVE r AS ({keys} UNION {self._step(c, fk, pk, pk)}) SELECT * FROM r"
-        sql = self._match(c, fk, keys, pk, limit)
-        found = [self.ids(sql, (chunk,)) for chunk in self._chunked(ids)]
+        found = []
+        for chunk in pieces(p.sql, p.leaf_sql, ids):
+            keys, params = by_ids(chunk, lambda _: _cols("p", pk), "p")
+            if c.oid == p.oid and limit is None:  # a self-reference: all descendants at once
+                keys = f"WITH RECURSIVE r AS ({keys} UNION {self._step(c, fk, pk, pk)}) " + (
+                    "SELECT * FROM r"
+                )
+            found.append(self.ids(self._match(c, fk, keys, pk, limit), params))
         return np.concatenate(found) if found else EMPTY
-
-    def _chunked(self, ids: Ids) -> Iterator[str]:
-        for s in range(0, len(ids), CHUNK):
-            yield tids(ids[s : s + CHUNK])
 
     def xmins(self, table: str, ids: Ids) -> Ids:
         """The xmin (the writing transaction) of each row `ids`, in their order; a row that is
         not there is -1."""
         t = self.tables[table]
         out = np.full(len(ids), -1, dtype=np.int64)
-        sql = f"SELECT {row_id()}, xmin::text::int8 FROM {t.sql} WHERE ctid = ANY(%s::tid[])"
-        for s in range(0, len(ids), CHUNK):
-            part = ids[s : s + CHUNK]
+        s = 0
+        for chunk in pieces(t.sql, t.leaf_sql, ids):
+            part = np.concatenate([piece[2] for piece in chunk])
+            sql, params = by_ids(chunk, lambda rid: f"{rid}, x.xmin::text::int8", "x")
             with self.conn.cursor() as cur:
-                cur.execute(sql, (tids(part),))
+                cur.execute(sql, params)
                 rows = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 2)
-            at = np.searchsorted(part, rows[:, 0])
-            out[s + at] = rows[:, 1]
+            out[s + np.searchsorted(part, rows[:, 0])] = rows[:, 1]
+            s += len(part)
         return out

@@ -8,9 +8,10 @@ import numpy as np
 import pyarrow as pa
 
 from tdm.core.errors import TdmError
+from tdm.source.names import _quote
 from tdm.source.reader import SourceReader
 from tdm.source.subset import Subset
-from tdm.source.subset.postgres import row_id, tids
+from tdm.source.subset.rowids import by_ids, pieces
 from tdm.spec.model import TableSpec
 
 _ROW, _XMIN = "__tdm_row_id", "__tdm_xmin"
@@ -31,12 +32,18 @@ def read_subset(
         return schema.empty_table()
     with reader._lock:
         target = reader._target(name, table, schema.names, keyed=False)
-        if target.rel.kind not in ("table", "materialized view"):
+        if target.rel.kind not in ("table", "materialized view", "partitioned table"):
             raise TdmError(f"{target.about}: a subset reads tables by row id; this is a view")
-        inner = (
-            f"SELECT *, {row_id()} AS {_ROW}, xmin::text::int8 AS {_XMIN} FROM {target.rel.sql} "
-            f"WHERE ctid = ANY('{tids(ids)}'::tid[])"
-        )
+        leaves = subset.leaves.get(name, ())
+        if (target.rel.kind == "partitioned table") != bool(leaves):
+            raise TdmError(f"{target.about}: the source table was partitioned or unpartitioned "
+                           "since the subset was chosen; run again")  # fmt: skip
+        cols = "".join(f"s.{_quote(n)}, " for n in schema.names)
+        [chunk] = pieces(target.rel.sql, leaves, ids, size=len(ids))  # one query
+        inner, _ = by_ids(
+            chunk, lambda rid: f"{cols}{rid} AS {_ROW}, s.xmin::text::int8 AS {_XMIN}", "s",
+            inline=True,
+        )  # fmt: skip
         sql_from = f" FROM ({inner}) AS s ORDER BY {_ROW}"
         wide = pa.schema([*schema, pa.field(_ROW, pa.int64()), pa.field(_XMIN, pa.int64())])
         out = reader._select(target, table, wide, sql_from, check_keys=False)
