@@ -88,6 +88,9 @@ def _choose(
     # A TID scan cannot run in parallel: with workers the planner prefers a parallel scan of
     # the whole table to look up a chunk of row ids. (A setting of this transaction, no write.)
     conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    # The same queries run chunk after chunk, so psycopg prepares them; a generic plan would not
+    # see each chunk's ids (no hashed ANY, no TID scan by their count): plan every execution.
+    conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     subset = spec.subset
     tables: dict[str, PgTable] = {}
     for name, t in spec.tables.items():
