@@ -11,7 +11,15 @@ import yaml
 
 from tests.conftest import ROOT
 
-SERVICES = {"dagster-postgres", "code", "webserver", "daemon", "target-postgres", "mongodb"}
+SERVICES = {
+    "dagster-postgres",
+    "code",
+    "webserver",
+    "daemon",
+    "proxy",
+    "target-postgres",
+    "mongodb",
+}
 
 
 def compose_command() -> list[str] | None:
@@ -42,16 +50,21 @@ def test_dockerfile_copies_what_exists():
                 assert (ROOT / source).exists(), source
 
 
-def test_docker_compose_config_parses():
+def test_docker_compose_config_parses(tmp_path):
     command = compose_command()
     if command is None:
         pytest.skip(
             "no docker compose client installed (.ci/run installs Debian's "
             "docker-compose); there is no Docker engine here either way"
         )
+    # an empty env file: a developer's own .env (docs/deploy.md) must not decide the outcome
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
     env = {**os.environ, "TDM_MASKING_KEY": "x" * 32}
+    env |= {"TDM_UI_USER": "qa", "TDM_UI_PASSWORD": "not-a-real-password"}
+    base = [*command, "--env-file", str(empty), "-f", "docker-compose.yml", "config", "-q"]
     result = subprocess.run(
-        [*command, "-f", "docker-compose.yml", "config", "-q"],
+        base,
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -59,7 +72,7 @@ def test_docker_compose_config_parses():
     )
     assert result.returncode == 0, result.stderr
     missing = subprocess.run(
-        [*command, "-f", "docker-compose.yml", "config", "-q"],
+        base,
         capture_output=True,
         text=True,
         cwd=ROOT,
