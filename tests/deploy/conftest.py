@@ -4,11 +4,9 @@ webserver and the daemon). Everything stops, and the database is dropped, afterw
 
 from __future__ import annotations
 
-import json
 import secrets
 import shutil
 import textwrap
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.deploy import proxy as nginx
 from tests.deploy.stack import ADMIN, Local, Process, running, service, wait_for
-from tests.e2e.dagster_ui import free_port
+from tests.e2e.dagster_ui import free_port, graphql
 
 STARTUP_SECONDS = 240  # loading the code location on two busy cores
 # The smallest dataset with a foreign key and a mask, so the compose masking key is used.
@@ -70,15 +68,7 @@ class Stack:
         return "\n".join(p.tail() for p in self.processes)
 
     def graphql(self, query: str, url: str | None = None, **variables: Any) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{url or self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            body = json.load(answer)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+        return graphql(url or self.url, query, **variables)
 
     @contextmanager
     def instance(self) -> Iterator[dg.DagsterInstance]:

@@ -43,15 +43,7 @@ class DagsterUI:
         return f"http://{self.host}:{self.port}"
 
     def graphql(self, query: str, **variables: object) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            body = json.load(answer)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
+        return graphql(self.url, query, **variables)
 
     def log_tail(self, lines: int = 30) -> str:
         tails = []
@@ -130,3 +122,16 @@ def dagster_ui(tmp_path: Path, schemas: Path | None = None) -> Iterator[DagsterU
         ]
         _wait_until_loaded(ui, servers)
         yield ui
+
+
+def graphql(url: str, query: str, **variables: object) -> dict:
+    """The data of a GraphQL query to the webserver at `url` (no errors allowed)."""
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body = json.load(answer)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
