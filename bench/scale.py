@@ -73,7 +73,7 @@ def run(rows: int, batch_rows: int, work: Path) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=100_000_000)
-    p.add_argument("--batch-rows", type=int, default=1_000_000)
+    p.add_argument("--batch-rows", type=int, default=500_000)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     sizes = sorted({min(10_000_000, args.rows // 2 or 1), args.rows})

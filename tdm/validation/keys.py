@@ -48,24 +48,30 @@ def _examples(rows: pa.Array | pa.ChunkedArray) -> list[int]:
     return [int(v) for v in values[:EXAMPLES]]
 
 
-def _no_repeats(ordered: np.ndarray) -> bool:
-    return not np.any(ordered[1:] == ordered[:-1])
-
-
 def _key_array(data: pa.Table, columns: list[str]) -> np.ndarray | None:
-    """The key as one int64 array when every column is an integer, date, time or timestamp and
-    their ranges pack into 62 bits; else None. (Keys are often already increasing; else numpy
+    """The key as one int64 array: integer, date, time and timestamp columns as their values,
+    any other column as the index of its value among the column's distinct values (Arrow's
+    dictionary encoding: memory in proportion to the column, not a hash group-by's many times
+    that); None when the ranges do not pack into 62 bits or a type cannot be encoded. (numpy
     sorts 1M int64 in ~7 ms, ~8x faster than a hash group-by.)"""
     packed, span = None, 1
     for c in columns:
         col = data.column(c).combine_chunks()
+        if isinstance(col.type, pa.BaseExtensionType):
+            col = col.storage
         t = col.type
         kinds = (pa.types.is_integer, pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
-        if not any(k(t) for k in kinds) or pa.types.is_uint64(t):
-            return None
-        plain = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
-        v = np.asarray(col.cast(plain)).astype(np.int64, copy=False)
-        lo, hi = int(v.min()), int(v.max())
+        if any(k(t) for k in kinds) and not pa.types.is_uint64(t):
+            plain = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
+            v = np.asarray(col.cast(plain)).astype(np.int64, copy=False)
+            lo, hi = (int(v.min()), int(v.max())) if len(v) else (0, 0)
+        else:
+            try:
+                encoded = col.dictionary_encode()
+            except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+                return None
+            v = np.asarray(encoded.indices).astype(np.int64)
+            lo, hi = 0, max(len(encoded.dictionary) - 1, 0)
         if span * (hi - lo + 1) >= 2**62:
             return None
         packed = v - lo if packed is None else packed * (hi - lo + 1) + (v - lo)
@@ -78,8 +84,18 @@ def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
     if data.num_rows == 0:
         return 0, []
     key = _key_array(data, columns)
-    if key is not None and (np.all(key[1:] > key[:-1]) or _no_repeats(np.sort(key))):
-        return 0, []  # the usual case, settled by a sort; duplicates are counted below
+    if key is not None:
+        if np.all(key[1:] > key[:-1]):
+            return 0, []  # the usual case: keys made in order
+        order = np.argsort(key, kind="stable")
+        same = key[order[1:]] == key[order[:-1]]
+        if not same.any():
+            return 0, []
+        repeated = np.zeros(len(key), dtype=bool)  # in sorted order: equal to a neighbour
+        repeated[1:] |= same
+        repeated[:-1] |= same
+        rows = order[repeated]
+        return len(rows), _examples(data.column(ROW).take(pa.array(rows)))
     counts = (
         data.select(columns).group_by(columns, use_threads=False).aggregate([([], "count_all")])
     )
