@@ -15,6 +15,7 @@ from pipelines.automation import (
     refresh_schedule,
     schema_sensor,
 )
+from pipelines.executor import executor_from_env
 from resources import TdmResource
 from tdm.core import settings
 from tdm.core.errors import TdmError
@@ -72,6 +73,8 @@ def build_definitions(
     graphs += [dataset_assets(plan, plan.source) for plan in plans or []]
     parts += [dataset_definitions(graph) for graph in graphs]
     shared = dg.Definitions(
-        resources={"tdm": tdm or TdmResource()}, sensors=[drift_sensor(graphs)] if graphs else []
+        resources={"tdm": tdm or TdmResource()},
+        sensors=[drift_sensor(graphs)] if graphs else [],
+        executor=executor_from_env(),  # TDM_EXECUTOR: every job's steps (pipelines/executor.py)
     )
     return dg.Definitions.merge(*parts, shared)
