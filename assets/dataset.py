@@ -25,6 +25,8 @@ from assets.version import version_asset
 from tdm.core.files import file_sha256
 from tdm.environments.config import Environment, load_environments
 from tdm.plan.model import Plan
+from tdm.spec.library import template_of
+from tdm.spec.templates import templates_used
 from tdm.targets.files import url_format
 
 KINDS = {"postgresql": "postgres"}  # Dagster's kind where it differs from the URL scheme
@@ -56,7 +58,7 @@ def schema_asset(
         group_name=dataset,
         tags={"dagster/kind/yaml": ""},  # observable source assets take no kinds= argument
         description=about + (f"\n\nINVALID:\n\n{error}" if error else ""),
-        metadata={"path": dg.MetadataValue.path(str(path))},
+        metadata={"path": dg.MetadataValue.path(str(path)), **template_metadata(path)},
     )
     def _schema() -> dg.DataVersion:
         if error:
@@ -64,6 +66,18 @@ def schema_asset(
         return dg.DataVersion(file_sha256(path)[:16])
 
     return _schema
+
+
+def template_metadata(path: Path) -> dict[str, dg.MetadataValue]:
+    """Which template the spec was created from (`tdm init`) and which library templates it
+    `use:`s (docs/templates.md); nothing for a spec with neither."""
+    out: dict[str, dg.MetadataValue] = {}
+    if (name := template_of(path)) is not None:
+        out["tdm/template"] = dg.MetadataValue.text(name)
+    if used := templates_used(path):
+        text = ", ".join(f"{name} ({file})" for name, file in used.items())
+        out["tdm/templates_used"] = dg.MetadataValue.text(text)
+    return out
 
 
 @dataclass

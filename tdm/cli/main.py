@@ -25,6 +25,7 @@ from tdm.cli.exits import EPILOG, finish, guarded, interrupts
 from tdm.cli.introspect import cmd_introspect
 from tdm.cli.produce import cmd_generate, cmd_load, cmd_run
 from tdm.cli.report import cmd_diff, cmd_envs, cmd_scan, cmd_validate, cmd_versions
+from tdm.cli.templates import cmd_init, cmd_templates
 
 
 def parser() -> argparse.ArgumentParser:
@@ -162,6 +163,26 @@ def parser() -> argparse.ArgumentParser:
     )
     it.add_argument("-o", "--output", required=True, help="spec file to write ('-': stdout)")
     it.set_defaults(func=cmd_introspect)
+
+    tp = sub.add_parser(
+        "templates", parents=[common], help="list the bundled project templates, one line each"
+    )
+    tp.add_argument("--json", action="store_true")
+    tp.set_defaults(func=cmd_templates)
+
+    ini = sub.add_parser(
+        "init",
+        parents=[common],
+        help="create a working project (schemas/<name>.yaml, environments.yaml) from a template",
+    )
+    ini.add_argument("dir", nargs="?", default=".", help="project directory (default: here)")
+    ini.add_argument(
+        "--template", default="retail", help="a bundled template (`tdm templates`; default retail)"
+    )
+    ini.add_argument(
+        "--force", action="store_true", help="replace an existing spec and environments.yaml"
+    )
+    ini.set_defaults(func=cmd_init)
     return p
 
 

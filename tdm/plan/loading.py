@@ -22,7 +22,7 @@ from tdm.plan.model import Plan
 from tdm.plan.stages import load_checked
 from tdm.spec.model import DatasetSpec, MaskSpec
 from tdm.spec.problems import pydantic_problems
-from tdm.spec.reading import read_yaml
+from tdm.spec.templates import read_spec
 
 
 def parse_spec(path: str | Path) -> DatasetSpec:
@@ -32,7 +32,7 @@ def parse_spec(path: str | Path) -> DatasetSpec:
 
 
 def _parse(path: Path) -> tuple[DatasetSpec, dict[KeyPath, int]]:
-    data, lines = read_yaml(path)
+    data, lines = read_spec(path)
     if not isinstance(data, dict):
         raise SpecError(
             str(path),

@@ -27,8 +27,8 @@ from tdm.plan.compile import build_plan
 from tdm.plan.model import Plan
 from tdm.plan.partial import sound_part
 from tdm.spec.model import DatasetSpec
-from tdm.spec.reading import read_yaml_checked
 from tdm.spec.salvage import Damage, salvage
+from tdm.spec.templates import read_spec_checked
 
 NOT_A_MAPPING = Problem(
     "", "a spec is a mapping with dataset, seed and tables", "start from schemas/retail.yaml", 1
@@ -39,7 +39,7 @@ def load_checked(
     path: Path, seed: int | None = None, scale: float | None = None, gate_pii: bool = True
 ) -> Plan:
     """The plan of the spec file at `path`, or a SpecError with every problem it has."""
-    data, lines, twice = read_yaml_checked(path)
+    data, lines, twice, uses = read_spec_checked(path)  # with `use:` resolved
     if not isinstance(data, dict):
         raise SpecError(str(path), [NOT_A_MAPPING])
     spec, damage, shape = salvage(data, lines)
@@ -48,7 +48,7 @@ def load_checked(
         spec = spec.with_overrides(seed=seed, scale=scale).resolved()
         plan, later = check_stages(spec, damage, path, gate_pii, earlier=bool(twice or shape))
         stages += later
-    problems = in_order(stages, lines)
+    problems = in_order([uses.attribute(stage) for stage in stages], lines)
     if problems or plan is None:
         raise SpecError(str(path), problems)
     plan.source_hash = file_sha256(path)
