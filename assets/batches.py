@@ -7,6 +7,7 @@ from assets import names
 from assets.checks import MASKING, SUITE, check_result, suite_spec
 from assets.common import failing, observe_spec, production, run_plan, say
 from assets.metadata import column_schema, table_description
+from assets.metrics import batch_figures
 from resources import TdmResource
 from tdm.plan.model import Plan
 from tdm.produce.batches import produce_table
@@ -69,17 +70,20 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
                 if made.redrawn
                 else ""
             ),
+            dataset=ds,
+            table=table,
+            rows=made.rows,
+            seconds=round(made.seconds, 3),
         )
+        figures = batch_figures(ds, table, made)  # rows, rows/s, bytes, seconds per stage
         metadata = {
+            **figures.metadata[""],
             names.VERSION_META: prod.version,
             "seed": prod.plan.spec.seed,
             "batches": len(keys),
-            "rows": made.rows,
-            "rows_per_second": round(made.rows / made.seconds) if made.seconds else made.rows,
             names.STORE_META: dg.MetadataValue.path(str(store.dir(ds, prod.version) / table)),
             "masked_columns": dg.MetadataValue.json(prod.masker.describe(table)),
             "masking_key": prod.masker.fingerprint or "",
-            "validation_seconds": round(made.validation_seconds, 3),
             "rows_drawn_again": dg.MetadataValue.json(made.redrawn),  # per check: tdm.plan.repair
         }
         if prod.plan.subset is not None:  # rows chosen of the table's rows, and why
@@ -88,6 +92,7 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
         if len(keys) == 1:
             metadata["dagster/row_count"] = made.rows
         yield dg.MaterializeResult(metadata=metadata)
+        figures.push(context)
         yield check_result(SUITE, made.suite)
         if extracted:
             yield check_result(MASKING, made.masking)

@@ -70,7 +70,8 @@ def observe_spec(context, plan: Plan) -> None:
         )
 
 
-def say(context, message: str) -> None:
-    """To the run's log in the UI, and to the CLI's progress lines."""
+def say(context, message: str, **fields: object) -> None:
+    """To the run's log in the UI, and to the CLI's progress lines; `fields` (dataset, table,
+    rows, ...) are the structured fields of its JSON log line (tdm.core.logs)."""
     context.log.info(message)
-    progress_log.info(message)
+    progress_log.info(message, extra=fields)

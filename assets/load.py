@@ -10,6 +10,7 @@ from pydantic import Field
 
 from assets import names
 from assets.common import failing, say
+from assets.metrics import load_figures
 from resources import TdmResource
 from tdm.environments.deploy import deploy
 from tdm.plan.model import Plan
@@ -60,7 +61,15 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
             env = tdm.environment(context.partition_key)
             done = deploy(env, tdm.store(), ds, config.version, force=config.force)
         report = done.report
-        say(context, f"loaded {ds} {done.version} into {env.name}: {report.total_rows:,} rows")
+        figures = load_figures(ds, env.name, report.rows, done.seconds)  # seconds, rows/s
+        say(
+            context,
+            f"loaded {ds} {done.version} into {env.name}: {report.total_rows:,} rows",
+            dataset=ds,
+            version=done.version,
+            environment=env.name,
+            rows=report.total_rows,
+        )
         yield dg.MaterializeResult(
             metadata={
                 names.VERSION_META: done.version,
@@ -69,9 +78,10 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
                 "previous_version": report.previous or "",
                 "dagster/row_count": report.total_rows,
                 "rows_per_table": dg.MetadataValue.json(report.rows),
-                "rows_per_second": round(report.total_rows / done.seconds) if done.seconds else 0,
+                **figures.metadata[""],
             }
         )
+        figures.push(context)
         yield dg.AssetCheckResult(
             check_name=DRIFT, passed=True, metadata={"note": "schema rebuilt by this load"}
         )

@@ -12,6 +12,7 @@ from assets import names
 from assets.checks import INTEGRITY, check_result
 from assets.common import failing, observe_spec, production, run_plan, say
 from assets.metadata import column_schema, preview, privacy, subset_of, version_description
+from assets.metrics import version_figures
 from resources import TdmResource
 from tdm.plan.model import Plan
 from tdm.produce.version import seal_version
@@ -58,8 +59,12 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
             context,
             f"version {version} of {ds} "
             f"{'reused (already sealed)' if sealed.reused else 'sealed'}; validation {verdict}",
+            dataset=ds,
+            version=version,
+            rows=sum(info["rows"] for info in manifest["tables"].values()),
         )
         observe_spec(context, plan)
+        figures = version_figures(ds, sealed)  # bytes, checks passed/failed, validation seconds
         for t in prod.plan.order:
             info = manifest["tables"][t]
             yield dg.MaterializeResult(
@@ -82,8 +87,10 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
                     ),
                     **privacy(sealed.privacy, t),
                     **subset_of(manifest, t),
+                    **figures.metadata[t],
                 },
             )
+        figures.push(context)
         for t in prod.plan.order:
             mine = [CheckResult.from_dict(c) for c in report["checks"] if c["table"] == t]
             yield check_result(INTEGRITY, mine, asset_key=names.key(ds, names.VERSION, t))

@@ -34,7 +34,7 @@ exit codes (the same for every command):
   141  the reader of the output went away (`tdm envs | head -1`): nothing said
 
 Results go to stdout, once; progress and messages to stderr (a progress bar
-when stderr is a terminal, plain lines otherwise, none with --quiet)."""
+when stderr is a terminal, JSON log lines otherwise, none with --quiet)."""
 
 
 class Interrupted(KeyboardInterrupt):

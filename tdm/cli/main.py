@@ -26,6 +26,7 @@ from tdm.cli.introspect import cmd_introspect
 from tdm.cli.produce import cmd_generate, cmd_load, cmd_run
 from tdm.cli.report import cmd_diff, cmd_envs, cmd_scan, cmd_validate, cmd_versions
 from tdm.cli.templates import cmd_init, cmd_templates
+from tdm.core.logs import configure as configure_logs
 
 
 def parser() -> argparse.ArgumentParser:
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def command() -> int:
         args = parser().parse_args(argv)
+        configure_logs()  # JSON lines when stderr is not a terminal (tdm.core.logs)
         return args.func(args)
 
     with interrupts():

@@ -1,7 +1,7 @@
-"""Progress on stderr: a bar (rich) when stderr is a terminal, plain lines in a pipe, nothing
-with --quiet. A command's results go to stdout, once: progress messages that are results (the
-engine says `loaded ...` and `version ... sealed` as it goes) are kept for the command to print,
-never shown twice."""
+"""Progress on stderr: a bar (rich) when stderr is a terminal, JSON log lines in a pipe
+(tdm.core.logs; TDM_LOG_FORMAT=text: plain lines), nothing with --quiet. A command's results go
+to stdout, once: progress messages that are results (the engine says `loaded ...` and
+`version ... sealed` as it goes) are kept for the command to print, never shown twice."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from contextlib import suppress
 from typing import Any
 
 from tdm.cli.exits import tell
+from tdm.core import logs
 
 LOG = "tdm.progress"  # what the Dagster layer says as a run goes (assets.common.say)
 # A batch written (tdm.produce.batches' debug line): "<table> <batch>: rows <start>..<stop> -> ..."
@@ -33,7 +34,7 @@ class _Handler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         with suppress(Exception):  # a progress line is never worth failing a command for
-            self.progress.said(record.getMessage())
+            self.progress.said(record.getMessage(), logs.fields(record))
 
 
 class Progress:
@@ -69,18 +70,21 @@ class Progress:
         if self.bar is not None:
             self.bar.stop()
 
-    def said(self, message: str) -> None:
+    def said(self, message: str, fields: dict[str, Any] | None = None) -> None:
         if self.prefixes and message.startswith(self.prefixes):
             self.results.append(message)
         else:
-            self.line(f"  {message}")
+            self.line(f"  {message}", LOG, **(fields or {}))
 
-    def line(self, text: str) -> None:
-        """A line that stays: above the bar, or on stderr."""
+    def line(self, text: str, logger: str = "tdm.cli", **fields: Any) -> None:
+        """A line that stays: above the bar, or on stderr (a JSON log line when stderr is not a
+        terminal: tdm.core.logs)."""
         if self.quiet:
             return
         if self.bar is not None:
             self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        elif logs.json_wanted(sys.stderr):
+            tell(logs.line(logger, text, **fields))
         else:
             tell(text)
 

@@ -24,6 +24,10 @@ class TableBatches:
     suite: list[CheckResult]  # the table's suite on these batches
     masking: list[CheckResult]  # masked values compared with the raw ones (extracted tables)
     redrawn: dict[str, int] = field(default_factory=dict)  # rows drawn again, per check
+    bytes: int = 0  # of the batch files written
+    # seconds per stage: "generate" (or "extract"), "mask", "write", "validate" (the suite, and
+    # the masked-against-raw comparison of extracted tables)
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def produce_table(
@@ -37,19 +41,26 @@ def produce_table(
     plan, ds, version = prod.plan, prod.plan.name, prod.version
     index = {k: i for i, k in enumerate(plan.batch_keys())}
     extracted = plan.extracted(table)
-    started, rows, masking = time.perf_counter(), 0, []
+    started, rows, size, masking = time.perf_counter(), 0, 0, []
+    stages: dict[str, float] = {"extract" if extracted else "generate": 0.0, "mask": 0.0}
+    compared = written_in = 0.0
     before = dict(plan.redrawn.get(table, {}))
     suite = SuiteRun(plan, table, partial(save_group_results, store, ds, version, table))
     for key in keys:
         start, stop = plan.block(table, index[key])
         if start == stop:
             continue  # this table has no rows in this batch
-        raw, data = prod.batch(table, start, stop)
+        raw, data = prod.batch(table, start, stop, stages)
+        clock = time.perf_counter()
         if extracted:
             found = validate_masking(plan, ds, data, raw, table, prod.masker.key, start=start)
             save_batch_results(store, ds, version, table, key, found, kind="masking")
             masking += found
+            compared += time.perf_counter() - clock
+            clock = time.perf_counter()
         written = store.write_batch(ds, version, table, key, data)
+        size += store.files.size(written.path)
+        written_in += time.perf_counter() - clock
         rows += written.rows
         if log:
             log(f"{table} {key}: rows {start:,}..{stop:,} -> {written.path}")
@@ -58,4 +69,7 @@ def produce_table(
     seconds = time.perf_counter() - started - suite.seconds
     after = plan.redrawn.get(table, {})
     redrawn = {c: n - before.get(c, 0) for c, n in after.items() if n > before.get(c, 0)}
-    return TableBatches(rows, seconds, suite.seconds, checked, merge(masking), redrawn)
+    stages |= {"write": written_in, "validate": suite.seconds + compared}
+    return TableBatches(
+        rows, seconds, suite.seconds, checked, merge(masking), redrawn, size, stages
+    )

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from tdm.produce.production import Production
 from tdm.store.versions import VersionStore
@@ -17,13 +18,18 @@ class Sealed:
     report: dict  # the version's validation report (validation.json)
     reused: bool  # an earlier run had sealed the same version
     privacy: dict | None = None  # its privacy report (privacy.json)
+    seconds: dict[str, float] = field(default_factory=dict)  # "seal", "validate"
 
 
 def seal_version(prod: Production, store: VersionStore, run_id: str | None = None) -> Sealed:
     plan, version = prod.plan, prod.version
+    started = time.perf_counter()
     reused = store.is_sealed(plan.name, version)
     manifest = store.seal(plan, version, dagster_run_id=run_id, **prod.facts())
+    sealed = time.perf_counter()
     report = validate_stored(store, plan, version, reuse_suites=True)
+    seconds = {"seal": sealed - started, "validate": time.perf_counter() - sealed}
     if report["success"]:
         store.mark_latest(plan.name, version)
-    return Sealed(manifest, report, reused, load_privacy(store, plan.name, version))
+    privacy = load_privacy(store, plan.name, version)
+    return Sealed(manifest, report, reused, privacy, seconds)

@@ -18,6 +18,9 @@ SERVICES = {
     "daemon",
     "proxy",
     "target-postgres",
+    "pushgateway",
+    "prometheus",
+    "grafana",
     "mongodb",
 }
 
