@@ -88,9 +88,9 @@ def production(params: dict[str, Any], planned: str | None = None) -> Production
 
 
 def store() -> VersionStore:
-    from tdm.store.versions import VersionStore
+    from tdm.store.versions import VersionStore, store_location
 
-    return VersionStore(settings.store_root())
+    return VersionStore(store_location())
 
 
 def _failed(kind: str, messages: list[str]) -> AirflowFailException:

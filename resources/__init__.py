@@ -7,11 +7,10 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from tdm.core import settings
 from tdm.environments.config import Environment, get_environment
 from tdm.masking.apply import Masker
 from tdm.masking.keys import ENV_VAR, MaskingKey, key_from_env
-from tdm.store.versions import VersionStore
+from tdm.store.versions import VersionStore, store_location
 
 
 class TdmResource(dg.ConfigurableResource):
@@ -32,7 +31,9 @@ class TdmResource(dg.ConfigurableResource):
         "try or 10 for a load test (empty: the spec's counts).",
     )
     store_root: str = Field(
-        default="", description="Version store directory (empty: $TDM_STORE or .tdm/store)."
+        default="",
+        description="Version store: a directory or s3://bucket/prefix (empty: $TDM_STORE or "
+        ".tdm/store).",
     )
     environments_file: str = Field(
         default="",
@@ -45,7 +46,7 @@ class TdmResource(dg.ConfigurableResource):
     )
 
     def store(self) -> VersionStore:
-        return VersionStore(self.store_root or settings.store_root())
+        return VersionStore(self.store_root or store_location())
 
     def environment(self, name: str) -> Environment:
         return get_environment(name, self.environments_file or None)

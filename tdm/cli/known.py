@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from tdm.core import settings
 from tdm.core.errors import TdmError, did_you_mean
-from tdm.core.names import is_name
 
 if TYPE_CHECKING:
     from tdm.environments.config import Environment
@@ -47,10 +46,9 @@ def dataset_of(path: Path) -> str:
 
 def stored_datasets() -> list[str]:
     """Datasets with a directory in the version store."""
-    root = settings.store_root()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and is_name("dataset", p.name))
+    from tdm.store.versions import VersionStore, store_location
+
+    return VersionStore(store_location()).datasets()
 
 
 def spec_datasets() -> list[str]:
@@ -65,10 +63,12 @@ def check_dataset(dataset: str) -> None:
         return
     specs = spec_datasets()
     if dataset not in specs:
+        from tdm.store.versions import store_location
+
         hint = suggest(dataset, specs + stored)
         raise TdmError(
             f"unknown dataset {dataset!r}: no spec in {settings.schemas_dir()} names it and the "
-            f"store {settings.store_root()} holds no version of it; {hint}"
+            f"store {store_location()} holds no version of it; {hint}"
         )
 
 
@@ -100,7 +100,7 @@ def check_version(store: VersionStore, dataset: str, version: str) -> str:
     the closest known one. A damaged version is left to the store to describe."""
     from tdm.store.manifests import MANIFEST
 
-    if version not in KEYWORDS and not store.path(dataset, version, MANIFEST).exists():
+    if version not in KEYWORDS and not store.exists(dataset, version, MANIFEST):
         found, broken = store.listing(dataset)
         known = [m["version"] for m in found] + list(broken)
         raise TdmError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,9 +72,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(plan: Plan, env: Environment | None, args: argparse.Namespace) -> None:
     from pipelines.runner import run_dataset
-    from tdm.store.versions import VersionStore
+    from tdm.store.versions import VersionStore, store_location
 
-    store = VersionStore(settings.store_root())
+    store = VersionStore(store_location())
     before, holds = sealed(store, plan.name), held_before(env, plan.name)
     results = ("version ", f"loaded {plan.name} ")
     started = time.perf_counter()
@@ -160,12 +161,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     """Load a sealed version. The plan comes from the version's own manifest, so a rollback
     depends neither on today's spec file nor on the source database being reachable."""
     from tdm.store.manifests import MANIFEST
-    from tdm.store.versions import VersionStore
+    from tdm.store.versions import VersionStore, store_location
 
     env = check_environment(args.env)
     check_dataset(args.dataset)
     check_environment(args.env, args.dataset)
-    store = VersionStore(settings.store_root())
+    store = VersionStore(store_location())
     version = check_version(store, args.dataset, args.version)
 
     from pipelines.runner import load_version  # Dagster: once the arguments are known good
@@ -175,9 +176,13 @@ def cmd_load(args: argparse.Namespace) -> int:
     plan.source = store.dir(args.dataset, version) / MANIFEST
     holds = held_before(env, args.dataset)
     with (
+        tempfile.TemporaryDirectory(prefix="tdm-load-") as tmp,
         on_interrupt(lambda: load_state(env, args.dataset, version, holds)),
         Progress(args.quiet, (f"loaded {args.dataset} ",)) as progress,
     ):
+        if not store.local:  # the graph reads its plan's file: the manifest, copied from the bucket
+            plan.source = Path(tmp) / MANIFEST
+            plan.source.write_text(store.read_text(args.dataset, version, MANIFEST) or "")
         progress.step(f"loading {args.dataset} {version} into {args.env}")
         load_version(plan, args.env, version, force=args.force)  # checks validation, checksums
     print("\n".join(progress.results) or f"loaded {args.dataset} {version} into {args.env}")

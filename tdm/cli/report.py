@@ -7,7 +7,6 @@ import json
 import sys
 
 from tdm.cli.known import check_dataset, check_version, spec_datasets, stored_datasets
-from tdm.core import settings
 from tdm.core.errors import TdmError
 
 
@@ -78,10 +77,10 @@ def _scan_line(r) -> str:
 def cmd_versions(args: argparse.Namespace) -> int:
     """Sealed versions with the fingerprint of the key each was masked under, and the damaged
     ones (listed apart, with what is wrong; exit 1)."""
-    from tdm.store.versions import VersionStore
+    from tdm.store.versions import VersionStore, store_location
 
     check_dataset(args.dataset)
-    store = VersionStore(settings.store_root())
+    store = VersionStore(store_location())
     found, broken = store.listing(args.dataset)
     latest = store.latest(args.dataset) if found else None
     rows = [
@@ -165,12 +164,12 @@ def _known_datasets() -> list[str]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Show a version's stored validation report, or run it again (--rerun, or when missing)."""
-    from tdm.store.versions import VersionStore
+    from tdm.store.versions import VersionStore, store_location
     from tdm.validation.privacy_report import load_privacy, summary
     from tdm.validation.results import load_report
 
     check_dataset(args.dataset)
-    store = VersionStore(settings.store_root())
+    store = VersionStore(store_location())
     version = check_version(store, args.dataset, args.version)
     report = None if args.rerun else load_report(store, args.dataset, version)
     if report is None:
@@ -200,10 +199,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from tdm.store.diff import diff_versions
-    from tdm.store.versions import VersionStore
+    from tdm.store.versions import VersionStore, store_location
 
     check_dataset(args.dataset)
-    store = VersionStore(settings.store_root())
+    store = VersionStore(store_location())
     old, new = (check_version(store, args.dataset, v) for v in (args.old, args.new))
     report = diff_versions(store, args.dataset, old, new)
     if args.json:

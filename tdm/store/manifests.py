@@ -6,17 +6,47 @@ path outside its version, nor fail later with a KeyError. `manifest_problem` say
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from tdm.core.errors import shorten
 from tdm.core.names import is_name
+from tdm.store.ids import ENGINE, full_spec, spec_hash
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 256 * 2**20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # MaskingKey.fingerprint (tdm.masking.keys): listings print it, so nothing else may pass for one
 _FINGERPRINT = re.compile(r"(dev-)?[0-9a-f]{16}")
+
+
+def columns(plan: Any, table: str) -> list[dict]:
+    """The columns of `table` as a manifest lists them."""
+    logical = plan.spec.tables[table].columns
+    return [
+        {"name": f.name, "type": str(logical[f.name].logical), "nullable": f.nullable}
+        for f in plan.schema(table)
+    ]
+
+
+def new_manifest(plan: Any, version: str, tables: dict, facts: dict) -> dict:
+    """The manifest sealing `version` of `plan`'s dataset, whose files `tables` lists."""
+    return {
+        "format": 1,
+        "dataset": plan.name,
+        "version": version,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "engine": ENGINE,
+        "spec_hash": spec_hash(plan.spec),
+        "seed": plan.spec.seed,
+        "reference_date": str(plan.spec.today),
+        "batches": plan.batches,
+        "order": plan.order,
+        "tables": tables,
+        "spec": full_spec(plan.spec),
+        **facts,
+    }
 
 
 def manifest_problem(data: Any, dataset: str, version: str) -> str | None:

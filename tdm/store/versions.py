@@ -1,12 +1,13 @@
 """Dataset versions: an immutable Parquet store with manifests.
 
 Layout: <store>/<dataset>/<version>/<table>/<batch>.parquet plus manifest.json. A version is
-complete ("sealed") once its manifest exists; sealed versions are never written again.
+complete ("sealed") once its manifest exists; sealed versions are never written again. The store
+is a directory (tdm.store.local) or s3://bucket/prefix (tdm.store.objects, docs/store.md).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tdm.core.errors import TdmError, shorten
-from tdm.core.files import atomic_write, file_sha256
 from tdm.core.names import check_name, is_name
-from tdm.store.ids import ENGINE, full_spec, spec_hash
-from tdm.store.manifests import MANIFEST, MAX_MANIFEST_BYTES, manifest_problem
+from tdm.store.local import LocalFiles
+from tdm.store.manifests import (
+    MANIFEST,
+    MAX_MANIFEST_BYTES,
+    columns,
+    manifest_problem,
+    new_manifest,
+)
+from tdm.store.objects import ObjectStoreError, S3Files, S3Path, is_url, store_location
+
+__all__ = ["BatchFile", "BrokenVersion", "StorePath", "VersionStore", "store_location"]
+
+StorePath = Path | S3Path  # a local path, or an object's key shown as s3://bucket/...
 
 
 class BrokenVersion(TdmError):
@@ -37,44 +48,59 @@ class BrokenVersion(TdmError):
 class BatchFile:
     table: str
     batch: str
-    path: Path
+    path: StorePath
     rows: int
 
 
 class VersionStore:
     """Every path it reads or writes is built from checked names (tdm.core.names) and must resolve
-    inside the store: `..`, absolute paths and symlinks pointing out are refused."""
+    inside the store: `..`, absolute paths and symlinks pointing out are refused.
+
+    `root` is a directory or s3://bucket/prefix; paths are Paths or S3Paths accordingly."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.files = S3Files(root) if is_url(root) else LocalFiles(Path(root))
+        self.root = self.files.root
 
-    def _inside(self, path: Path) -> Path:
-        real, root = path.resolve(), self.root.resolve()
-        if not real.is_relative_to(root):
-            raise TdmError(
-                f"{path} leads to {real}, outside the version store {root} (a symbolic link?); "
-                "the store reads and writes only inside itself: remove the link"
-            )
-        return path
+    @property
+    def local(self) -> bool:
+        return self.files.local
 
-    def dataset_dir(self, dataset: str) -> Path:
-        return self._inside(self.root / check_name("dataset", dataset))
+    def dataset_dir(self, dataset: str) -> StorePath:
+        return self.files.path(check_name("dataset", dataset))
 
-    def path(self, dataset: str, version: str, *parts: str) -> Path:
+    def path(self, dataset: str, version: str, *parts: str) -> StorePath:
         """A path in a version's directory (parts come from the code or a checked manifest)."""
-        base = self.root / check_name("dataset", dataset) / check_name("version", version)
-        return self._inside(base.joinpath(*parts))  # a link anywhere on the way resolves out
+        return self.files.path(
+            check_name("dataset", dataset), check_name("version", version), *parts
+        )
 
-    def dir(self, dataset: str, version: str) -> Path:
+    def dir(self, dataset: str, version: str) -> StorePath:
         return self.path(dataset, version)
 
-    def batch_path(self, dataset: str, version: str, table: str, batch: str) -> Path:
+    def batch_path(self, dataset: str, version: str, table: str, batch: str) -> StorePath:
         return self.path(
             dataset, version, check_name("table", table), f"{check_name('batch', batch)}.parquet"
         )
 
+    def exists(self, dataset: str, version: str, *parts: str) -> bool:
+        return self.files.exists(self.path(dataset, version, *parts))
+
+    def read_text(self, dataset: str, version: str, *parts: str) -> str | None:
+        """A text file kept beside a version (validation.json, ...), or None when absent."""
+        path = self.path(dataset, version, *parts)
+        return self.files.read_text(path) if self.files.exists(path) else None
+
+    def write_text(self, dataset: str, version: str, *parts: str, text: str) -> None:
+        """Write a text file beside a version, whole (atomically), replacing any before it."""
+        self.files.write_text(self.path(dataset, version, *parts), text)
+
+    def datasets(self) -> list[str]:
+        """Datasets with a directory in the store."""
+        return sorted(n for n in self.files.children(self.root) if is_name("dataset", n))
+
     def is_sealed(self, dataset: str, version: str) -> bool:
-        return self.path(dataset, version, MANIFEST).exists()
+        return self.exists(dataset, version, MANIFEST)
 
     def write_batch(
         self, dataset: str, version: str, table: str, batch: str, data: pa.Table
@@ -82,7 +108,7 @@ class VersionStore:
         """Write one batch file atomically; a sealed version is left untouched."""
         path = self.batch_path(dataset, version, table, batch)
         if not self.is_sealed(dataset, version):
-            atomic_write(path, lambda tmp: pq.write_table(data, tmp, compression="zstd"))
+            self.files.write_parquet(path, data)
         return BatchFile(table, batch, path, data.num_rows)
 
     def seal(self, plan: Any, version: str, **facts: Any) -> dict:
@@ -95,19 +121,19 @@ class VersionStore:
             files, rows = [], 0
             for batch in plan.batch_keys()[: plan.table_batches(table)]:
                 path = self.batch_path(dataset, version, table, batch)
-                if not path.exists():
+                if not self.files.exists(path):
                     raise TdmError(
                         f"version {version} of {dataset} is incomplete: {path} is "
                         "missing; materialise every batch partition before sealing"
                     )
-                count = pq.ParquetFile(path).metadata.num_rows
+                count, size, sha256 = self.files.describe(path)
                 files.append(
                     {
                         "batch": batch,
                         "path": f"{table}/{batch}.parquet",
                         "rows": count,
-                        "bytes": path.stat().st_size,
-                        "sha256": file_sha256(path),
+                        "bytes": size,
+                        "sha256": sha256,
                     }
                 )
                 rows += count
@@ -116,52 +142,26 @@ class VersionStore:
                     f"version {version}: {table} holds {rows} rows, the plan "
                     f"says {plan.rows[table]}; regenerate its batches"
                 )
-            schema = plan.schema(table)
-            tables[table] = {
-                "rows": rows,
-                "columns": [
-                    {
-                        "name": f.name,
-                        "type": str(plan.spec.tables[table].columns[f.name].logical),
-                        "nullable": f.nullable,
-                    }
-                    for f in schema
-                ],
-                "files": files,
-            }
-        manifest = {
-            "format": 1,
-            "dataset": dataset,
-            "version": version,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "engine": ENGINE,
-            "spec_hash": spec_hash(plan.spec),
-            "seed": plan.spec.seed,
-            "reference_date": str(plan.spec.today),
-            "batches": plan.batches,
-            "order": plan.order,
-            "tables": tables,
-            "spec": full_spec(plan.spec),
-            **facts,
-        }
-        atomic_write(
-            self.path(dataset, version, MANIFEST),
-            lambda tmp: tmp.write_text(json.dumps(manifest, indent=2) + "\n"),
-        )
+            tables[table] = {"rows": rows, "columns": columns(plan, table), "files": files}
+        if self.is_sealed(dataset, version):  # sealed meanwhile by another run: keep that one
+            return self.manifest(dataset, version)
+        manifest = new_manifest(plan, version, tables, facts)
+        # last, and only once: the manifest seals the version
+        self.write_text(dataset, version, MANIFEST, text=json.dumps(manifest, indent=2) + "\n")
         return manifest
 
     def manifest(self, dataset: str, version: str) -> dict:
         """The version's manifest, checked (BrokenVersion when damaged)."""
         path = self.path(dataset, version, MANIFEST)
-        if not path.exists():
+        if not self.files.exists(path):
             known = ", ".join(m["version"] for m in self.versions(dataset)) or "none"
             raise TdmError(
                 f"no version {version} of dataset {dataset} in {self.root} (known: {known})"
             )
         try:
-            if path.stat().st_size > MAX_MANIFEST_BYTES:
+            if self.files.size(path) > MAX_MANIFEST_BYTES:
                 raise ValueError(f"larger than {MAX_MANIFEST_BYTES:,} bytes")
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(self.files.read_text(path))
         except (OSError, ValueError, RecursionError) as e:
             reason = f"{MANIFEST} is not readable JSON ({e})"
             raise BrokenVersion(dataset, version, reason) from None
@@ -175,8 +175,7 @@ class VersionStore:
         one broken manifest does not hide the others."""
         base = self.dataset_dir(dataset)
         good, broken = [], {}
-        for path in sorted(base.glob(f"*/{MANIFEST}")) if base.is_dir() else []:
-            version = path.parent.name
+        for version in self.files.sealed(base):
             if not is_name("version", version):
                 broken[shorten(version)] = "not a version directory name"
                 continue
@@ -184,6 +183,8 @@ class VersionStore:
                 good.append(self.manifest(dataset, version))
             except BrokenVersion as e:
                 broken[version] = e.reason
+            except ObjectStoreError:  # unreachable: no verdict on the version
+                raise
             except TdmError as e:  # e.g. a symbolic link out of the store
                 broken[version] = str(e)
         good.sort(key=lambda m: (m["created_at"], m["version"]))
@@ -196,13 +197,12 @@ class VersionStore:
     def mark_latest(self, dataset: str, version: str) -> None:
         """Remember the version most recently produced (which may be an older, reused one)."""
         check_name("version", version)
-        pointer = self.dataset_dir(dataset) / "LATEST"
-        atomic_write(pointer, lambda tmp: tmp.write_text(version + "\n"))
+        self.files.write_text(self.dataset_dir(dataset) / "LATEST", version + "\n")
 
     def latest(self, dataset: str) -> str:
         pointer = self.dataset_dir(dataset) / "LATEST"
-        if pointer.exists():
-            named = pointer.read_text(encoding="utf-8", errors="replace").strip()
+        if self.files.exists(pointer):
+            named = self.files.read_text(pointer, errors="replace").strip()
             if not is_name("version", named):
                 raise TdmError(
                     f"{pointer} is damaged (it names {shorten(named)}); pass --version with an "
@@ -242,9 +242,9 @@ class VersionStore:
         for info in manifest["tables"].values():
             for f in info["files"]:
                 path = self.path(dataset, version, f["path"])
-                if not path.is_file():
+                if not self.files.is_file(path):
                     changed.append(f"{f['path']} vanished")
-                elif file_sha256(path) != f["sha256"]:
+                elif self.files.sha256(path) != f["sha256"]:
                     changed.append(f"{f['path']} changed (sha256 differs from the manifest)")
         if changed:
             more = f"; and {len(changed) - 5} more" if len(changed) > 5 else ""
@@ -260,16 +260,30 @@ class VersionStore:
         rows: int | None = None,
     ) -> pa.Table:
         """One batch file of a manifest's `files`, as a table, or only its first `rows` rows
-        (the rest is not read); BrokenVersion if unreadable."""
+        (the rest is not read); BrokenVersion if unreadable. From object storage, the whole object
+        is fetched and checked against the manifest's sha256 first."""
         path = self.path(dataset, version, entry["path"])
+        source = path if self.local else self._fetch(dataset, version, entry, path)
         try:
             if rows is None:
-                return pq.read_table(path, columns=columns)
-            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns), None)
+                return pq.read_table(source, columns=columns)
+            first = next(
+                pq.ParquetFile(source).iter_batches(batch_size=rows, columns=columns), None
+            )
         except (OSError, pa.ArrowException) as e:
             reason = f"{entry['path']} cannot be read ({shorten(str(e), 200)})"
             raise BrokenVersion(dataset, version, reason) from None
         return pa.Table.from_batches([first]) if first is not None else pa.table({})
+
+    def _fetch(self, dataset: str, version: str, entry: dict, path: S3Path) -> pa.BufferReader:
+        try:
+            data = self.files.read_bytes(path)
+        except FileNotFoundError:
+            raise BrokenVersion(dataset, version, f"{entry['path']} vanished") from None
+        if "sha256" in entry and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            reason = f"{entry['path']} changed (sha256 differs from the manifest) in {path}"
+            raise BrokenVersion(dataset, version, reason)
+        return pa.BufferReader(data)
 
     def batches(self, dataset: str, version: str, table: str):
         """The table's batches in row order, one pyarrow Table at a time."""

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from collections import defaultdict
 
-from tdm.core.files import atomic_write
 from tdm.masking.strategies import STRATEGIES
 from tdm.validation.anonymity import anonymity, k_check, quasi_sets
 from tdm.validation.results import CheckResult
@@ -107,13 +106,13 @@ def privacy_report(
 
 def write_privacy(store, dataset: str, version: str, report: dict) -> None:
     text = json.dumps(report, indent=2) + "\n"
-    atomic_write(store.path(dataset, version, PRIVACY), lambda tmp: tmp.write_text(text))
+    store.write_text(dataset, version, PRIVACY, text=text)
 
 
 def load_privacy(store, dataset: str, version: str) -> dict | None:
     """The version's privacy.json, or None (versions validated before it existed have none)."""
-    path = store.path(dataset, version, PRIVACY)
-    return json.loads(path.read_text()) if path.exists() else None
+    text = store.read_text(dataset, version, PRIVACY)
+    return json.loads(text) if text is not None else None
 
 
 def summary(report: dict | None) -> dict[str, list[str]]:

@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tdm.core.files import atomic_write as _atomic_write
 from tdm.validation.suite import label
 
 REPORT = "validation.json"
@@ -68,12 +67,13 @@ def merge(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def load_report(store, dataset: str, version: str) -> dict | None:
-    path = store.path(dataset, version, REPORT)
-    return json.loads(path.read_text()) if path.exists() else None
+    text = store.read_text(dataset, version, REPORT)
+    return json.loads(text) if text is not None else None
 
 
-def _batch_file(store, dataset: str, version: str, table: str, batch: str, kind: str):
-    return store.path(dataset, version, "checks", table, f"{batch}.{kind}.json")
+def _batch_file(table: str, batch: str, kind: str) -> tuple[str, str, str]:
+    """Where a batch's results are kept in its version: checks/<table>/<batch>.<kind>.json."""
+    return "checks", table, f"{batch}.{kind}.json"
 
 
 def save_batch_results(
@@ -89,13 +89,12 @@ def save_batch_results(
     """Results of one validation, kept with `batch`; `covers` lists every batch it validated
     (consecutive batches are validated together), so a later validation of one of them alone is
     noticed instead of counted twice."""
-    path = _batch_file(store, dataset, version, table, batch, kind)
     record = {
         "covers": [batch] if covers is None else covers,
         "results": [r.to_dict() for r in results],
     }
     text = json.dumps(record, default=str)
-    _atomic_write(path, lambda tmp: tmp.write_text(text))
+    store.write_text(dataset, version, *_batch_file(table, batch, kind), text=text)
 
 
 def save_group_results(
@@ -122,10 +121,10 @@ def load_batch_results(
     """The stored results covering every batch exactly once, or None (then validate again)."""
     out, covered = [], []
     for batch in batches:
-        path = _batch_file(store, dataset, version, table, batch, kind)
-        if not path.exists():
+        text = store.read_text(dataset, version, *_batch_file(table, batch, kind))
+        if text is None:
             return None
-        record = json.loads(path.read_text())
+        record = json.loads(text)
         covered += record["covers"]
         out += [CheckResult.from_dict(d) for d in record["results"]]
     return out if sorted(covered) == sorted(batches) else None

@@ -18,7 +18,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tdm.core.files import atomic_write as _atomic_write
 from tdm.validation.gx import run
 from tdm.validation.keys import validate_cross
 from tdm.validation.privacy import validate_pii
@@ -281,7 +280,7 @@ def validate_version(
     }
     write_privacy(store, dataset, version, privacy)  # first: a validation.json has its privacy.json
     text = json.dumps(report, indent=2, default=str) + "\n"
-    _atomic_write(store.path(dataset, version, REPORT), lambda tmp: tmp.write_text(text))
+    store.write_text(dataset, version, REPORT, text=text)
     return report
 
 
