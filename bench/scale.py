@@ -51,9 +51,7 @@ def run(rows: int, batch_rows: int, work: Path) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"tdm run failed at {rows:,} rows:\n{out}")
     version = re.search(r"version (v[0-9a-f]+)", out)
-    report = json.loads(
-        next((home / "store" / "retail").glob("*/validation.json")).read_text()
-    )
+    report = json.loads(next((home / "store" / "retail").glob("*/validation.json")).read_text())
     stats = report["stats"]
     return {
         "target_rows": rows,
