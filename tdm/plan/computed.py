@@ -48,6 +48,12 @@ class ExpressionParams(BaseModel):
     )
 
 
+def spec_table(spec, lower: str) -> str | None:
+    """The spec's name of the table an expression names as `lower` (names fold to lower case,
+    as in PostgreSQL), or None."""
+    return next((t for t in spec.tables if t.lower() == lower), None)
+
+
 @register
 class Expression(Generator):
     """A value computed from other columns of the row, and of its parent row in the table its
@@ -108,7 +114,7 @@ class Expression(Generator):
         own, other = self.reads()
         parent = {}
         if other:  # the parent row's values: its rows regenerated (a pure function of its index)
-            name = next(t for t in ctx.plan.spec.tables if t.lower() == other[0][0])
+            name = spec_table(ctx.plan.spec, other[0][0])
             of = ctx.plan.parent_of(self.info.table, ctx.idx)
             first = int(of.min()) if len(of) else 0
             rows = ctx.plan.generate(name, first, int(of.max()) + 1 if len(of) else 0)
@@ -116,7 +122,7 @@ class Expression(Generator):
             parent = {c: rows.column(c).take(at) for _, c in other}
         children = {}
         for table in dict.fromkeys(a.table for a in self.children()):
-            child = next(t for t in ctx.plan.spec.tables if t.lower() == table)
+            child = spec_table(ctx.plan.spec, table)
             first, last = ctx.plan.children_of(child, ctx.start, ctx.stop)
             of = ctx.plan.parent_of(child, np.arange(first, last, dtype=np.int64)) - ctx.start
             children[table] = (ctx.plan.generate(child, first, last), of)

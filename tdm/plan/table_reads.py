@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tdm.core.errors import Problem, did_you_mean, problem_at
 from tdm.generators import Generator
-from tdm.plan.computed import Expression
+from tdm.plan.computed import Expression, spec_table
 from tdm.spec.model import DatasetSpec, RowsPerParent
 
 Gens = dict[str, dict[str, Generator]]
@@ -27,12 +27,8 @@ def table_read_problems(spec: DatasetSpec, gens: Gens) -> list[Problem]:
             out += found
             if not found:
                 for other in sorted(gen.tables()):
-                    reads.setdefault(tname, {}).setdefault(_name(spec, other) or other, at)
+                    reads.setdefault(tname, {}).setdefault(spec_table(spec, other) or other, at)
     return out + _cycles(reads)
-
-
-def _name(spec: DatasetSpec, lower: str) -> str | None:
-    return next((t for t in spec.tables if t.lower() == lower), None)
 
 
 def _per(spec: DatasetSpec, tname: str) -> str | None:
@@ -74,7 +70,7 @@ def _child_reads(spec: DatasetSpec, tname: str, gen: Expression, at: At) -> list
     """Aggregates only over tables counted per this one, and only over their columns."""
     out = []
     for agg in gen.children():
-        child = _name(spec, agg.table)
+        child = spec_table(spec, agg.table)
         if child is None or _per(spec, child) != tname:
             counted = [t for t in spec.tables if _per(spec, t) == tname]
             out.append(

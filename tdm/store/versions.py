@@ -285,12 +285,17 @@ class VersionStore:
             raise BrokenVersion(dataset, version, reason)
         return pa.BufferReader(data)
 
-    def batches(self, dataset: str, version: str, table: str):
-        """The table's batches in row order, one pyarrow Table at a time."""
+    def batches(self, dataset: str, version: str, table: str, columns: list[str] | None = None):
+        """The table's batches in row order, one pyarrow Table at a time (only `columns`)."""
         manifest = self.manifest(dataset, version)
         for f in manifest["tables"][table]["files"]:
-            yield self.read_file(dataset, version, f)
+            yield self.read_file(dataset, version, f, columns)
 
-    def read_table(self, dataset: str, version: str, table: str) -> pa.Table:
-        parts = list(self.batches(dataset, version, table))
-        return pa.concat_tables(parts) if parts else pa.table({})
+    def read_table(
+        self, dataset: str, version: str, table: str, columns: list[str] | None = None
+    ) -> pa.Table:
+        """The table's batches (only `columns`) as one table; without batches, `columns` empty."""
+        parts = list(self.batches(dataset, version, table, columns))
+        if not parts:
+            return pa.table({c: pa.array([], pa.null()) for c in columns or []})
+        return pa.concat_tables(parts, promote_options="default")

@@ -25,13 +25,7 @@ def _keys(store, dataset: str, version: str, table: str, columns: list[str], cac
     are dropped. Read once per (table, columns)."""
     key = (table, tuple(columns))
     if key not in cache:
-        files = store.manifest(dataset, version)["tables"][table]["files"]
-        parts = [store.read_file(dataset, version, f, columns) for f in files]
-        data = (
-            pa.concat_tables(parts, promote_options="default")
-            if parts
-            else pa.table({c: pa.array([], pa.null()) for c in columns})
-        )
+        data = store.read_table(dataset, version, table, columns)
         data = data.append_column(ROW, pa.array(np.arange(data.num_rows, dtype=np.int64)))
         valid = None
         for c in columns:

@@ -13,20 +13,16 @@ import pyarrow.compute as pc
 
 from tdm.checks import columns_of, computed
 from tdm.core.errors import TdmError
-from tdm.plan.computed import Expression
+from tdm.plan.computed import Expression, spec_table
 from tdm.validation.results import EXAMPLES, CheckResult
 
 EXPECTATION = "expect_column_values_to_follow_rule_across_tables"
 
 
 def validate_table_rules(store, plan, dataset: str, version: str) -> list[CheckResult]:
-    files = store.manifest(dataset, version)["tables"]
-
     def read(table: str, columns: list[str]) -> pa.Table:
-        parts = [store.read_file(dataset, version, f, columns) for f in files[table]["files"]]
-        return (
-            pa.concat_tables(parts) if parts else plan.schema(table).empty_table().select(columns)
-        )
+        data = store.read_table(dataset, version, table, columns)
+        return data if data.num_rows else plan.schema(table).empty_table().select(columns)
 
     out = []
     for table in plan.order:
@@ -36,18 +32,14 @@ def validate_table_rules(store, plan, dataset: str, version: str) -> list[CheckR
     return out
 
 
-def _spec_name(plan, lower: str) -> str:
-    return next(t for t in plan.spec.tables if t.lower() == lower)
-
-
 def _masked(plan, table: str, gen: Expression) -> bool:
     """Whether the rule reads a masked column (or its column is masked)."""
     own, other = gen.reads()
     spec = plan.spec.tables[table]
     when = spec.columns[gen.info.name].when
     read = {(table, c) for c in [gen.info.name, *own, *(columns_of(when) if when else [])]}
-    read |= {(_spec_name(plan, t), c) for t, c in other}
-    read |= {(_spec_name(plan, a.table), c) for a in gen.children() for c in a.columns}
+    read |= {(spec_table(plan.spec, t), c) for t, c in other}
+    read |= {(spec_table(plan.spec, a.table), c) for a in gen.children() for c in a.columns}
     return any(c in plan.masks.get(t, {}) for t, c in read)
 
 
@@ -71,7 +63,7 @@ def _rule(plan, table: str, name: str, gen: Expression, read) -> CheckResult:
     fk = spec.per_parent_fk()
     if other and fk is not None:
         keys += fk.columns
-    kids = {t: _spec_name(plan, t) for t in dict.fromkeys(a.table for a in gen.children())}
+    kids = {t: spec_table(plan.spec, t) for t in dict.fromkeys(a.table for a in gen.children())}
     for child in kids.values():
         child_fk = plan.spec.tables[child].per_parent_fk()
         keys += child_fk.references.columns or spec.primary_key
