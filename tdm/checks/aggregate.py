@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from tdm.checks.evaluate import _TABLE, _connect, _duckdb_sql, _reason
+from tdm.checks.evaluate import _TABLE, _duckdb_sql, query
 from tdm.checks.parse import CheckSyntaxError, clip, parse
 from tdm.checks.terms import column_name
 from tdm.core.errors import TdmError
@@ -110,8 +110,6 @@ def grouped(
 ) -> list[pa.Array]:
     """Each aggregate (child columns unqualified) per parent 0..groups-1, `parent[i]` being
     child row i's; a parent without children gets what PostgreSQL gives over no rows."""
-    import duckdb
-
     if GROUP in children.column_names:
         raise TdmError(f"column {name}: a child column may not be named {GROUP}")
     data = children.append_column(GROUP, pa.array(parent, pa.int64()))
@@ -119,19 +117,11 @@ def grouped(
         selects = ", ".join(f"{_duckdb_sql(f'({s})', None)} AS a{i}" for i, s in enumerate(sqls))
     except TdmError as error:
         raise TdmError(f"column {name}: {error}") from None
-    query = (
+    sql = (
         f"SELECT {selects} FROM range({groups}) AS g(__tdm_g) LEFT JOIN {_TABLE} "
         f'ON {_TABLE}."{GROUP}" = g.__tdm_g GROUP BY g.__tdm_g ORDER BY g.__tdm_g'
     )
-    con = None
-    try:
-        con = _connect(data)
-        result = con.sql(query).to_arrow_table()
-    except duckdb.Error as error:
-        raise TdmError(
-            f"column {name}: the aggregates cannot be evaluated on the child rows: {_reason(error)}"
-        ) from None
-    finally:
-        if con is not None:
-            con.unregister(_TABLE)
+    result = query(
+        data, sql, f"column {name}: the aggregates cannot be evaluated on the child rows"
+    )
     return [result.column(i).combine_chunks() for i in range(len(sqls))]

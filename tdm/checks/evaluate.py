@@ -92,25 +92,29 @@ def failing(
 def computed(table: pa.Table, expr: str, name: str) -> pa.Array:
     """The value of a PostgreSQL expression on every row of `table`, in row order (DuckDB): a
     computed column, `name` its name for messages."""
-    import duckdb
-
     try:
         sql = _duckdb_sql(expr, None)
     except TdmError as error:
         raise type(error)(f"column {name}: {error}") from None
+    failure = f"column {name}: the expression {clip(expr)} cannot be evaluated on the data"
+    result = query(table, f"SELECT {sql} FROM {_TABLE}", failure)
+    return result.column(0).combine_chunks()
+
+
+def query(table: pa.Table, sql: str, failure: str) -> pa.Table:
+    """The result of `sql` over `table` (registered as _TABLE) in this thread's DuckDB; a
+    TdmError `failure: <DuckDB's reason>` when DuckDB refuses it."""
+    import duckdb
+
     con = None
     try:
         con = _connect(table)
-        result = con.sql(f"SELECT {sql} FROM {_TABLE}").to_arrow_table()
+        return con.sql(sql).to_arrow_table()
     except duckdb.Error as error:
-        raise TdmError(
-            f"column {name}: the expression {clip(expr)} cannot be evaluated on the data: "
-            f"{_reason(error)}"
-        ) from None
+        raise TdmError(f"{failure}: {_reason(error)}") from None
     finally:
         if con is not None:
             con.unregister(_TABLE)
-    return result.column(0).combine_chunks()
 
 
 def unsupported(expr: str, schema: pa.Schema, value_column: str | None = None) -> str | None:
