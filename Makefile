@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
+# The runtime set (requirements.lock, all `make demo` needs) and the dev set on top of it.
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 # Airflow (pipelines/airflow_dag.py) has its own environment: see docs/airflow.md.
 AIRFLOW_VENV := .venv-airflow
@@ -15,11 +17,15 @@ export DAGSTER_HOME ?= $(CURDIR)/.tdm/dagster
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
+$(RUNTIME_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements-dev.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet --no-deps -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet -r requirements-dev.lock
 	touch $(STAMP)
 
 # The Airflow 3 environment: Airflow and the engine's own dependencies (no Dagster), the same
@@ -34,7 +40,7 @@ $(AIRFLOW_STAMP): requirements-airflow.lock pyproject.toml | $(STAMP)
 		--no-deps -e .
 	touch $(AIRFLOW_STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(BIN)/tdm run schemas/retail.yaml --env local --dev-key
 
 test: $(STAMP) $(AIRFLOW_STAMP)
@@ -50,7 +56,7 @@ lint: $(STAMP)
 # The webserver and the daemon (schedules, sensors: stopped until switched on) run as in the
 # compose stack; `dagster dev` would do the same, but is superseded and says so at each start.
 UI_PORT ?= 3000
-ui: $(STAMP)
+ui: $(RUNTIME_STAMP)
 	$(BIN)/python -c "from pipelines.runner import instance; instance()"
 	test -n "$$TDM_MASKING_KEY" || echo "TDM_MASKING_KEY is unset: masking with the PUBLIC demo key"
 	test -n "$$TDM_MASKING_KEY" || export TDM_ALLOW_DEV_KEY=1; \
