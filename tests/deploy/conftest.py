@@ -17,10 +17,12 @@ import dagster as dg
 import psycopg
 import pytest
 
+from tdm.store.versions import VersionStore
 from tests.conftest import ROOT
 from tests.deploy import proxy as nginx
 from tests.deploy.stack import ADMIN, Local, Process, running, service, wait_for
 from tests.e2e.dagster_ui import free_port, graphql
+from tests.integration.s3 import emulator
 
 STARTUP_SECONDS = 240  # loading the code location on two busy cores
 # The smallest dataset with a foreign key and a mask, so the compose masking key is used.
@@ -82,6 +84,26 @@ class Stack:
             with dg.DagsterInstance.from_config(str(self.local.dagster_home)) as instance:
                 yield instance
 
+    def failures(self, run_id: str) -> str:
+        """What the run's failed steps and the run itself said."""
+        kinds = (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE)
+        with self.instance() as instance:
+            entries = instance.all_logs(run_id, of_type=set(kinds))
+        return "\n".join(f"{e.step_key}: {e.message}" for e in entries) + "\n"
+
+    @contextmanager
+    def store(self) -> Iterator[VersionStore]:
+        """The version store the services use (TDM_STORE: the minio service's bucket), read
+        with their S3 variables."""
+        env = self.local.environment("daemon")
+        with pytest.MonkeyPatch.context() as patch:
+            for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+                patch.delenv(key, raising=False)
+            for key, value in env.items():
+                if key.startswith(("AWS_", "TDM_S3_")):
+                    patch.setenv(key, value)
+            yield VersionStore(env["TDM_STORE"])
+
 
 @contextmanager
 def database() -> Iterator[str]:
@@ -96,6 +118,24 @@ def database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def store_url() -> str:
+    """TDM_STORE of the tdm services: the version store in the stack's MinIO."""
+    return service("code")["environment"]["TDM_STORE"]
+
+
+def make_bucket(endpoint: str) -> None:
+    import boto3  # moto's own dependency: an S3 client independent of the store's pyarrow
+
+    bucket = store_url().removeprefix("s3://").split("/")[0]
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        **{k.lower(): v for k, v in emulator.CREDENTIALS.items()},
+    )
+    client.create_bucket(Bucket=bucket)
 
 
 def start(local: Local, name: str, stack: ExitStack) -> Process:
@@ -118,13 +158,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "TARGET_PG_PASSWORD": secrets.token_hex(8),
         "TDM_UI_USER": "tester",
         "TDM_UI_PASSWORD": secrets.token_urlsafe(18),
+        "MINIO_ROOT_PASSWORD": secrets.token_urlsafe(12),
     }
     with database() as db, ExitStack() as processes:
+        s3 = processes.enter_context(emulator.running(root / "moto.log"))
+        make_bucket(s3)  # what the minio-bucket service does
         local = Local(
             root=root,
             db=db,
             dotenv=dotenv,
             ports={"code": free_port(), "webserver": free_port()},
+            s3_endpoint=s3,
             extra_env={"TDM_SCHEMAS": str(schemas)},  # the small spec, not the retail example
         )
         local.prepare()

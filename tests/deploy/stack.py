@@ -5,7 +5,8 @@ image's ENV from the Dockerfile), never copied here. What differs from a contain
 things are: container paths map to this machine (/opt/tdm to the repository, /opt/dagster/home to
 a temporary DAGSTER_HOME holding deploy/dagster.yaml and deploy/workspace.yaml, /data to a
 temporary TDM_HOME), container ports to free local ports, and the variables that name other
-containers (STAND_INS) to the local PostgreSQL and code server.
+containers (STAND_INS) to the local PostgreSQL, the code server and, for the `minio` service,
+moto's S3 emulator (a stand-in: no MinIO can be installed here).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import ROOT
+from tests.integration.s3 import emulator
 
 COMPOSE = ROOT / "docker-compose.yml"
 BIN = Path(sys.executable).parent
@@ -40,6 +42,9 @@ STAND_INS = (
     "DAGSTER_CODE_HOST",
     "DAGSTER_CODE_PORT",
     "TDM_QA_URL",
+    "TDM_S3_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
 )
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)((?:[^{}]|\{[^{}]*\})*))?\}")
 
@@ -89,6 +94,7 @@ class Local:
     db: str  # the PostgreSQL database of Dagster's storage
     dotenv: dict[str, str]  # what .env would hold
     ports: dict[str, int]  # compose service -> local port
+    s3_endpoint: str  # what stands in for the minio service
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -126,6 +132,8 @@ class Local:
             "DAGSTER_CODE_HOST": "127.0.0.1",
             "DAGSTER_CODE_PORT": str(self.ports["code"]),
             "TDM_QA_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db}",
+            "TDM_S3_ENDPOINT": self.s3_endpoint,
+            **emulator.CREDENTIALS,
         }
 
     def environment(self, name: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ STATEFUL = {
     "dagster-postgres": "dagster-pg",
     "target-postgres": "target-pg",
     "mongodb": "mongo-data",
+    "minio": "minio-data",
 }
 TDM_SERVICES = ("code", "webserver", "daemon")
 
@@ -38,22 +39,46 @@ def test_env_example_names_every_variable_and_holds_no_secret() -> None:
     assert used == set(example), f"compose uses {sorted(used)}, .env.example has {sorted(example)}"
     assert example["TDM_MASKING_KEY"] == ""  # compose refuses to start until it is set
     assert example["TDM_UI_USER"] == example["TDM_UI_PASSWORD"] == ""  # the proxy refuses
-    for name in ("DAGSTER_PG_PASSWORD", "TARGET_PG_PASSWORD"):
+    for name in ("DAGSTER_PG_PASSWORD", "TARGET_PG_PASSWORD", "MINIO_ROOT_PASSWORD"):
         assert example[name].startswith("change-me"), name
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
     assert ignored.returncode == 0, ".env is not ignored by git"
 
 
+def waits_for(services: dict, name: str) -> set[str]:
+    """Every service `name` starts after, directly or through another."""
+    seen: set[str] = set()
+    todo = list(services[name].get("depends_on") or {})
+    while todo:
+        dep = todo.pop()
+        if dep not in seen:
+            seen.add(dep)
+            todo.extend(services[dep].get("depends_on") or {})
+    return seen
+
+
 def test_services_have_healthchecks_and_state_is_in_named_volumes() -> None:
     compose = compose_file()
     services = compose["services"]
+    jobs = {  # one-shot services, which others wait for to have exited successfully
+        dep
+        for spec in services.values()
+        for dep, how in (spec.get("depends_on") or {}).items()
+        if how.get("condition") == "service_completed_successfully"
+    }
+    assert jobs == {"minio-bucket"}
+    for name in jobs:
+        assert services[name]["restart"] == "no", name
     for name, spec in services.items():
-        assert spec.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        if name not in jobs:
+            assert spec.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     for name, volume in STATEFUL.items():
         assert any(v.startswith(f"{volume}:") for v in services[name]["volumes"]), name
     for name in TDM_SERVICES:
         assert "tdm-data:/data" in services[name]["volumes"], name
         assert services[name]["environment"]["TDM_AUTOMATION"] == "on", name
+        assert services[name]["environment"]["TDM_STORE"].startswith("s3://"), name
+        assert "minio-bucket" in waits_for(services, name), name
     assert {*STATEFUL.values(), "tdm-data"} <= set(compose["volumes"])
 
 

@@ -19,7 +19,6 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 from assets import names
 from tdm.masking.keys import MaskingKey
 from tdm.plan.loading import load_spec
-from tdm.store.versions import VersionStore
 from tests.deploy.conftest import LOCATIONS, Proxy, Stack
 from tests.deploy.proxy import get, websocket_handshake
 from tests.deploy.stack import wait_for
@@ -104,7 +103,7 @@ def test_a_run_materialises_the_graph_into_postgres(stack: Stack) -> None:
             return run if run and run.is_finished else None
 
     run = wait_for(f"the end of run {run_id}", finished, stack.processes, RUN_SECONDS)
-    assert run.status == dg.DagsterRunStatus.SUCCESS, stack.logs()
+    assert run.status == dg.DagsterRunStatus.SUCCESS, stack.failures(run_id) + stack.logs()
 
     with stack.instance() as instance:
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
@@ -120,7 +119,10 @@ def test_a_run_materialises_the_graph_into_postgres(stack: Stack) -> None:
     expected |= {names.key("shop", names.VERSION, t) for t in plan.order}
     assert {e.asset_key for e in events} == expected
     assert sealed is not None and sealed.run_id == run_id
-    [manifest] = VersionStore(stack.local.data / "store").versions("shop")  # on tdm-data
+    with stack.store() as store:  # in the minio service's bucket, not on tdm-data
+        [manifest] = store.versions("shop")
+        store.verify("shop", manifest["version"])  # every object against its checksum
+    assert not (stack.local.data / "store").exists()
     assert sealed.asset_materialization.metadata[names.VERSION_META].value == manifest["version"]
     key = MaskingKey(stack.local.dotenv["TDM_MASKING_KEY"].encode())
     assert manifest["key_fingerprint"] == key.fingerprint  # the key from .env masked it

@@ -1,8 +1,7 @@
 """An S3-compatible endpoint for the version store tests, and a bucket on it.
 
-`[moto-stand-in]`: moto's S3 emulator (`python -m moto.server`), started here as a subprocess
-on a free local port -- a STAND-IN for MinIO / S3, not a real server: it speaks the S3 protocol
-pyarrow uses, but its consistency, multipart and durability behaviour are moto's, not MinIO's.
+`[moto-stand-in]`: moto's S3 emulator (tests/integration/s3/emulator.py), started here -- a
+STAND-IN for MinIO / S3, not a real server.
 
 `[real-s3]`: the server in TDM_S3_TEST_ENDPOINT (e.g. http://127.0.0.1:9000 for the compose
 stack's MinIO) with the existing bucket TDM_S3_TEST_BUCKET and the credentials of the usual AWS_*
@@ -13,20 +12,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
+from tests.integration.s3 import emulator
+
 STAND_IN, REAL = "moto-stand-in", "real-s3"
-STARTUP_SECONDS = 30
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,34 +64,6 @@ class Bucket:
         return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_moto(log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto's S3 emulator exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
-                return proc, endpoint
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"moto's S3 emulator did not answer in {STARTUP_SECONDS}s")
-
-
 @pytest.fixture(scope="session", params=[STAND_IN, REAL])
 def s3_server(request, tmp_path_factory) -> Iterator[Bucket]:
     """The endpoint and a bucket: moto's emulator (a stand-in) or the real server named."""
@@ -116,10 +82,9 @@ def s3_server(request, tmp_path_factory) -> Iterator[Bucket]:
         return
     if importlib.util.find_spec("moto") is None:
         pytest.fail("moto is not installed: the dev extra pins moto[server] (make install)")
-    proc, endpoint = _start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    proc, endpoint = emulator.start(tmp_path_factory.mktemp("moto") / "moto.log")
     env = {
-        "AWS_ACCESS_KEY_ID": "testing",  # fake: moto accepts any
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **emulator.CREDENTIALS,
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "TDM_S3_ENDPOINT": endpoint,
@@ -129,12 +94,7 @@ def s3_server(request, tmp_path_factory) -> Iterator[Bucket]:
         bucket.client().create_bucket(Bucket=bucket.name)
         yield bucket
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        emulator.stop(proc)
 
 
 @pytest.fixture
