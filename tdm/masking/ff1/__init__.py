@@ -22,7 +22,7 @@ from tdm.masking.ff1 import narrow, wide
 from tdm.masking.ff1.setup import Setup
 
 MIN_DOMAIN = 1_000_000  # SP 800-38G Rev. 1: radix**minlen >= 1,000,000
-CHUNK_ROWS = 1 << 16  # rows processed together: the working columns stay in the caches
+CHUNK_ROWS = 1 << 14  # rows processed together: the working columns stay in the caches
 _U64 = np.uint64
 
 
@@ -148,9 +148,15 @@ class FF1:
         v = np.asarray(values, dtype=_U64)
         if len(v) and int(v.max()) >= self.radix**n:
             raise ValueError(f"numbers must lie in [0, {self.radix}**{n})")
-        split = _U64(self.radix ** (n - n // 2))
-        a, b = self._halves(v // split, v % split, n, tweak, op)
-        return a * split + b
+        split = self.radix ** (n - n // 2)
+        if split & (split - 1) == 0:  # radix 2, 4, ...: halves by shifts, not divisions
+            shift = _U64(split.bit_length() - 1)
+            a, b = self._halves(v >> shift, v & _U64(split - 1), n, tweak, op)
+            a <<= shift
+            a |= b
+            return a
+        a, b = self._halves(v // _U64(split), v % _U64(split), n, tweak, op)
+        return a * _U64(split) + b
 
     def derange_halves(
         self, a: np.ndarray, b: np.ndarray, n: int, tweak: bytes

@@ -57,6 +57,8 @@ def _y(out: np.ndarray, r: int, modulus: tuple) -> np.uint64:
     wide, mod, c64, ratio, inv = modulus
     head = bswap(out[2 * r])
     if not wide:
+        if mod & (mod - np.uint64(1)) == 0:  # radix 2 (names: believable): a mask
+            return head & (mod - np.uint64(1))
         return _mod(head, mod, inv)
     hi = head >> _32
     low = (head << _32) | (bswap(out[2 * r + 1]) >> _32)

@@ -25,6 +25,7 @@ import pyarrow as pa
 from numba import njit
 
 from tdm.generators.pools import provider_values
+from tdm.masking.strategies import words
 from tdm.masking.strategies.fpe import Pseudonymizer
 
 LOCALES = (
@@ -77,24 +78,13 @@ def pools() -> tuple[pa.StringArray, pa.StringArray]:
 
 
 _LOW = 0xFFFF  # a table entry's low bits: the name's index + 1
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-
-
-@njit(cache=True, inline="always")
-def _hash(data: np.ndarray, start: int, stop: int) -> np.uint64:
-    """FNV-1a over data[start:stop]."""
-    h = _FNV_OFFSET
-    for p in range(start, stop):
-        h = (h ^ np.uint64(data[p])) * _FNV_PRIME
-    return h
 
 
 @njit(cache=True)
 def hashes(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
     out = np.empty(offsets.shape[0] - 1, dtype=np.uint64)
     for i in range(out.shape[0]):
-        out[i] = _hash(data, offsets[i], offsets[i + 1])
+        out[i] = words.hash_bytes(data, offsets[i], offsets[i + 1])
     return out
 
 
@@ -110,110 +100,97 @@ def _index(data: np.ndarray, start: int, stop: int, h: np.uint64, pool: tuple) -
         entry = table[at]
         if entry & ~np.uint64(_LOW) == tag:
             k = np.int64(entry & np.uint64(_LOW)) - 1
-            if offsets[k + 1] - offsets[k] == stop - start:
-                same = True
-                for p in range(stop - start):
-                    if chars[offsets[k] + p] != data[start + p]:
-                        same = False
-                        break
-                if same:
-                    return k
+            if words.same(data, start, stop, chars, offsets[k], offsets[k + 1]):
+                return k
         at = (at + np.uint64(1)) & mask
     return -1
 
 
 @njit(cache=True, inline="always")
-def parse(data: np.ndarray, start: int, stop: int, seps: np.ndarray, pools: tuple) -> tuple:
+def parse(data: np.ndarray, start: int, stop: int, parser: tuple, value, j: int) -> int:
     """data[start:stop] as a name-shaped local part (letters of a first name, one separator,
-    letters of a last name, at most MAX_DIGITS digits): (first and last name's pool index,
-    number, separator byte, digit count); first is -1 when it is not one."""
+    letters of a last name, at most MAX_DIGITS digits): its class, separator byte * 16 + digit
+    count, with value[j] = first + F * (last + L * number) (first and last: pool indexes, F
+    and L: the pools' sizes); -1 when it is not one. parser = NameShape.parser. The row loops
+    that call it are compiled without reference counting (`_nrt=False`): with it, the arrays
+    handed to it cost atomic counts per row, half of the loop's time."""
+    seps, f_pool, l_pool = parser
     p = start
-    h1 = _FNV_OFFSET
-    while p < stop and 97 <= data[p] <= 122:  # hashed as it is read (see _hash)
-        h1 = (h1 ^ np.uint64(data[p])) * _FNV_PRIME
+    while p < stop and 97 <= data[p] <= 122:
         p += 1
     if p - start < 2 or p >= stop or not seps[data[p]]:
-        return -1, -1, np.uint64(0), np.uint8(0), 0
+        return -1
     f_end = p
     p += 1
     q = p
-    h2 = _FNV_OFFSET
     while p < stop and 97 <= data[p] <= 122:
-        h2 = (h2 ^ np.uint64(data[p])) * _FNV_PRIME
         p += 1
     l_end = p
     v = np.uint64(0)
     while p < stop and 48 <= data[p] <= 57:
-        v = v * np.uint64(10) + np.uint64(data[p] - 48)
+        v = v * _TEN + np.uint64(data[p] - 48)
         p += 1
     if l_end - q < 2 or p != stop or stop - l_end > MAX_DIGITS:
-        return -1, -1, np.uint64(0), np.uint8(0), 0
-    first = _index(data, start, f_end, h1, pools[0])
-    last = _index(data, q, l_end, h2, pools[1]) if first >= 0 else -1
-    if first < 0 or last < 0:
-        return -1, -1, np.uint64(0), np.uint8(0), 0
-    return first, last, v, data[f_end], stop - l_end
+        return -1
+    h1 = words.hash_bytes(data, start, f_end)
+    h2 = words.hash_bytes(data, q, l_end)
+    first = _index(data, start, f_end, h1, f_pool)
+    if first < 0:
+        return -1
+    last = _index(data, q, l_end, h2, l_pool)
+    if last < 0:
+        return -1
+    f_size = np.uint64(f_pool[1].shape[0] - 1)
+    l_size = np.uint64(l_pool[1].shape[0] - 1)
+    value[j] = np.uint64(first) + f_size * (np.uint64(last) + l_size * v)
+    return np.int64(data[f_end]) * 16 + (stop - l_end)
 
 
-@njit(cache=True)
-def shapes(
-    data: np.ndarray, starts: np.ndarray, stops: np.ndarray, seps: np.ndarray, pools: tuple
-) -> tuple:
-    """Per value data[starts[j]:stops[j]]: `parse`'s (first, last, number, separator, digits)
-    (first -1: not name-shaped)."""
-    n = starts.shape[0]
-    first = np.empty(n, dtype=np.int64)
-    last = np.empty(n, dtype=np.int64)
-    number = np.empty(n, dtype=np.uint64)
-    sep = np.empty(n, dtype=np.uint8)
-    digits = np.empty(n, dtype=np.int64)
-    for j in range(n):
-        first[j], last[j], number[j], sep[j], digits[j] = parse(
-            data, starts[j], stops[j], seps, pools
-        )
-    return first, last, number, sep, digits
+@njit(cache=True, _nrt=False)
+def shapes(data, starts, stops, parser: tuple, group: np.ndarray, value: np.ndarray) -> None:
+    """Per value data[starts[j]:stops[j]]: `parse`'s class into group[j] (-1: not
+    name-shaped) and its value into value[j]."""
+    for j in range(starts.shape[0]):
+        group[j] = parse(data, starts[j], stops[j], parser, value, j)
 
 
 @njit(cache=True, inline="always")
-def name_size(names: tuple, first: int, last: int, digits: int) -> int:
-    """The length of a rendered name (names = first offsets, bytes, last offsets, bytes)."""
-    f_off, _, l_off, _ = names
-    return f_off[first + 1] - f_off[first] + 1 + l_off[last + 1] - l_off[last] + digits
-
-
-@njit(cache=True, inline="always")
-def write_name(out: np.ndarray, o: int, names: tuple, row: tuple) -> int:
-    """first + separator + last + number in its digit count into out from o; returns where it
-    ends. row = (first, last, number, separator byte, digits)."""
+def write_name(out: np.ndarray, o: int, names: tuple, value: np.uint64, group: int) -> int:
+    """The name of this value and class (see `parse`) into out from o: first + separator +
+    last + number in its digit count; returns where it ends. names = NameShape.names (callers
+    compile without reference counting, as parse's). Writes up to 8 bytes past the name."""
     f_off, f_data, l_off, l_data = names
-    first, last, number, sep, digits = row
-    for p in range(f_off[first], f_off[first + 1]):
-        out[o] = f_data[p]
-        o += 1
-    out[o] = sep
-    o += 1
-    for p in range(l_off[last], l_off[last + 1]):
-        out[o] = l_data[p]
-        o += 1
-    v = number
-    for k in range(digits - 1, -1, -1):
-        out[o + k] = np.uint8(v % _TEN) + np.uint8(48)
-        v //= _TEN
+    f_size = np.uint64(f_off.shape[0] - 1)
+    l_size = np.uint64(l_off.shape[0] - 1)
+    rest = value // f_size
+    first = np.int64(value - rest * f_size)
+    number = rest // l_size
+    last = np.int64(rest - number * l_size)
+    o = words.copy(out, o, f_data, f_off[first], f_off[first + 1])
+    out[o] = np.uint8(group >> 4)
+    o = words.copy(out, o + 1, l_data, l_off[last], l_off[last + 1])
+    digits = group & 15
+    word = np.uint64(0)  # the digits, least significant last (little-endian: highest byte)
+    for _ in range(digits):
+        word = (word << np.uint64(8)) | (number % _TEN + np.uint64(48))
+        number //= _TEN
+    words.store8(out, o, word)
     return o + digits
 
 
 @njit(cache=True)
-def render(masked: tuple) -> tuple:
-    """The masked names as string offsets (int32) and bytes; masked = NameShape.masked()."""
-    names, first, last, number, sep, digits = masked
-    n = first.shape[0]
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    for j in range(n):
-        offsets[j + 1] = offsets[j] + name_size(names, first[j], last[j], digits[j])
-    out = np.empty(offsets[n], dtype=np.uint8)
-    for j in range(n):
-        write_name(out, offsets[j], names, (first[j], last[j], number[j], sep[j], digits[j]))
-    return offsets, out
+def longest_name(names: tuple) -> int:
+    """The longest name write_name writes, with the 8 bytes it may write past one."""
+    f_off, _, l_off, _ = names
+    return np.max(np.diff(f_off)) + 1 + np.max(np.diff(l_off)) + MAX_DIGITS + 8
+
+
+@njit(cache=True, _nrt=False)
+def render(names: tuple, value: np.ndarray, group: np.ndarray, offsets, out) -> None:
+    """The names of these values and classes as string offsets (int32: offsets, from 0) and
+    bytes (out, long enough: longest_name per value)."""
+    for j in range(value.shape[0]):
+        offsets[j + 1] = write_name(out, offsets[j], names, value[j], group[j])
 
 
 def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.StringArray:
@@ -226,34 +203,48 @@ class NameShape:
     def __init__(self, fpe: Pseudonymizer) -> None:
         self.fpe = fpe
         self.first, self.last = pools()
-        self.seps = np.zeros(256, dtype=np.bool_)
-        self.seps[list(SEPARATORS.encode())] = True
+        seps = np.zeros(256, dtype=np.bool_)
+        seps[list(SEPARATORS.encode())] = True
+        self.parser = (seps, *_lookup())
+        f_off, f_data, l_off, l_data = (*_buffers(self.first), *_buffers(self.last))
+        pad = np.zeros(8, dtype=np.uint8)  # so that words.copy reads whole words to the end
+        self.names = (f_off, np.concatenate([f_data, pad]), l_off, np.concatenate([l_data, pad]))
 
     def find(self, data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple:
-        """(which values have the name shape, and for those: first and last name's pool index,
-        number, separator byte, digit count)."""
-        parts = shapes(data, starts, stops, self.seps, _lookup())
-        found = parts[0] >= 0
+        """(which values have the name shape, and for those: their class and value, as
+        `parse` gives them)."""
+        group = np.empty(len(starts), dtype=np.int16)
+        value = np.zeros(len(starts), dtype=np.uint64)
+        shapes(data, starts, stops, self.parser, group, value)
+        found = group >= 0
         if found.all():
-            return found, parts
+            return found, (group, value)
         rows = np.flatnonzero(found)
-        return found, tuple(x[rows] for x in parts)
+        return found, (group[rows], value[rows])
 
     def mask(self, found: tuple) -> pa.StringArray:
         """The name-shaped local parts `find` returned, masked, in the same order."""
-        return _strings(*render(self.masked(found)))
+        group, value = found
+        value = value.copy()
+        self.masked(value, group)
+        offsets = np.zeros(len(value) + 1, dtype=np.int32)
+        out = np.empty(len(value) * longest_name(self.names), dtype=np.uint8)
+        render(self.names, value, group, offsets, out)
+        return _strings(offsets, out[: offsets[-1]])
 
-    def masked(self, found: tuple) -> tuple:
-        """As `mask`, as (pools' offsets and bytes, first, last, number, separator, digits)."""
-        first, last, number, sep, digits = found
+    def masked(self, value: np.ndarray, group: np.ndarray) -> None:
+        """The values of name-shaped local parts (see `parse`) masked in place, those of class
+        `group`; rows of class -1 are left as they are."""
         f_size, l_size = len(self.first), len(self.last)
-        value = first.astype(_U64) + _U64(f_size) * (last.astype(_U64) + _U64(l_size) * number)
         ff1 = self.fpe.ff1(2)
-        group = sep.astype(np.int64) * 16 + digits
-        keys = np.flatnonzero(np.bincount(group))
+        counts = np.bincount(group + 1, minlength=1)
+        keys = np.flatnonzero(counts[1:])
+        order = np.argsort(group, kind="stable") if counts[0] or len(keys) > 1 else None
+        lo = counts[0]
         for key in keys.tolist():
             s, d = divmod(key, 16)
-            rows = np.flatnonzero(group == key) if len(keys) > 1 else slice(None)
+            rows = order[lo : lo + counts[key + 1]] if order is not None else slice(None)
+            lo += counts[key + 1]
             size = f_size * l_size * 10**d
             bits = max(20, (size - 1).bit_length())
             tweak = self.fpe.tweak + b"/names/%c%d" % (s, d)
@@ -263,11 +254,6 @@ class NameShape:
                 v[todo] = ff1.derange_numbers(v[todo], bits, tweak)
                 todo = todo[v[todo] >= _U64(size)]
             value[rows] = v
-        names = (*_buffers(self.first), *_buffers(self.last))
-        first = (value % _U64(f_size)).astype(np.int64)
-        rest = value // _U64(f_size)
-        last, number = (rest % _U64(l_size)).astype(np.int64), rest // _U64(l_size)
-        return names, first, last, number, sep, digits
 
 
 def _buffers(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:

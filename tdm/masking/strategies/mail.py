@@ -37,6 +37,7 @@ from tdm.masking.strategies.fpe import Pseudonymizer
 from tdm.masking.strategies.packing import table
 
 RESERVED_TLD = "example"
+CHUNK_ROWS = 1 << 18  # rows masked together (mask): more is slower, the caches overflow
 # a local part or domain with this many letters and digits is long enough for a pseudonym of its
 # own whatever characters it holds (6 digits: 10**6 values); shorter ones go whole (Email.mask)
 SEPARATE = 6
@@ -59,10 +60,9 @@ PROVIDERS = {
 
 
 def _no_names() -> tuple:
-    """NameShape.masked() of no rows (the format style)."""
+    """assemble()'s names for no rows (the format style)."""
     empty = (np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.uint8))
-    none = np.zeros(0, dtype=np.int64)
-    return (*empty, *empty), none, none, none.astype(np.uint64), none.astype(np.uint8), none
+    return (*empty, *empty), np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int16)
 
 
 class EmailParams(Model):
@@ -125,51 +125,56 @@ class Email(Strategy):
         arr = as_string(lower(values))
         if self.p.domain == "keep":
             return with_nulls_of(self.keep_domain(arr), arr)
+        if len(arr) <= CHUNK_ROWS:
+            return self.mask_addresses(arr)
+        # a row's mask depends on its value alone: in chunks, the working arrays stay in cache
+        chunks = range(0, len(arr), CHUNK_ROWS)
+        return pa.concat_arrays(
+            [self.mask_addresses(as_string(arr.slice(lo, CHUNK_ROWS))) for lo in chunks]
+        )
+
+    def mask_addresses(self, arr: pa.StringArray) -> pa.StringArray:
+        """The addresses of `arr` (lower case, offset 0) masked, the domain mapped."""
         # One copy of the bytes, permuted in place: each row's local part (its letters and
         # digits before the last '@'), or for a short address its pieces (joined()); then the
         # addresses are put together again with their masked names and mapped domains.
         offsets, data = string_buffers(arr)
-        offsets = offsets - offsets[0]
+        offsets = offsets - offsets[0] if offsets[0] else offsets
         names = self.names
         member = table(TABLES[LOWERED].member)
-        cut, n_local, n_domain, codes, first = addresses.split(data, offsets, member)
-        valid = pc.is_valid(arr).to_numpy(False)
+        parser = names.parser if names is not None else None
+        cut, n_local, n_domain, codes, first, group, value = addresses.split_all(
+            data, offsets, member, parser
+        )
+        if names is None:
+            group = np.full(len(arr), -1, dtype=np.int16)
+        valid = pc.is_valid(arr).to_numpy(False) if arr.null_count else np.ones(len(arr), bool)
         domains = _strings(*addresses.slices(data, cut[first], offsets[first + 1]))
         plain, beside_names, provider = self.map_domains(domains)
-        provider = provider[codes] if len(codes) else np.zeros(0, dtype=bool)
-        # name-shaped, with a provider or long enough to be told from joined() ones
-        found = names.find(data, offsets[:-1], cut) if names is not None else None
-        rows, parts = (np.flatnonzero(found[0]), found[1]) if found else (np.zeros(0, int), ())
-        fits = valid & (provider | ((n_local >= SEPARATE) & (n_domain >= SEPARATE)))
-        keep = fits[rows]
-        if not keep.all():
-            rows, parts = rows[keep], tuple(x[keep] for x in parts)
-        named = np.zeros(len(arr), dtype=bool)
-        named[rows] = True
         # every path keeps the lengths that decide it, or ends its domain its own way: the
-        # images of two paths never meet, and within a path the pieces are permuted apart
-        short = (n_local < SEPARATE) & (n_local + n_domain > 0)
-        short |= (cut < offsets[1:]) & (n_domain < SEPARATE) & ~provider
-        short &= valid & ~named
-        apart = np.flatnonzero(valid & ~short & ~named)
+        # images of two paths never meet, and within a path the pieces are permuted apart;
+        # name-shaped ones go NAMED with a provider or long enough to be told from joined()
+        split_rows = (cut, offsets[1:], n_local, n_domain, codes, group)
+        kind = addresses.route(split_rows, provider, valid, (SEPARATE, len(plain)))
+        apart = np.flatnonzero(kind == addresses.SEPARATE)
         local = Pseudonymizer(self.key, self.domain() + "/local")
         local.permute(data, offsets, apart, 0, n_domain[apart], LOWERED)
         todo = apart if names is not None else apart[:0]
         while len(todo):  # a pseudonym with the name shape could meet a masked name: again
             todo = todo[names.find(data, offsets[todo], cut[todo])[0]]
             local.permute(data, offsets, todo, 0, n_domain[todo], LOWERED)
-        kind = np.where(short, addresses.JOINT, addresses.SEPARATE)
-        kind[named], kind[~valid] = addresses.NAMED, addresses.EMPTY
-        widened = self.joined(data, offsets, np.flatnonzero(short), n_local, n_domain)
+        short = np.flatnonzero(kind == addresses.JOINT)
+        widened = self.joined(data, offsets, short, n_local, n_domain)
         if widened is not None:
             kind[widened[0]] = addresses.EMPTY
         m_off, m_data = string_buffers(pa.concat_arrays([plain, beside_names]))
-        codes = np.where(named, codes + len(plain), codes)
-        masked = names.masked(parts) if names is not None else _no_names()
-        at = (np.cumsum(named) - 1).astype(np.int64)
+        if names is not None:
+            names.masked(value, group)
+        rendered = (names.names, value, group) if names is not None else _no_names()
         tld = np.frombuffer(b"." + RESERVED_TLD.encode(), dtype=np.uint8)
-        mapped, rendered = (m_off - m_off[0], m_data), (masked, at)
-        out = _strings(*addresses.assemble(data, offsets, cut, kind, codes, mapped, rendered, tld))
+        mapped = (m_off - m_off[0], np.concatenate([m_data, np.zeros(8, np.uint8)]))
+        rows = (data, offsets, cut, kind, codes)
+        out = _strings(*addresses.assembled(rows, mapped, rendered, tld))
         if widened is not None:  # short values of letters and digits only, no '@': widened
             out = replace_rows(out, *widened)
         return with_nulls_of(out, arr)
@@ -202,6 +207,8 @@ class Email(Strategy):
         when both sides have fewer than 2 * SEPARATE together, the whole address as one value
         (their domains then end in .example). A whole one of letters and digits only (no '@')
         and too short is widened instead: (its rows, their pseudonyms), or None."""
+        if not len(rows):
+            return None
         total = n_local[rows] + n_domain[rows]
         whole = total < 2 * SEPARATE
         first = ~whole & (n_local[rows] < SEPARATE)  # the unit: the first SEPARATE characters
@@ -243,7 +250,7 @@ class Email(Strategy):
         provider = pc.is_valid(at).to_numpy(False)
         offsets, data = string_buffers(suffixes)
         member = table(TABLES[LOWERED].member)
-        n_domain = addresses.split(data, offsets - offsets[0], member)[2]
+        n_domain = addresses.split_all(data, offsets - offsets[0], member)[2]
         long_ = np.flatnonzero((n_domain >= SEPARATE) & ~provider)
         mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(
             domains.take(pa.array(long_)), LOWERED, widen=False
