@@ -40,6 +40,7 @@ def warm_up() -> None:
         ("pseudonymize", {}, "string", ["AB-123456", "x"]),
         ("pseudonymize", {}, "int", [1, 123456789]),
         ("phone", {}, "string", ["+44 20 7946 0958", "(555) 123-4567"]),
+        ("phone", {"region": "JP"}, "string", ["090-1234-5678"]),  # a national prefix pattern
     ]:
         cls = STRATEGIES[name]
         mask = cls(cls.Params.model_validate(params), MaskColumn("t", "c", parse_type(kind)), key)

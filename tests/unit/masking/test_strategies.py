@@ -717,9 +717,18 @@ def test_email_column_matches_its_per_address_definition():
 
 def test_warm_up_compiles_the_kernels_images_ship():
     from tdm.masking.ff1 import kernels
-    from tdm.masking.strategies import addresses, believable, packing, warm_up
+    from tdm.masking.strategies import (
+        addresses,
+        believable,
+        packing,
+        phone_kernels,
+        phone_rows,
+        warm_up,
+    )
 
     warm_up()
     compiled = [packing.scan, packing.unpack, kernels.encrypt_round, kernels.decrypt_round]
     compiled += [addresses.split, addresses.assemble, believable.shapes]
+    compiled += [phone_kernels.classify_rows, phone_kernels.write_rows, phone_kernels.regex_rows]
+    compiled += [phone_rows.put_digits]
     assert all(fn.signatures for fn in compiled)
