@@ -148,19 +148,60 @@ def num_bytes(src: np.ndarray, radix: int, const: np.ndarray, out: np.ndarray) -
             out[r, c + x] = np.uint8((limbs[at // 4] >> shift) & np.uint64(0xFF))
 
 
+@njit(cache=True, inline="always")
+def _num_block_in(src, r64: np.uint64, k: int, key, b: int, out) -> None:
+    length, rows = src.shape
+    nl = (b + 3) // 4
+    limbs = np.zeros(nl, dtype=np.uint64)
+    c = 16 - b
+    first = length % k if length % k else k
+    for r in range(rows):
+        limbs[:] = 0
+        j = 0
+        take = first
+        while j < length:  # limbs * radix**take + the next take digits, big-endian limbs
+            carry = np.uint64(0)
+            power = np.uint64(1)
+            for _ in range(take):
+                carry = carry * r64 + src[j, r]
+                power *= r64
+                j += 1
+            for x in range(nl - 1, -1, -1):  # limb * power + carry < 2**64: power <= 2**32
+                t = limbs[x] * power + carry
+                limbs[x] = t & _MASK32
+                carry = t >> _32
+            take = k
+        out[r, :c] = key[:c]
+        for x in range(b):  # the last b bytes of the limbs, big-endian
+            at = 4 * nl - b + x
+            shift = np.uint64(8 * (3 - at % 4))
+            out[r, c + x] = np.uint8((limbs[at // 4] >> shift) & np.uint64(0xFF)) ^ key[c + x]
+
+
 @njit(cache=True)
-def combine(
-    full: np.ndarray, a: np.ndarray, radix: int, k: int, decrypt: bool, out: np.ndarray
-) -> None:
-    """c = (NUM_radix(a) + y) mod radix**m (or minus y, to decrypt) as m digits per column of
-    the (m, rows) `a`, y = NUM(S) from the (rows, d) bytes `full`: the m low radix digits of y
-    by long division of its base-2**32 limbs by radix**k (the largest power <= 2**32), then
-    digit by digit with carries."""
+def num_block(src: np.ndarray, radix: int, k: int, key: np.ndarray, b: int, out) -> None:
+    """num_bytes when the row's bytes fit the round's last block (b < 16): per row, that block
+    xor'd with the CBC-MAC state before it (`key`: the state xor the block's constant bytes),
+    into the (rows, 16) bytes `out`, ready for AES. NUM_radix is taken k digits at a time
+    (radix**k <= 2**32); the alphabets' radixes are spelled out as constants (see _digits)."""
+    if radix == 36:
+        _num_block_in(src, np.uint64(36), 6, key, b, out)
+    elif radix == 10:
+        _num_block_in(src, np.uint64(10), 9, key, b, out)
+    elif radix == 62:
+        _num_block_in(src, np.uint64(62), 5, key, b, out)
+    elif radix == 26:
+        _num_block_in(src, np.uint64(26), 6, key, b, out)
+    else:
+        _num_block_in(src, np.uint64(radix), k, key, b, out)
+
+
+@njit(cache=True, inline="always")
+def _combine_in(full, a, r64: np.uint64, k: int, div: np.uint64, decrypt: bool, out) -> None:
     m, rows = a.shape
     nl = full.shape[1] // 4
     y = np.zeros(nl, dtype=np.uint64)
     digits = np.zeros(m, dtype=np.uint64)
-    r64 = np.uint64(radix)
     for r in range(rows):
         for x in range(nl):
             v = np.uint64(0)
@@ -169,20 +210,17 @@ def combine(
             y[x] = v
         pos = m
         while pos > 0:
-            take = min(k, pos)
-            div = np.uint64(1)
-            for _ in range(take):
-                div *= r64
             rem = np.uint64(0)
             for x in range(nl):  # rem < div <= 2**32: (rem << 32) | limb fits 64 bits
                 cur = (rem << _32) | y[x]
                 q = cur // div
                 rem = cur - q * div
                 y[x] = q
-            for _ in range(take):
+            for _ in range(min(k, pos)):  # rem = y mod radix**k: its low digits are y's
                 pos -= 1
-                digits[pos] = rem % r64
-                rem //= r64
+                q = rem // r64
+                digits[pos] = rem - q * r64
+                rem = q
         carry = np.uint64(0)  # to decrypt: the borrow
         for j in range(m - 1, -1, -1):  # each sum in [0, 2 * radix)
             if decrypt:
@@ -192,3 +230,24 @@ def combine(
                 s = a[j, r] + digits[j] + carry
                 carry = np.uint64(1) if s >= r64 else np.uint64(0)
             out[j, r] = s - r64 if s >= r64 else s
+
+
+@njit(cache=True)
+def combine(
+    full: np.ndarray, a: np.ndarray, radix: int, k: int, decrypt: bool, out: np.ndarray
+) -> None:
+    """c = (NUM_radix(a) + y) mod radix**m (or minus y, to decrypt) as m digits per column of
+    the (m, rows) `a`, y = NUM(S) from the (rows, d) bytes `full`: the m low radix digits of y
+    by long division of its base-2**32 limbs by radix**k (the largest power <= 2**32), then
+    digit by digit with carries. The alphabets' radixes are spelled out as constants, which
+    lets the compiler divide by multiplying."""
+    if radix == 36:
+        _combine_in(full, a, np.uint64(36), 6, np.uint64(36**6), decrypt, out)
+    elif radix == 10:
+        _combine_in(full, a, np.uint64(10), 9, np.uint64(10**9), decrypt, out)
+    elif radix == 62:
+        _combine_in(full, a, np.uint64(62), 5, np.uint64(62**5), decrypt, out)
+    elif radix == 26:
+        _combine_in(full, a, np.uint64(26), 6, np.uint64(26**6), decrypt, out)
+    else:
+        _combine_in(full, a, np.uint64(radix), k, np.uint64(radix) ** np.uint64(k), decrypt, out)

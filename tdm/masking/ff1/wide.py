@@ -41,6 +41,16 @@ def rounds(s: Setup, enc: CipherContext, x: np.ndarray, decrypt: bool) -> np.nda
 def _prf(s: Setup, enc: CipherContext, i: int, src: np.ndarray) -> np.ndarray:
     """Steps 6.i-6.iii: S (its first d bytes) per row, from PRF(P || Q), as (rows, d) bytes."""
     rows, b, d = src.shape[1], s.b, s.d
+    if b < 16 and d <= 16:  # one block per row holds its bytes, and S = R: one AES call
+        state, const = s.state(i, 1)
+        key = np.frombuffer(state, dtype=np.uint8) ^ np.frombuffer(
+            const.ljust(16, b"\0"), dtype=np.uint8
+        )
+        blocks = np.empty((rows, 16), dtype=np.uint8)
+        kernels.num_block(src, s.radix, s.k, key, b, blocks)
+        out = np.empty(16 * rows + 16, dtype=np.uint8)  # update_into wants 15 spare bytes
+        enc.update_into(blocks.reshape(-1), out)
+        return out[: 16 * rows].reshape(rows, 16)[:, :d]
     tail_len = 16 * ((b + 15) // 16)  # the blocks that hold row bytes
     state, const = s.state(i, tail_len // 16)
     tail = np.empty((rows, tail_len), dtype=np.uint8)

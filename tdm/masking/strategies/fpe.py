@@ -169,7 +169,13 @@ class Pseudonymizer:
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         head = np.ascontiguousarray(np.broadcast_to(head, rows.shape), dtype=np.int64)
         tail = np.ascontiguousarray(np.broadcast_to(tail, rows.shape), dtype=np.int64)
-        k, signature, first, a, b = packing.scan(data, offsets, rows, head, tail, parts.scan)
+        n = len(rows)
+        k, signature, first, at = (np.empty(n, dtype=np.int64) for _ in range(4))
+        a, b = np.empty(n, dtype=_U64), np.empty(n, dtype=_U64)
+        longest = int(np.diff(offsets).max(initial=0)) + 1
+        row_room = np.empty(longest, dtype=np.int64), np.empty(longest, dtype=np.uint8)
+        scanned = (k, signature, first, a, b, at, *row_room)
+        packing.scan(data, offsets, rows, head, tail, parts.scan, scanned)
         if not k.any():
             return
         self._refuse_short(t, k, signature)
@@ -193,10 +199,12 @@ class Pseudonymizer:
         back = np.empty_like(order)
         back[order] = np.arange(len(order))
         a, b = a[back], b[back]  # in the rows' order again: unpack reads rows in turn
-        scanned = (k, signature, first)
+        scanned = (k, signature, at)
         todo = np.flatnonzero(narrow & (k > 0))
+        room = np.empty(64, dtype=np.uint8), np.empty(len(todo), dtype=np.int64)
         while len(todo):  # results of another part than their input's: again (cycle-walking)
-            todo = packing.unpack(data, offsets, rows, scanned, todo, a, b, parts.unpack)
+            count = packing.unpack(data, scanned, todo, (a, b), parts.unpack, room)
+            todo = room[1][:count].copy()
             for group in np.unique(key[todo]).tolist():
                 self._derange(t, group, a, b, todo[key[todo] == group])
 

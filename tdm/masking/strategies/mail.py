@@ -121,6 +121,15 @@ class Email(Strategy):
             return None
         return NameShape(Pseudonymizer(self.key, self.domain() + "/names"))
 
+    def part_fpe(self, part: str) -> Pseudonymizer:
+        """The pseudonymizer of one part of the addresses (local, unit, rest, domain), kept
+        for the column like Strategy.fpe: FF1's per-length constants (ten CBC-MACs each) are
+        then set up once, not again for every chunk of rows."""
+        kept = self.__dict__.setdefault("_part_fpe", {})
+        if part not in kept:
+            kept[part] = Pseudonymizer(self.key, self.domain() + "/" + part)
+        return kept[part]
+
     def mask(self, values: pa.Array, batch: MaskBatch) -> pa.Array:
         arr = as_string(lower(values))
         if self.p.domain == "keep":
@@ -157,7 +166,7 @@ class Email(Strategy):
         split_rows = (cut, offsets[1:], n_local, n_domain, codes, group)
         kind = addresses.route(split_rows, provider, valid, (SEPARATE, len(plain)))
         apart = np.flatnonzero(kind == addresses.SEPARATE)
-        local = Pseudonymizer(self.key, self.domain() + "/local")
+        local = self.part_fpe("local")
         local.permute(data, offsets, apart, 0, n_domain[apart], LOWERED)
         todo = apart if names is not None else apart[:0]
         while len(todo):  # a pseudonym with the name shape could meet a masked name: again
@@ -182,7 +191,7 @@ class Email(Strategy):
     def keep_domain(self, arr: pa.StringArray) -> pa.StringArray:
         """With the domain kept: the local part masked alone, then the domain as is."""
         local, suffix = split_last(arr, "@")
-        fpe = Pseudonymizer(self.key, self.domain() + "/local")
+        fpe = self.part_fpe("local")
         names = self.names
         if names is None:
             return pc.binary_join_element_wise(fpe.strings(local, LOWERED), suffix, "")
@@ -217,7 +226,7 @@ class Email(Strategy):
         skipped = np.ones(len(offsets) - 1, dtype=bool)
         skipped[rows[whole]] = False
         band, _ = band_rows(data, offsets, skipped, TABLES[LOWERED])
-        unit = Pseudonymizer(self.key, self.domain() + "/unit")
+        unit = self.part_fpe("unit")
         widened = None
         if band.any():
             these = np.flatnonzero(band)
@@ -230,7 +239,7 @@ class Email(Strategy):
         unit.permute(
             data, offsets, rows, np.where(last, rest, 0), np.where(first, rest, 0), LOWERED
         )
-        other = Pseudonymizer(self.key, self.domain() + "/rest")
+        other = self.part_fpe("rest")
         head = np.where(whole, total, np.where(first, SEPARATE, 0))
         other.permute(data, offsets, rows, head, np.where(last, SEPARATE, 0), LOWERED)
         return widened
@@ -252,7 +261,7 @@ class Email(Strategy):
         member = table(TABLES[LOWERED].member)
         n_domain = addresses.split_all(data, offsets - offsets[0], member)[2]
         long_ = np.flatnonzero((n_domain >= SEPARATE) & ~provider)
-        mapped = Pseudonymizer(self.key, self.domain() + "/domain").strings(
+        mapped = self.part_fpe("domain").strings(
             domains.take(pa.array(long_)), LOWERED, widen=False
         )
         look = pc.binary_join_element_wise("@", looks.take(at), f".{RESERVED_TLD}.com", "")

@@ -38,7 +38,7 @@ def classify(data: np.ndarray, offsets: np.ndarray, member: np.ndarray, klass: n
     return counts, signatures
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def scan(
     data: np.ndarray,
     offsets: np.ndarray,
@@ -46,67 +46,60 @@ def scan(
     head: np.ndarray,
     tail: np.ndarray,
     parts: tuple,
-) -> tuple:
-    """Per row of `rows` (head and tail given per row of `rows` too): how many characters it
-    permutes (its alphabet characters less `head` first and `tail` last ones, each clipped to
-    what there is), the classes those use (its part), the clipped head, and, where the part's
-    halves of that many fit 62 bits, NUM_radix of the first k // 2 of them (A) and of the
-    others (B) in the part's digits. `parts` = (member, klass, digit, radix, fits), the last
-    three indexed by a part's signature (Parts)."""
+    out: tuple,
+) -> None:
+    """Per row of `rows` (head and tail given per row of `rows` too), into out = (size,
+    signature, first, a, b, at, pos, chars): how many characters it permutes (its alphabet
+    characters less `head` first and `tail` last ones, each clipped to what there is), the
+    classes those use (its part), the clipped head, and, where the part's halves of that many
+    fit 62 bits, NUM_radix of the first k // 2 of them (A) and of the others (B) in the part's
+    digits; `at`, where its first permuted character lies (unpack starts there). `pos` and
+    `chars` (int64, uint8) are room for one row's alphabet characters and their positions, as
+    long as the longest row: one pass over the row's bytes, then only over those. `parts` =
+    (member, klass, digit, radix, fits), the last three indexed by a part's signature (Parts).
+    The outputs are the caller's, made by numpy (huge pages; and compiled without reference
+    counting, this makes no arrays: see addresses._split_rows)."""
     member, klass, digit, radix, fits = parts
-    n = rows.shape[0]
-    size = np.zeros(n, dtype=np.int64)
-    signature = np.zeros(n, dtype=np.int64)
-    first = np.zeros(n, dtype=np.int64)
-    a = np.zeros(n, dtype=np.uint64)
-    b = np.zeros(n, dtype=np.uint64)
+    size, signature, first, a, b, at, pos, chars = out
     longest = fits.shape[1] - 1
-    for j in range(n):
+    for j in range(rows.shape[0]):
         i = rows[j]
         count = 0
-        s = 0
-        for p in range(offsets[i], offsets[i + 1]):  # klass is 0 outside the alphabet
-            count += member[data[p]]
-            s |= klass[data[p]]
+        for p in range(offsets[i], offsets[i + 1]):  # its alphabet characters and where
+            c = data[p]
+            pos[count], chars[count] = p, c
+            count += member[c]
         h = min(head[j], count)
         k = count - h - min(tail[j], count - h)
-        if k < count:  # the classes of the permuted characters only
-            s = 0
-            seen = 0
-            for p in range(offsets[i], offsets[i + 1]):
-                if member[data[p]]:
-                    if h <= seen < h + k:
-                        s |= klass[data[p]]
-                    seen += 1
+        s = 0
+        for q in range(h, h + k):
+            s |= klass[chars[q]]
         size[j], signature[j], first[j] = k, s, h
+        at[j] = pos[h] if k else offsets[i]
+        a[j], b[j] = 0, 0
         if k == 0 or not fits[s, min(k, longest)]:
             continue
         u = k // 2
         r64 = np.uint64(radix[s])
-        seen = 0
+        digits = digit[s]  # indexed by bytes (unsigned): no negative-index check per character
         va = np.uint64(0)
         vb = np.uint64(0)
-        for p in range(offsets[i], offsets[i + 1]):
-            if member[data[p]]:
-                at = seen - h
-                if 0 <= at < u:
-                    va = va * r64 + np.uint64(digit[s, data[p]])
-                elif u <= at < k:
-                    vb = vb * r64 + np.uint64(digit[s, data[p]])
-                seen += 1
+        for q in range(h, h + u):
+            va = va * r64 + np.uint64(digits[chars[q]])
+        for q in range(h + u, h + k):
+            vb = vb * r64 + np.uint64(digits[chars[q]])
         a[j], b[j] = va, vb
-    return size, signature, first, a, b
 
 
 @njit(cache=True, inline="always")
 def _digits_in(a: np.uint64, b: np.uint64, size: int, r64: np.uint64, out: np.ndarray) -> None:
     u = size // 2
-    for j in range(size - 1, u - 1, -1):
-        out[j] = b % r64
-        b //= r64
-    for j in range(u - 1, -1, -1):
-        out[j] = a % r64
-        a //= r64
+    for j in range(u - 1, -1, -1):  # A's and B's digits side by side: two chains of divisions
+        qa, qb = a // r64, b // r64
+        out[j], out[j + size - u] = a - qa * r64, b - qb * r64
+        a, b = qa, qb
+    if size - u > u:  # B's most significant digit
+        out[u] = b
 
 
 @njit(cache=True, inline="always")
@@ -130,41 +123,44 @@ def _digits(a: np.uint64, b: np.uint64, size: int, radix: int, out: np.ndarray) 
         _digits_in(a, b, size, np.uint64(radix), out)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def unpack(
     data: np.ndarray,
-    offsets: np.ndarray,
-    rows: np.ndarray,
     scanned: tuple,
     todo: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
+    halves: tuple,
     parts: tuple,
-) -> np.ndarray:
-    """scan's inverse for the rows todo[...] of `rows`: each one's (A, B) written over its
-    permuted characters. Returns those (of todo) whose result uses other classes than their
-    part (to be permuted again: cycle-walking). `scanned` = (size, signature, first);
-    `parts` = (member, klass, lookup, radix)."""
-    size, signature, first = scanned
+    room: tuple,
+) -> int:
+    """scan's inverse for the rows todo[...] of scan's rows: each one's (A, B) = halves
+    written over its permuted characters, from `at` on. Writes into `again` those (of todo)
+    whose result uses other classes than their part (to be permuted again: cycle-walking) and
+    returns how many. `scanned` = (size, signature, at); `parts` = (member, klass, lookup,
+    radix); room = (buf, again): 64 uint8 of room for a row's digits, and len(todo) int64."""
+    size, signature, at = scanned
     member, klass, lookup, radix = parts
-    buf = np.zeros(64, dtype=np.int64)
-    again = np.zeros(todo.shape[0], dtype=np.bool_)
+    a, b = halves
+    buf, again = room
+    count = 0
     for t in range(todo.shape[0]):
         j = todo[t]
-        k, i, h, sig = size[j], rows[j], first[j], signature[j]
+        k, sig = size[j], signature[j]
         _digits(a[j], b[j], k, radix[sig], buf)
+        chars = lookup[sig]  # indexed by uint8 digits: no negative-index check
         used = 0
-        for d in range(k):
-            used |= klass[lookup[sig, buf[d]]]
-        again[t] = used != sig
-        seen = 0
-        for p in range(offsets[i], offsets[i + 1]):
+        d = 0
+        p = at[j]
+        while d < k:
             if member[data[p]]:
-                at = seen - h
-                if 0 <= at < k:
-                    data[p] = lookup[sig, buf[at]]
-                seen += 1
-    return todo[again]
+                c = chars[buf[d]]
+                used |= klass[c]
+                data[p] = c
+                d += 1
+            p += 1
+        if used != sig:
+            again[count] = j
+            count += 1
+    return count
 
 
 @njit(cache=True)

@@ -101,6 +101,11 @@ def _reference_encrypt(key: bytes, radix: int, tweak: bytes, x: list[int]) -> li
         # halves within 62 bits: the uint64 rounds, with an 8- or a 12-byte y
         *((r, n, b"masking/domain") for r, n in [(10, 18), (36, 19), (36, 22), (62, 20)]),
         *((r, n, b"masking/domain") for r, n in [(16, 30), (26, 9), (26, 26), (2, 40)]),
+        # the limb rounds with NUM_radix(B) in one block and S = R (b < 16, d <= 16), for the
+        # radixes spelled out as constants and one that is not
+        *((r, n, b"masking/domain") for r, n in [(36, 23), (36, 30), (26, 27), (26, 33)]),
+        *((r, n, b"masking/domain") for r, n in [(10, 37), (10, 58), (62, 21), (62, 30)]),
+        (16, 40, b"masking/domain"),
         # longer: the limb rounds (d > 16, NUM_radix(B) beyond 64 bits), a tweak over 2 blocks
         *((r, n, b"a longer tweak, spanning blocks") for r, n in [(10, 64), (36, 50), (62, 64)]),
         (16, 45, b"a longer tweak, spanning blocks"),
