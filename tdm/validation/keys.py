@@ -1,23 +1,31 @@
 """Keys across all batches, which no single batch can see: primary keys and unique groups unique
 over the whole table, and every foreign key resolving to a parent row.
 
-Keys are read column-wise from the version's Parquet files (only the key columns), concatenated,
-and checked with Arrow kernels: uniqueness with a sort (integer-like keys) or a group-by,
+Keys are read column-wise from the version's Parquet files (only the key columns). When the
+columns a check reads are estimated to fit KEY_BUDGET (tdm.validation.spill) they are
+concatenated and checked in memory: uniqueness with a sort (integer-like keys) or a group-by,
 single-column foreign keys with is_in against the parent's keys, composite ones with an
-anti-join. Rows with a null in a key are skipped (a nullable foreign key may be null; not-null
-is the per-batch suite's job).
+anti-join. Bigger ones are streamed into DuckDB and checked there, spilling to disk
+(tdm.validation.keys_out_of_core), with the same figures. Rows with a null in a key are skipped
+(a nullable foreign key may be null; not-null is the per-batch suite's job).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tdm.validation import keys_out_of_core
 from tdm.validation.results import EXAMPLES, CheckResult
+from tdm.validation.spill import KEY_BUDGET, ROW, Spill, estimated_bytes
 from tdm.validation.suite import all_batches, columns_of, label, suite_for
 
-ROW = "__tdm_row"
+__all__ = ["ROW", "unique_result", "validate_cross"]
+
+KeySet = tuple[str, tuple[str, ...]]  # (table, key columns)
 
 
 def _keys(store, dataset: str, version: str, table: str, columns: list[str], cache: dict):
@@ -107,8 +115,12 @@ def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
 def unique_result(plan, table: str, cfg: dict, keys: pa.Table, total: int) -> CheckResult:
     """A derived uniqueness expectation over every batch of the table: `keys` holds its
     columns, nulls dropped, and ROW (global row indices); `total` counts the rows with nulls."""
+    bad, examples = _duplicates(keys, list(columns_of(cfg)))
+    return _unique(plan, table, cfg, bad, examples, total, keys.num_rows)
+
+
+def _unique(plan, table, cfg, bad: int, examples: list[int], total: int, checked: int):
     cols = list(columns_of(cfg))
-    bad, examples = _duplicates(keys, cols)
     column, where = label(table, cfg)
     return CheckResult(
         f"{where} {cfg['type']}",
@@ -124,56 +136,128 @@ def unique_result(plan, table: str, cfg: dict, keys: pa.Table, total: int) -> Ch
             "scope": "all batches",
             "batches": plan.table_batches(table),
             "primary_key": cols == list(plan.spec.tables[table].primary_key),
-            "null_keys_skipped": total - keys.num_rows,
+            "null_keys_skipped": total - checked,
         },
     )
 
 
-def validate_cross(store, plan, dataset: str, version: str) -> list[CheckResult]:
-    """Derived uniqueness (primary keys, unique columns and groups) over all batches; every
-    foreign key, single and composite, resolves to a parent row in some batch of the parent."""
-    cache: dict = {}
+@dataclass(frozen=True)
+class _Check:
+    table: str
+    unique: dict | None  # the uniqueness expectation's config, or None for a foreign key
+    fk: object = None
+    reads: tuple[KeySet, ...] = ()
+
+
+def _checks(plan) -> list[_Check]:
     out = []
     for table in plan.order:
         for cfg in filter(all_batches, suite_for(plan, table)):
-            data, total = _keys(store, dataset, version, table, list(columns_of(cfg)), cache)
-            out.append(unique_result(plan, table, cfg, data, total))
+            out.append(_Check(table, cfg, reads=((table, tuple(columns_of(cfg))),)))
         for fk in plan.spec.tables[table].all_foreign_keys:
-            out.append(_foreign_key(store, plan, dataset, version, table, fk, cache))
+            parent = fk.references.table
+            target = tuple(fk.references.columns or plan.spec.tables[parent].primary_key)
+            out.append(_Check(table, None, fk, ((table, tuple(fk.columns)), (parent, target))))
     return out
 
 
-def _foreign_key(store, plan, dataset, version, table, fk, cache) -> CheckResult:
-    parent = fk.references.table
-    target = list(fk.references.columns or plan.spec.tables[parent].primary_key)
-    child, total = _keys(store, dataset, version, table, list(fk.columns), cache)
-    keys, _ = _keys(store, dataset, version, parent, target, cache)
-    name = f"fk {table}({', '.join(fk.columns)}) -> {parent}({', '.join(target)})"
+def validate_cross(
+    store, plan, dataset: str, version: str, budget: int = KEY_BUDGET
+) -> list[CheckResult]:
+    """Derived uniqueness (primary keys, unique columns and groups) over all batches; every
+    foreign key, single and composite, resolves to a parent row in some batch of the parent.
+    A check whose key columns are estimated above `budget` bytes runs out of core; each key
+    set is dropped after the last check reading it."""
+    checks = _checks(plan)
+    last_use = {keys: i for i, check in enumerate(checks) for keys in check.reads}
+    sizes: dict[KeySet, int] = {}
+    cache: dict = {}
+    spill: Spill | None = None
+    out = []
+    try:
+        for i, check in enumerate(checks):
+            for t, cols in check.reads:
+                if (t, cols) not in sizes:
+                    sizes[t, cols] = estimated_bytes(store, dataset, version, t, list(cols))
+            if sum(sizes[k] for k in check.reads) <= budget:
+                out.append(_in_memory(store, plan, dataset, version, check, cache))
+            else:
+                spill = spill or Spill(store, dataset, version)
+                out.append(_out_of_core(spill, plan, check))
+            for t, cols in check.reads:
+                if last_use[t, cols] == i:
+                    cache.pop((t, cols), None)
+                    if spill is not None:
+                        spill.drop(t, list(cols), cols)
+            pa.default_memory_pool().release_unused()  # freed keys back to the system
+    finally:
+        if spill is not None:
+            spill.close()
+    return out
+
+
+def _in_memory(store, plan, dataset, version, check: _Check, cache: dict) -> CheckResult:
+    (table, cols), *parent = check.reads
+    child, total = _keys(store, dataset, version, table, list(cols), cache)
+    if check.unique is not None:
+        return unique_result(plan, table, check.unique, child, total)
+    keys, _ = _keys(store, dataset, version, parent[0][0], list(parent[0][1]), cache)
+    count, examples = _orphans(child, list(cols), keys, list(parent[0][1]))
+    return _fk_result(plan, table, check.fk, count, examples, total, child.num_rows)
+
+
+def _load(spill: Spill, plan, keys: KeySet) -> tuple[str, int]:
+    """The loaded table of a key set (rows with a null key left out) and the table's rows."""
+    table, cols = keys
+    empty = plan.schema(table).empty_table().select(list(cols)).schema
+    return spill.load(table, list(cols), empty, not_null=cols)
+
+
+def _out_of_core(spill: Spill, plan, check: _Check) -> CheckResult:
+    (table, cols), *parent = check.reads
+    name, total = _load(spill, plan, check.reads[0])
+    checked = spill.value(f"SELECT count(*) FROM {name}")
+    if check.unique is not None:
+        bad, examples = keys_out_of_core.duplicates(spill, name, list(cols))
+        return _unique(plan, table, check.unique, bad, examples, total, checked)
+    parent_name, _ = _load(spill, plan, parent[0])
+    found = keys_out_of_core.orphans(spill, name, list(cols), parent_name, list(parent[0][1]))
+    return _fk_result(plan, table, check.fk, *found, total, checked)
+
+
+def _orphans(child: pa.Table, columns: list[str], keys: pa.Table, target: list[str]):
+    """Rows of `child` whose key is not among the parent `keys`: their count and a few."""
     if child.num_rows == 0:
-        orphans = child
-    elif len(target) == 1:
-        values = child.column(fk.columns[0]).combine_chunks()
+        return 0, []
+    if len(target) == 1:
+        values = child.column(columns[0]).combine_chunks()
         parents = keys.column(target[0]).combine_chunks()
         if parents.type != values.type:
             parents = parents.cast(values.type, safe=False)
-        orphans = child.filter(pc.invert(pc.is_in(values, value_set=parents)))
+        found = child.filter(pc.invert(pc.is_in(values, value_set=parents)))
     else:
-        right = keys.select(target).rename_columns(list(fk.columns))
-        right = right.group_by(list(fk.columns), use_threads=False).aggregate([])
-        orphans = child.join(right, keys=list(fk.columns), join_type="left anti")
+        right = keys.select(target).rename_columns(columns)
+        right = right.group_by(columns, use_threads=False).aggregate([])
+        found = child.join(right, keys=columns, join_type="left anti")
+    return found.num_rows, _examples(found.column(ROW))
+
+
+def _fk_result(plan, table, fk, count: int, examples: list[int], total: int, checked: int):
+    parent = fk.references.table
+    target = list(fk.references.columns or plan.spec.tables[parent].primary_key)
     return CheckResult(
-        name,
+        f"fk {table}({', '.join(fk.columns)}) -> {parent}({', '.join(target)})",
         table,
         ", ".join(fk.columns),
         "foreign_key",
-        orphans.num_rows == 0,
-        orphans.num_rows,
+        count == 0,
+        count,
         total,
-        _examples(orphans.column(ROW)),
+        examples,
         {
             "parent": parent,
             "parent_columns": target,
-            "checked": child.num_rows,
-            "null_keys_skipped": total - child.num_rows,
+            "checked": checked,
+            "null_keys_skipped": total - checked,
         },
     )

@@ -11,24 +11,53 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tdm.checks import columns_of, computed
+from tdm.checks import columns_of
 from tdm.core.errors import TdmError
 from tdm.plan.computed import Expression, spec_table
 from tdm.validation.results import EXAMPLES, CheckResult
+from tdm.validation.rule_reads import RuleReads, off_rule, rule_reads
+from tdm.validation.spill import KEY_BUDGET, Spill, estimated_bytes
+from tdm.validation.table_rules_out_of_core import RuleError, rule_out_of_core
 
 EXPECTATION = "expect_column_values_to_follow_rule_across_tables"
 
 
-def validate_table_rules(store, plan, dataset: str, version: str) -> list[CheckResult]:
+def validate_table_rules(
+    store, plan, dataset: str, version: str, budget: int = KEY_BUDGET
+) -> list[CheckResult]:
+    """Every rule across tables; one whose columns (of its table, the parent's and the children's
+    it reads) are estimated above `budget` bytes runs out of core, a batch of its table at a time
+    (tdm.validation.table_rules_out_of_core)."""
+
     def read(table: str, columns: list[str]) -> pa.Table:
         data = store.read_table(dataset, version, table, columns)
         return data if data.num_rows else plan.schema(table).empty_table().select(columns)
 
     out = []
-    for table in plan.order:
-        for name, gen in plan.gens.get(table, {}).items():
-            if isinstance(gen, Expression) and gen.tables() and not _masked(plan, table, gen):
-                out.append(_rule(plan, table, name, gen, read))
+    spill: Spill | None = None
+    try:
+        for table in plan.order:
+            for name, gen in plan.gens.get(table, {}).items():
+                if not isinstance(gen, Expression) or not gen.tables() or _masked(plan, table, gen):
+                    continue
+                pa.default_memory_pool().release_unused()  # the last rule's columns
+                reads = rule_reads(plan, table, name, gen)
+                size = sum(
+                    estimated_bytes(store, dataset, version, t, cols) for t, cols in reads.tables()
+                )
+                if size <= budget:
+                    out.append(_rule(plan, table, name, gen, reads, read))
+                    continue
+                spill = spill or Spill(store, dataset, version)
+                try:
+                    n, count, examples = rule_out_of_core(spill, plan, table, name, gen, reads)
+                except RuleError as error:
+                    out.append(_result(table, name, gen, error.rows, None, str(error.error)))
+                else:
+                    out.append(_result(table, name, gen, n, (count, examples), None))
+    finally:
+        if spill is not None:
+            spill.close()
     return out
 
 
@@ -55,59 +84,36 @@ def _positions(left: pa.Table, keys: list[str], right: pa.Table, right_keys: lis
     return joined["__r"].combine_chunks()
 
 
-def _rule(plan, table: str, name: str, gen: Expression, read) -> CheckResult:
-    spec = plan.spec.tables[table]
-    own, other = gen.reads()
-    when = spec.columns[name].when
-    keys: list[str] = []
-    fk = spec.per_parent_fk()
-    if other and fk is not None:
-        keys += fk.columns
-    kids = {t: spec_table(plan.spec, t) for t in dict.fromkeys(a.table for a in gen.children())}
-    for child in kids.values():
-        child_fk = plan.spec.tables[child].per_parent_fk()
-        keys += child_fk.references.columns or spec.primary_key
-    needed = [name, *own, *keys, *(columns_of(when) if when else [])]
-    data = read(table, list(dict.fromkeys(needed)))
-    n = data.num_rows
+def _rule(plan, table: str, name: str, gen: Expression, reads: RuleReads, read) -> CheckResult:
+    data = read(table, reads.own)
     parent = {}
-    if other and fk is not None:
-        ptable = fk.references.table
-        target = fk.references.columns or plan.spec.tables[ptable].primary_key
-        prows = read(ptable, list(dict.fromkeys([*target, *(c for _, c in other)])))
-        at = _positions(data, fk.columns, prows, target)
-        parent = {c: prows[c].take(at) for _, c in other}
+    if reads.parent is not None:
+        prows = read(reads.parent, reads.parent_columns)
+        at = _positions(data, reads.fk_columns, prows, reads.target)
+        parent = {c: prows[c].take(at) for c in reads.parent_values}
     children = {}
-    for lower, child in kids.items():
-        child_fk = plan.spec.tables[child].per_parent_fk()
-        target = child_fk.references.columns or spec.primary_key
-        read_cols = {c for a in gen.children() if a.table == lower for c in a.columns}
-        crows = read(child, list(dict.fromkeys([*child_fk.columns, *sorted(read_cols)])))
-        of = _positions(crows, child_fk.columns, data, target)
+    for kid in reads.children:
+        crows = read(kid.table, kid.columns)
+        of = _positions(crows, kid.fk_columns, data, kid.target)
         found = pc.is_valid(of)
-        children[lower] = (crows.filter(found), of.filter(found).to_numpy())
+        children[kid.lower] = (crows.filter(found), of.filter(found).to_numpy())
     try:
-        expected = gen.evaluate(n, {c: data[c].combine_chunks() for c in own}, parent, children)
+        bad = off_rule(plan, table, name, gen, data, parent, children)
     except TdmError as error:
-        return _result(table, name, gen, n, None, str(error))
-    actual = data[name].combine_chunks()
-    if actual.type != expected.type:
-        expected = expected.cast(actual.type)
-    same = pc.fill_null(pc.equal(actual, expected), False)
-    same = pc.or_(same, pc.and_(pc.is_null(actual), pc.is_null(expected)))
-    if when:
-        holds = computed(data, f"({when}) IS TRUE", f"{table}.{name}")
-        same = pc.or_(same, pc.invert(holds))
-    bad = np.flatnonzero(~same.to_numpy(zero_copy_only=False))
-    return _result(table, name, gen, n, bad, None)
+        return _result(table, name, gen, data.num_rows, None, str(error))
+    found = (len(bad), [int(r) for r in bad[:EXAMPLES]])
+    return _result(table, name, gen, data.num_rows, found, None)
 
 
-def _result(table, name, gen, n: int, bad: np.ndarray | None, error: str | None) -> CheckResult:
+def _result(
+    table, name, gen, n: int, bad: tuple[int, list[int]] | None, error: str | None
+) -> CheckResult:
+    """`bad`: the rows off the rule and the first few; None when it cannot be evaluated."""
     reads = sorted(gen.tables())
     details = {"rule": gen.p.sql, "reads": reads, "engine": "duckdb"}
     if error is not None:
         details["error"] = error
-    count = n if bad is None else len(bad)
+    count = n if bad is None else bad[0]
     return CheckResult(
         f"{name} computed across tables",
         table,
@@ -116,6 +122,6 @@ def _result(table, name, gen, n: int, bad: np.ndarray | None, error: str | None)
         bad is not None and count == 0,
         count,
         n,
-        [] if bad is None else [int(r) for r in bad[:EXAMPLES]],
+        [] if bad is None else bad[1],
         details,
     )
