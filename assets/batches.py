@@ -58,8 +58,8 @@ def batch_asset(plan: Plan, table: str, batches: dg.PartitionsDefinition) -> dg.
             say(context, "subset " + next(
                 line for line in prod.plan.subset.describe() if line.startswith(f"{table}:")
             ))  # fmt: skip
-        with failing():
-            made = produce_table(prod, store, table, keys, log=context.log.debug)
+        with failing():  # no line per batch: each would be an event the run stores
+            made = produce_table(prod, store, table, keys)
         say(
             context,
             f"{table}: {made.rows:,} rows in {len(keys)} batch(es), {made.seconds:.2f}s; "

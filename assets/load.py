@@ -78,6 +78,8 @@ def load_asset(plan: Plan, environments: list[str], kinds: set[str]) -> dg.Asset
                 "previous_version": report.previous or "",
                 "dagster/row_count": report.total_rows,
                 "rows_per_table": dg.MetadataValue.json(report.rows),
+                # PostgreSQL: the tables were built in staging while the run made the batches
+                "built_while_produced": bool(report.extra.get("built_while_produced")),
                 **figures.metadata[""],
             }
         )

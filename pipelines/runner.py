@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 from dagster._utils.interrupts import check_captured_interrupt
 
 from assets import names
@@ -22,6 +24,10 @@ from resources import TdmResource
 from tdm.core import settings
 from tdm.core.errors import TdmError
 from tdm.plan.model import Plan
+from tdm.produce.production import Production
+from tdm.produce.streams import BatchSink, Opener, streaming
+from tdm.targets.postgres.early import EarlyLoad, discard_early
+from tdm.targets.postgres.target import PostgresTarget
 
 # Failures reach the user as one clear message (see _failure), not as Dagster's log lines.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -63,6 +69,16 @@ class ChecksFailed(TdmError):
     """The run's data failed its checks: not an input error (the CLI exits with 1, not 2)."""
 
     exit_code = 1
+
+
+@contextmanager
+def _resolving_with(inst: dg.DagsterInstance) -> Iterator[None]:
+    """Definitions resolve against the instance the run records into. Dagster otherwise reads
+    the definitions state of a process-wide current instance (set by `with instance:`), which
+    may be one already closed when instances were opened and closed out of order (as a
+    long-lived process or a test session does): 'undefined DagsterInstance weakref'."""
+    with set_defs_state_storage(inst.defs_state_storage):
+        yield
 
 
 def _execute(
@@ -149,30 +165,69 @@ def run_dataset(
     dev_key allows the public demo key when $TDM_MASKING_KEY is not set (insecure); `listen`
     hears the runs' events as they happen."""
     inst = inst or instance()
-    defs = build_definitions(paths=[], plans=[plan], tdm=TdmResource(allow_dev_key=dev_key))
+    tdm = TdmResource(allow_dev_key=dev_key)
+    defs = build_definitions(paths=[], plans=[plan], tdm=tdm)
     keys = plan.batch_keys()
-    result = _execute(
-        defs.resolve_job_def(names.generate_job(plan.name)),
-        inst,
-        listen,
-        "generate",
-        run_config=QUIET,
-        tags={names.RANGE_START: keys[0], names.RANGE_END: keys[-1]},
-    )
-    if not result.success:
-        raise _failure(result, f"generating {plan.name}")
-    rows, version = {}, ""
-    for event in result.get_asset_materialization_events():
-        key = event.asset_key.path
-        if key[1] == names.VERSION:
-            meta = event.materialization.metadata
-            rows[key[2]] = meta["dagster/row_count"].value
-            version = meta[names.VERSION_META].value
-    summary = RunSummary(plan.name, version, {t: rows[t] for t in plan.order}, result.run_id)
-    if env:
-        load_run = load_version(plan, env, version, inst, defs, listen=listen)
-        summary = RunSummary(**{**summary.__dict__, "loaded_into": env, "load_run_id": load_run})
+    try:
+        with _resolving_with(inst), streaming(plan.name, _early_load(plan, env, tdm)):
+            result = _execute(
+                defs.resolve_job_def(names.generate_job(plan.name)),
+                inst,
+                listen,
+                "generate",
+                run_config=QUIET,
+                tags={names.RANGE_START: keys[0], names.RANGE_END: keys[-1]},
+            )
+        for made in [plan, *plan.runs.values()]:
+            made.kept.clear()  # rows kept for computed columns: this run is done with them
+        if not result.success:
+            raise _failure(result, f"generating {plan.name}")
+        rows, version = {}, ""
+        for event in result.get_asset_materialization_events():
+            key = event.asset_key.path
+            if key[1] == names.VERSION:
+                meta = event.materialization.metadata
+                rows[key[2]] = meta["dagster/row_count"].value
+                version = meta[names.VERSION_META].value
+        summary = RunSummary(plan.name, version, {t: rows[t] for t in plan.order}, result.run_id)
+        if env:
+            load_run = load_version(plan, env, version, inst, defs, listen=listen)
+            summary = RunSummary(
+                **{**summary.__dict__, "loaded_into": env, "load_run_id": load_run}
+            )
+    finally:
+        discard_early(plan.name)  # a staging schema the load did not adopt
     return summary
+
+
+def _no_sink(prod: Production) -> None:
+    return None
+
+
+def _early_load(plan: Plan, env: str | None, tdm: TdmResource) -> Opener:
+    """With TDM_EARLY_LOAD=1, for a run that ends in a load into a PostgreSQL environment
+    (managed tables): what opens the sink that builds the version's tables in a staging schema
+    while the batches are made (tdm.targets.postgres.early; the load adopts them behind the gate).
+    It pays when PostgreSQL has cores of its own (another host): on a machine it shares with
+    the run, its ingest competes with generation (bench/end_to_end.py measured it slower on 2
+    shared cores), so by default the load builds the tables from the files after the version.
+    A version sealed before (its files are not written again) always loads from the files."""
+    if env is None or os.environ.get("TDM_EARLY_LOAD", "0").strip() != "1":
+        return _no_sink
+    try:
+        target = tdm.environment(env).target(plan.name)
+    except TdmError:  # the load says what is wrong with the environment
+        return _no_sink
+    if type(target) is not PostgresTarget:  # `tables: existing` fills the application's own
+        return _no_sink
+
+    def open_early(prod: Production) -> BatchSink | None:
+        if tdm.store().is_sealed(plan.name, prod.version):
+            return None
+        early = EarlyLoad(target, prod.plan.name, prod.version, prod.plan.spec, prod.plan.order)
+        return early if early.start() else None
+
+    return open_early
 
 
 def load_version(
@@ -189,8 +244,9 @@ def load_version(
     inst = inst or instance()
     defs = defs or build_definitions(paths=[], plans=[plan])
     try:
-        job = defs.resolve_job_def(names.load_job(plan.name))
-    except Exception:
+        with _resolving_with(inst):
+            job = defs.resolve_job_def(names.load_job(plan.name))
+    except dg.DagsterInvariantViolationError:
         raise TdmError(
             f"no environment receives dataset {plan.name}; add it to {settings.environments_file()}"
         ) from None
@@ -201,14 +257,15 @@ def load_version(
             f"(environments that do: {', '.join(partitions) or 'none'})"
         )
     op = "__".join(names.key(plan.name, names.LOAD).path)
-    result = _execute(
-        job,
-        inst,
-        listen,
-        "load",
-        partition_key=env,
-        run_config={**QUIET, "ops": {op: {"config": {"version": version, "force": force}}}},
-    )
+    with _resolving_with(inst):
+        result = _execute(
+            job,
+            inst,
+            listen,
+            "load",
+            partition_key=env,
+            run_config={**QUIET, "ops": {op: {"config": {"version": version, "force": force}}}},
+        )
     if not result.success:
         raise _failure(result, f"loading {plan.name} into {env}")
     return result.run_id

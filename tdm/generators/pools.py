@@ -3,13 +3,23 @@
 Faker supplies the vocabulary (names, cities, formats) of each locale; pools are sampled from a
 Faker instance seeded per (locale, pool), so they are identical in every process. Rows draw from
 the pool of their own locale (see `GenContext.locale`).
+
+Sampling a pool calls Faker once per value (about a second for the pools of a spec like
+schemas/retail.yaml, in every process that generates). A sampled pool being a pure function of
+(Faker's version, locale, method, size), it is also kept on disk (Arrow IPC, under
+$TDM_POOL_CACHE, default ~/.cache/tdm/pools/faker-<version>/) and read back by the next process
+instead; an unreadable or unwritable cache only means sampling again.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
+import faker as faker_package
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,9 +44,57 @@ def faker(locale: str, purpose: str) -> Faker:
 @cache
 def sampled(locale: str, method: str, size: int = POOL_SIZE) -> pa.StringArray:
     """`size` values of a Faker method (e.g. 'city'), in Faker's own frequencies."""
+    cache = pool_cache()
+    path = cache / f"{locale}.{method}.{size}.arrow" if cache else None
+    kept = _read_pool(path, size) if path else None
+    if kept is not None:
+        return kept
     fake = faker(locale, method)
     call = getattr(fake, method)
-    return pa.array([str(call()) for _ in range(size)], type=pa.string())
+    values = pa.array([str(call()) for _ in range(size)], type=pa.string())
+    if path:
+        _write_pool(path, values)
+    return values
+
+
+def pool_cache() -> Path | None:
+    """Where sampled pools are kept: one directory per Faker version (None: no home)."""
+    try:
+        root = os.environ.get("TDM_POOL_CACHE") or Path(
+            os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "tdm", "pools"
+        )
+    except RuntimeError:  # no home directory to keep them in
+        return None
+    return Path(root) / f"faker-{faker_package.VERSION}"
+
+
+def _read_pool(path: Path, size: int) -> pa.StringArray | None:
+    try:
+        with pa.OSFile(str(path), "rb") as f:
+            table = pa.ipc.open_file(f).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+    if table.schema.names != ["value"] or table.num_rows != size:
+        return None
+    column = table.column(0).combine_chunks()
+    return column if column.type == pa.string() and not column.null_count else None
+
+
+def _write_pool(path: Path, values: pa.StringArray) -> None:
+    """Atomically (a reader never sees half a file); any failure leaves no cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        try:
+            table = pa.table({"value": values})
+            with pa.OSFile(tmp, "wb") as f, pa.ipc.new_file(f, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 @cache

@@ -117,7 +117,7 @@ class Expression(Generator):
             name = spec_table(ctx.plan.spec, other[0][0])
             of = ctx.plan.parent_of(self.info.table, ctx.idx)
             first = int(of.min()) if len(of) else 0
-            rows = ctx.plan.generate(name, first, int(of.max()) + 1 if len(of) else 0)
+            rows = ctx.plan.generate_again(name, first, int(of.max()) + 1 if len(of) else 0)
             at = pa.array(of - first)
             parent = {c: rows.column(c).take(at) for _, c in other}
         children = {}
@@ -125,7 +125,7 @@ class Expression(Generator):
             child = spec_table(ctx.plan.spec, table)
             first, last = ctx.plan.children_of(child, ctx.start, ctx.stop)
             of = ctx.plan.parent_of(child, np.arange(first, last, dtype=np.int64)) - ctx.start
-            children[table] = (ctx.plan.generate(child, first, last), of)
+            children[table] = (ctx.plan.generate_again(child, first, last), of)
         return self.evaluate(ctx.n, {c: ctx.row[c] for c in own}, parent, children)
 
     def evaluate(

@@ -22,6 +22,7 @@ from tdm.core.settings import interpolate
 from tdm.generators.base import GenContext, Generator
 from tdm.generators.reference import ForeignKeyGen
 from tdm.plan.repair import only_when, repair
+from tdm.plan.reuse import KeptRows
 from tdm.spec.model import MAX_BATCH_SIZE, DatasetSpec, TableSpec
 
 Gens = dict[str, dict[str, Generator]]
@@ -77,6 +78,8 @@ class Plan:
     runs: dict[tuple, Plan] = field(default_factory=dict, repr=False, compare=False)
     # rows whose check failed on their first draw, per table and check (tdm.plan.repair)
     redrawn: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
+    # generated rows that computed columns of other tables read again (tdm.plan.reuse)
+    kept: KeptRows = field(default_factory=KeptRows, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
         # connections do not cross processes, nor do the plans of other runs
@@ -228,7 +231,18 @@ class Plan:
             lambda name, attempt, row: column(name, f"redraw{attempt}", row),
             self.redrawn.setdefault(table, {}),
         )
-        return pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
+        made = pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
+        self.kept.keep(table, start, stop, made)
+        return made
+
+    def generate_again(self, table: str, start: int, stop: int) -> pa.Table:
+        """Rows [start, stop) of another table, which a computed column reads: from the rows
+        this process generated already where they cover them (tdm.plan.reuse), else generated."""
+        if self.spec.tables[table].source is None:
+            kept = self.kept.rows(table, start, stop)
+            if kept is not None:
+                return kept
+        return self.generate(table, start, stop)
 
 
 def _nullable(spec: TableSpec, name: str, gen: Generator) -> bool:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
+import pyarrow as pa
+
 from tdm.produce.production import Production
+from tdm.produce.streams import sink_for
 from tdm.store.versions import VersionStore
 from tdm.validation.privacy import validate_masking
 from tdm.validation.results import CheckResult, merge, save_batch_results, save_group_results
@@ -46,25 +50,48 @@ def produce_table(
     compared = written_in = 0.0
     before = dict(plan.redrawn.get(table, {}))
     suite = SuiteRun(plan, table, partial(save_group_results, store, ds, version, table))
-    for key in keys:
-        start, stop = plan.block(table, index[key])
-        if start == stop:
-            continue  # this table has no rows in this batch
-        raw, data = prod.batch(table, start, stop, stages)
-        clock = time.perf_counter()
-        if extracted:
-            found = validate_masking(plan, ds, data, raw, table, prod.masker.key, start=start)
-            save_batch_results(store, ds, version, table, key, found, kind="masking")
-            masking += found
-            compared += time.perf_counter() - clock
-            clock = time.perf_counter()
+    sink = sink_for(prod)  # a load building the version's tables as they come (streams)
+    if sink is not None:
+        sink.begin_table(table)
+
+    def write(key: str, data: pa.Table) -> int:
         written = store.write_batch(ds, version, table, key, data)
-        size += store.files.size(written.path)
-        written_in += time.perf_counter() - clock
-        rows += written.rows
-        if log:
-            log(f"{table} {key}: rows {start:,}..{stop:,} -> {written.path}")
-        suite.add(key, start, data)
+        return store.files.size(written.path)
+
+    # a batch file is written (Arrow, without the GIL) while the next batch is made
+    writer, writing = ThreadPoolExecutor(1, thread_name_prefix="tdm-write"), None
+    try:
+        for key in keys:
+            start, stop = plan.block(table, index[key])
+            if start == stop:
+                continue  # this table has no rows in this batch
+            raw, data = prod.batch(table, start, stop, stages)
+            clock = time.perf_counter()
+            if extracted:
+                found = validate_masking(plan, ds, data, raw, table, prod.masker.key, start=start)
+                save_batch_results(store, ds, version, table, key, found, kind="masking")
+                masking += found
+                compared += time.perf_counter() - clock
+                clock = time.perf_counter()
+            if writing is not None:
+                size += writing.result()
+            writing = writer.submit(write, key, data)
+            written_in += time.perf_counter() - clock
+            rows += data.num_rows
+            if sink is not None:
+                sink.add(table, key, data)
+            if log:
+                path = store.batch_path(ds, version, table, key)
+                log(f"{table} {key}: rows {start:,}..{stop:,} -> {path}")
+            suite.add(key, start, data)
+        if writing is not None:
+            clock = time.perf_counter()
+            size += writing.result()
+            written_in += time.perf_counter() - clock
+    finally:
+        writer.shutdown()
+    if sink is not None:
+        sink.end_table(table)
     checked = merge(suite.flush())
     seconds = time.perf_counter() - started - suite.seconds
     after = plan.redrawn.get(table, {})

@@ -298,7 +298,7 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix(sealed, postgres_db)
 def test_a_failed_load_changes_nothing(sealed, postgres_db, monkeypatch):
     import pyarrow as pa
 
-    from tdm.targets.postgres import target as postgres
+    from tdm.targets.postgres import table_build as postgres
 
     store, versions = sealed
     (p1, v1), (_, v2) = versions["shop", 1], versions["shop", 2]

@@ -102,6 +102,10 @@ class _Bookkeeping:
         finally:
             conn.execute("SET lock_timeout TO DEFAULT")
 
+    def _try_lock_dataset(self, conn: psycopg.Connection, schema: str, dataset: str) -> bool:
+        key = lock_key(schema, dataset)
+        return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0])
+
     def _drop_stale_stages(self, conn: psycopg.Connection, schema: str, dataset: str) -> None:
         """Drop staging schemas of loads that are gone: ours (we hold its lock now) and any other
         whose advisory lock is free."""

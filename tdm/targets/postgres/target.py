@@ -35,28 +35,16 @@ import time
 import uuid
 from contextlib import suppress
 
-import pgpq
-import pyarrow as pa
 import sqlalchemy as sa
-from pgpq import encoders as pg_encoders
-from pgpq import schema as pg_schema
-from sqlalchemy.schema import AddConstraint, CreateIndex, SetColumnComment, SetTableComment
 
 from tdm.core.errors import TdmError
 from tdm.spec.model import DatasetSpec
 from tdm.store.versions import VersionStore
 from tdm.targets.base import LoadReport, Target
 from tdm.targets.ddl import metadata_for
+from tdm.targets.postgres.early import take_early
 from tdm.targets.postgres.errors import _Connections, describe
-from tdm.targets.postgres.load import (
-    _DIALECT,
-    _Cancelled,
-    _prefetch,
-    _Staging,
-    _wire_batches,
-    _wire_type,
-    uuid_bytes,
-)
+from tdm.targets.postgres.load import _prefetch, _Staging, uuid_bytes
 from tdm.targets.postgres.meta import (
     META,
     META_COLUMNS,
@@ -68,6 +56,7 @@ from tdm.targets.postgres.meta import (
     lock_key,
 )
 from tdm.targets.postgres.swap import _Swapping
+from tdm.targets.postgres.table_build import TableBuild
 
 __all__ = ["META", "META_COLUMNS", "PostgresTarget", "describe", "lock_key", "uuid_bytes"]
 
@@ -136,35 +125,22 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
         if META in order:
             raise TdmError(f"{head}: a table may not be called {META} (tdm keeps its notes there)")
         md = metadata_for(spec, "postgresql", schema=stage, order=order, checks=True, indexes=True)
-        conn = self.connect(head)
-        state = {"previous": None, "swapped": False, "staged": False}
+        early = take_early(self, dataset, version)
+        adopted = early.adopt(manifest, spec) if early is not None else None
+        conn = adopted.conn if adopted else self.connect(head)
+        stage = adopted.stage if adopted else stage
+        state = {"previous": None, "swapped": False, "staged": bool(adopted)}
         try:
             with self._failing(head, state):
-                self._lock_dataset(conn, schema, dataset)
-                self._drop_stale_stages(conn, schema, dataset)
-                if not self._meta_exists(conn, schema):  # refuse before creating anything
-                    self._check_names(conn, schema, dataset, order, [], {})
-                self._prepare_schema(conn, schema)
-                held = self._meta_row(conn, schema, dataset)
-                state["previous"] = held[0] if held else None
-                with conn.transaction():
-                    conn.execute(f"CREATE SCHEMA {_q(stage)}")
-                    comment = {
-                        "tdm": "staging",
-                        "schema": schema,
-                        "dataset": dataset,
-                        "version": version,
-                        "host": socket.gethostname(),
-                        "pid": os.getpid(),
-                        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    }
-                    conn.execute(
-                        f"COMMENT ON SCHEMA {_q(stage)} IS {_literal(json.dumps(comment))}"
-                    )
-                state["staged"] = True
-                rows = self._build_tables(md, stage, store, manifest, spec)
+                if adopted:  # built while the run made the batches (tdm.targets.postgres.early)
+                    state["previous"], rows = adopted.previous, adopted.rows
+                    md = adopted.md
+                else:
+                    self._open_stage(conn, schema, dataset, version, order, stage, state)
+                    rows = self._build_tables(md, stage, store, manifest, spec)
                 built = time.perf_counter()
-                self._add_foreign_keys(conn, md)
+                if not adopted:
+                    self._add_foreign_keys(conn, md)
                 self._swap(conn, schema, stage, dataset, manifest, rows, state)
         except BaseException:
             if state["staged"] and not state["swapped"]:
@@ -185,9 +161,49 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
                 "schema": schema,
                 "seconds": round(seconds, 3),
                 "build_seconds": round(built - started, 3),  # COPY, keys, indexes, ANALYZE
+                "built_while_produced": bool(adopted),
                 "rows_per_second": round(total / seconds) if seconds > 0 else None,
             },
         )
+
+    def _open_stage(
+        self,
+        conn,
+        schema: str,
+        dataset: str,
+        version: str,
+        order: list[str],
+        stage: str,
+        state: dict,
+        wait: bool = True,
+    ) -> bool:
+        """Take the dataset's lock, drop stale staging schemas, refuse foreign tables, make the
+        schema and `_tdm_meta`, then create `stage`. Without `wait`, False (and nothing done)
+        when another load holds the lock."""
+        if wait:
+            self._lock_dataset(conn, schema, dataset)
+        elif not self._try_lock_dataset(conn, schema, dataset):
+            return False
+        self._drop_stale_stages(conn, schema, dataset)
+        if not self._meta_exists(conn, schema):  # refuse before creating anything
+            self._check_names(conn, schema, dataset, order, [], {})
+        self._prepare_schema(conn, schema)
+        held = self._meta_row(conn, schema, dataset)
+        state["previous"] = held[0] if held else None
+        with conn.transaction():
+            conn.execute(f"CREATE SCHEMA {_q(stage)}")
+            comment = {
+                "tdm": "staging",
+                "schema": schema,
+                "dataset": dataset,
+                "version": version,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+            conn.execute(f"COMMENT ON SCHEMA {_q(stage)} IS {_literal(json.dumps(comment))}")
+        state["staged"] = True
+        return True
 
     def drop(self, dataset: str) -> str | None:
         """Drop the dataset's tables and forget it; returns the version it held (or None)."""
@@ -211,8 +227,7 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
                 conn.execute(f"DELETE FROM {_q(schema)}.{META} WHERE dataset = %s", [dataset])
             return row[0]
 
-    # -- the build of one table (the other steps: pg_meta, pg_load, pg_swap) -----------------
-    # (it stays here: it sends the batches through this module's _wire_batches)
+    # -- the build of one table (tdm.targets.postgres.table_build) ----------------------------
 
     def _build_table(
         self,
@@ -222,54 +237,7 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
         spec: DatasetSpec,
         stop: threading.Event,
     ) -> int:
-        name = table.name
-        columns = spec.tables[name].columns
-        kinds = {c: col.logical for c, col in columns.items()}
-        ddl = _DIALECT.ddl_compiler(_DIALECT, None)
-        parts = [ddl.get_column_specification(c) for c in table.columns]
-        parts += [ddl.process(c) for c in table.constraints if isinstance(c, sa.CheckConstraint)]
-        create = f"CREATE TABLE {ddl.preparer.format_table(table)} ({', '.join(parts)})"
-        after = [
-            str(AddConstraint(c).compile(dialect=_DIALECT))
-            for c in [table.primary_key, *table.constraints]
-            if isinstance(c, sa.UniqueConstraint)
-            or (isinstance(c, sa.PrimaryKeyConstraint) and c.columns)
-        ]
-        after = list(dict.fromkeys(after))  # the primary key is listed twice
-        after += [str(CreateIndex(ix).compile(dialect=_DIALECT)) for ix in table.indexes]
-        if table.comment:
-            after.append(str(SetTableComment(table).compile(dialect=_DIALECT)))
-        after += [
-            str(SetColumnComment(c).compile(dialect=_DIALECT)) for c in table.columns if c.comment
-        ]
-        after.append(f"ANALYZE {ddl.preparer.format_table(table)}")
-        schema = pa.schema([pa.field(c, _wire_type(kinds[c])) for c in columns])
-        encoders = {
-            f.name: pg_encoders.StringEncoderBuilder.new_with_output(f, pg_schema.Jsonb())
-            if kinds[f.name].kind == "json"
-            else pgpq.ArrowToPostgresBinaryEncoder.infer_encoder(f)
-            for f in schema
-        }
-        copy_sql = (
-            f"COPY {ddl.preparer.format_table(table)} "
-            f"({', '.join(_q(c) for c in columns)}) FROM STDIN (FORMAT binary, FREEZE)"
-        )
-        dataset, version = manifest["dataset"], manifest["version"]
-        with self.connect() as conn, conn.transaction():
-            conn.execute(create)
-            encoder = pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, encoders)
-            with conn.cursor() as cur:
-                with cur.copy(copy_sql) as copy:
-                    copy.write(encoder.write_header())
-                    for part in _prefetch(store.batches(dataset, version, name)):
-                        if stop.is_set():
-                            raise _Cancelled
-                        for batch in _wire_batches(part, schema, kinds, name):
-                            copy.write(encoder.write_batch(batch))
-                    copy.write(encoder.finish())
-                rows = cur.rowcount
-            for sql in after:
-                if stop.is_set():
-                    raise _Cancelled
-                conn.execute(sql)
-        return rows
+        build = TableBuild.of(table, spec)
+        parts = _prefetch(store.batches(manifest["dataset"], manifest["version"], table.name))
+        with self.connect() as conn:
+            return build.run(conn, parts, stop)
