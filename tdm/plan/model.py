@@ -7,6 +7,7 @@ batch can be generated anywhere, in any order.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tdm.core.rand import RowRandom, stream_key
 from tdm.core.settings import interpolate
 from tdm.generators.base import GenContext, Generator
 from tdm.generators.reference import ForeignKeyGen
+from tdm.plan.computed import Expression, spec_table
 from tdm.plan.repair import only_when, repair
 from tdm.plan.reuse import KeptRows
 from tdm.spec.model import MAX_BATCH_SIZE, DatasetSpec, TableSpec
@@ -95,6 +97,17 @@ class Plan:
             self._reader = SourceReader(interpolate(self.spec.source.url, where))
             self._reader.use_snapshot(self.exported_snapshot)
         return self._reader
+
+    @functools.cached_property
+    def reread(self) -> frozenset[str]:
+        """The tables a computed column of another table reads (generates again): only their
+        rows are worth keeping (tdm.plan.reuse); keeping others would only hold memory."""
+        out: set[str] = set()
+        for tname, columns in self.gens.items():
+            for gen in columns.values():
+                if isinstance(gen, Expression):
+                    out |= {spec_table(self.spec, t) or t for t in gen.tables()} - {tname}
+        return frozenset(out)
 
     def extracted(self, table: str) -> bool:
         return self.spec.tables[table].source is not None
@@ -232,7 +245,8 @@ class Plan:
             self.redrawn.setdefault(table, {}),
         )
         made = pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
-        self.kept.keep(table, start, stop, made)
+        if table in self.reread:
+            self.kept.keep(table, start, stop, made)
         return made
 
     def generate_again(self, table: str, start: int, stop: int) -> pa.Table:
