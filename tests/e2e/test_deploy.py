@@ -22,6 +22,8 @@ SERVICES = {
     "prometheus",
     "grafana",
     "mongodb",
+    "minio",
+    "minio-bucket",
 }
 
 
@@ -65,6 +67,7 @@ def test_docker_compose_config_parses(tmp_path):
     empty.write_text("")
     env = {**os.environ, "TDM_MASKING_KEY": "x" * 32}
     env |= {"TDM_UI_USER": "qa", "TDM_UI_PASSWORD": "not-a-real-password"}
+    env |= {"MINIO_ROOT_PASSWORD": "not-a-real-password"}
     base = [*command, "--env-file", str(empty), "-f", "docker-compose.yml", "config", "-q"]
     result = subprocess.run(
         base,
@@ -82,3 +85,11 @@ def test_docker_compose_config_parses(tmp_path):
         env={k: v for k, v in env.items() if k != "TDM_MASKING_KEY"},
     )
     assert missing.returncode != 0 and "TDM_MASKING_KEY" in missing.stderr
+    no_store_login = subprocess.run(
+        base,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in env.items() if k != "MINIO_ROOT_PASSWORD"},
+    )
+    assert no_store_login.returncode != 0 and "MINIO_ROOT_PASSWORD" in no_store_login.stderr
