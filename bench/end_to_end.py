@@ -165,7 +165,7 @@ def main() -> None:
         "ratio_including_warm_up": round((rows / (seconds + warm)) / (rows / copy_seconds), 2),
         "pipeline_cpu_seconds": round(cpu, 2),  # of this process (PostgreSQL's not counted)
         # tables built in staging while the batches are made (pipelines.runner, TDM_EARLY_LOAD)
-        "early_load": os.environ.get("TDM_EARLY_LOAD", "0").strip() == "1",
+        "early_load": os.environ.get("TDM_EARLY_LOAD", "1").strip() != "0",
         **stages.report(),
     }
     if args.json:

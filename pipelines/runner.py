@@ -205,14 +205,13 @@ def _no_sink(prod: Production) -> None:
 
 
 def _early_load(plan: Plan, env: str | None, tdm: TdmResource) -> Opener:
-    """With TDM_EARLY_LOAD=1, for a run that ends in a load into a PostgreSQL environment
-    (managed tables): what opens the sink that builds the version's tables in a staging schema
-    while the batches are made (tdm.targets.postgres.early; the load adopts them behind the gate).
-    It pays when PostgreSQL has cores of its own (another host): on a machine it shares with
-    the run, its ingest competes with generation (bench/end_to_end.py measured it slower on 2
-    shared cores), so by default the load builds the tables from the files after the version.
+    """For a run that ends in a load into a PostgreSQL environment (managed tables): what opens
+    the sink that builds the version's tables in a staging schema while the batches are made
+    (tdm.targets.postgres.early; the load adopts them behind the gate, else builds them from the
+    files). PostgreSQL's ingest then runs beside generation (bench/end_to_end.py: 1.12-1.17x
+    `psql \\copy` with it, 0.96-1.11x without, on 2 idle cores). TDM_EARLY_LOAD=0 turns it off.
     A version sealed before (its files are not written again) always loads from the files."""
-    if env is None or os.environ.get("TDM_EARLY_LOAD", "0").strip() != "1":
+    if env is None or os.environ.get("TDM_EARLY_LOAD", "1").strip() == "0":
         return _no_sink
     try:
         target = tdm.environment(env).target(plan.name)

@@ -1,4 +1,4 @@
-"""A run that ends in a PostgreSQL load, with TDM_EARLY_LOAD=1, builds the tables in staging
+"""A run that ends in a PostgreSQL load (unless TDM_EARLY_LOAD=0) builds the tables in staging
 while it makes the batches (tdm.targets.postgres.early): the load adopts them only after the
 gate, and a run that fails leaves the environment as it was, with no staging schema behind."""
 
@@ -124,8 +124,9 @@ def test_a_run_that_fails_its_checks_leaves_postgres_as_it_was(environments, ins
     assert run_dataset(spec(schemas, seed=3), env="pg", inst=instance).loaded_into == "pg"
 
 
-def test_by_default_the_load_builds_the_tables_from_the_files(environments, instance):
+def test_turned_off_the_load_builds_the_tables_from_the_files(environments, instance, monkeypatch):
     schemas, urls = environments
+    monkeypatch.setenv("TDM_EARLY_LOAD", "0")
     plan = spec(schemas)
     run_dataset(plan, env="pg", inst=instance)
     load = instance.fetch_materializations(names.key("shop", names.LOAD), limit=1).records[0]

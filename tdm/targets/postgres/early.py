@@ -1,6 +1,6 @@
 """Building a version's tables in a staging schema while the run still makes its batches.
 
-A run that ends in a load into a PostgreSQL environment (`tdm run --env` with TDM_EARLY_LOAD=1,
+A run that ends in a load into a PostgreSQL environment (`tdm run --env`, unless TDM_EARLY_LOAD=0,
 pipelines.runner) can COPY each batch into a staging schema as soon as it is made: the server
 ingests it on its own cores while the next batch is generated; a table's keys and indexes are
 built once its last batch is in, and the foreign keys once every table is. Nothing of this is
