@@ -40,8 +40,12 @@ $(AIRFLOW_STAMP): requirements-airflow.lock pyproject.toml | $(STAMP)
 		--no-deps -e .
 	touch $(AIRFLOW_STAMP)
 
+# The masking kernels compile on first use (numba, cached on disk afterwards): on a fresh
+# clone, warm_up() compiles them on the other core while the run starts and generates.
 demo: $(RUNTIME_STAMP)
-	$(BIN)/tdm run schemas/retail.yaml --env local --dev-key
+	$(BIN)/python -c "from tdm.masking.strategies import warm_up; warm_up()" & warm=$$!; \
+	$(BIN)/tdm run schemas/retail.yaml --env local --dev-key; status=$$?; \
+	wait $$warm; exit $$status
 
 test: $(STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/ruff check .
