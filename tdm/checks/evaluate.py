@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from tdm.checks.parse import clip, columns_of, parse
 from tdm.checks.terms import TEXT, column_name, literal, pg_array, unwrap
+from tdm.core.databases import quote_identifier
 from tdm.core.errors import TdmError
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def failing(
     while row.lower() in {n.lower() for n in table.column_names}:
         row += "_"
     data = table.append_column(row, pa.array(np.arange(table.num_rows, dtype=np.int64)))
-    lists = [f"list({_quote(row)}) FILTER (WHERE NOT ({sql}))" for sql in sqls.values()]
+    lists = [f"list({quote_identifier(row)}) FILTER (WHERE NOT ({sql}))" for sql in sqls.values()]
     con = None
     try:
         con = _connect(data)
@@ -189,10 +190,6 @@ def _connect(table: pa.Table) -> duckdb.DuckDBPyConnection:
 
 def _reason(error: Exception) -> str:
     return " ".join(str(error).split("\n\n")[0].split())
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _rewrite(node: exp.Expr, value_column: str | None, expr: str) -> exp.Expr:

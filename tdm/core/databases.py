@@ -1,5 +1,5 @@
-"""What the source reader and the database targets share about connecting: psycopg parameters
-from a URL, and a driver's connection error as one line with a hint."""
+"""What the source reader, the database targets and the SQL tdm writes share: psycopg parameters
+from a URL, a driver's connection error as one line with a hint, and quoted identifiers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import re
 from typing import Any
 
 CONNECT_TIMEOUT = 10  # seconds, unless the URL sets connect_timeout
+
+
+def quote_identifier(name: str) -> str:
+    """An always-quoted SQL identifier (PostgreSQL and DuckDB alike): "a""b" for a"b."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def psycopg_params(url, application: str) -> dict[str, Any]:

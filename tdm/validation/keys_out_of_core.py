@@ -6,8 +6,9 @@ counted, and the smallest global row indices as examples."""
 
 from __future__ import annotations
 
+from tdm.core.databases import quote_identifier as quote
 from tdm.validation.results import EXAMPLES
-from tdm.validation.spill import ROW, Spill, quote
+from tdm.validation.spill import ROW, Spill
 
 
 def duplicates(spill: Spill, name: str, columns: list[str]) -> tuple[int, list[int]]:

@@ -16,6 +16,8 @@ from typing import TypeVar
 import numpy as np
 import pyarrow as pa
 
+from tdm.core.databases import quote_identifier as quote
+
 # The columns one check reads (with their global row index) are read into memory up to this
 # size; checking them takes 4-5 times that (dictionary encoding, sorts, joins), about what the
 # out-of-core path takes at any size (SPILL_MEMORY_MB, plus a batch of rows being checked).
@@ -52,10 +54,6 @@ def plain(data: pa.Table) -> pa.Table:
         for col in data.columns
     ]
     return pa.table(columns, names=data.column_names)
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Spill:

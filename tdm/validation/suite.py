@@ -39,6 +39,7 @@ from typing import Any
 import pyarrow as pa
 
 from tdm.checks import columns_of as columns_of_rule
+from tdm.core.databases import quote_identifier
 from tdm.core.errors import TdmError
 from tdm.plan.computed import Expression
 from tdm.spec.expectations import entries, expectation_problems
@@ -171,7 +172,7 @@ def _rules(spec, gens: dict, masks: dict) -> list[dict]:
     rule holds for a masked column whose mask keeps nulls (all but `redact` of nulls)."""
     rules = {f"check {name}": (expr, None) for name, expr in spec.check.items()}
     for name, column in spec.columns.items():
-        quoted = '"' + name.replace('"', '""') + '"'
+        quoted = quote_identifier(name)
         if column.when:
             rules[f"{name} when"] = (f"({column.when}) IS TRUE OR {quoted} IS NULL", name)
         gen = gens.get(name)

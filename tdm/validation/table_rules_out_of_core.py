@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from tdm.core.databases import quote_identifier as quote
 from tdm.core.errors import TdmError
 from tdm.validation.results import EXAMPLES
 from tdm.validation.rule_reads import RuleReads, off_rule
-from tdm.validation.spill import ROW, Spill, quote
+from tdm.validation.spill import ROW, Spill
 
 OF = "__tdm_of"  # a child row's parent: the global row index in the rule's table
 CHILD = "__tdm_child"  # a child row's own global row index (their order within a parent)

@@ -19,17 +19,13 @@ import json
 import psycopg
 import psycopg.errors
 
+from tdm.core.databases import quote_identifier as _q
 from tdm.core.errors import TdmError
 from tdm.spec.model import DatasetSpec
 from tdm.targets.postgres.introspection import drift, expected_schema, live_schema
 
 META = "_tdm_meta"
 STAGE_PREFIX = "_tdm_stage_"
-
-
-def _q(name: str) -> str:
-    """An always-quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:
