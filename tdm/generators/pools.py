@@ -13,8 +13,8 @@ instead; an unreadable or unwritable cache only means sampling again.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -26,6 +26,8 @@ import pyarrow.compute as pc
 from faker import Faker
 
 from tdm.core.arrowstr import take
+from tdm.core.errors import TdmError
+from tdm.core.files import atomic_write
 from tdm.core.rand import stream_key
 from tdm.generators.base import GenContext
 
@@ -82,19 +84,14 @@ def _read_pool(path: Path, size: int) -> pa.StringArray | None:
 
 def _write_pool(path: Path, values: pa.StringArray) -> None:
     """Atomically (a reader never sees half a file); any failure leaves no cache."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        try:
-            table = pa.table({"value": values})
-            with pa.OSFile(tmp, "wb") as f, pa.ipc.new_file(f, table.schema) as writer:
-                writer.write_table(table)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    except OSError:
-        pass
+    table = pa.table({"value": values})
+
+    def write(tmp: Path) -> None:
+        with pa.OSFile(str(tmp), "wb") as f, pa.ipc.new_file(f, table.schema) as writer:
+            writer.write_table(table)
+
+    with contextlib.suppress(TdmError):  # not writable here: sampled again next time
+        atomic_write(path, write)
 
 
 @cache
