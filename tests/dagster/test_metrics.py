@@ -5,7 +5,6 @@ set; a gateway that does not answer is a warning, never a failed run."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,17 +19,12 @@ from pipelines.runner import run_dataset
 from tdm.core.metrics import ENV_VAR
 from tdm.plan.loading import load_spec
 from tests.conftest import CUSTOMERS_ORDERS
+from tests.e2e.dagster_ui import free_port
 
 pytestmark = pytest.mark.xdist_group("pushgateway")
 
 BINARY = "/usr/bin/prometheus-pushgateway"
 STAGES = ("generate_seconds", "mask_seconds", "write_seconds", "validation_seconds")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

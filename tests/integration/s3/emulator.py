@@ -5,7 +5,6 @@ compose stack tests in place of the stack's `minio` service."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.e2e.dagster_ui import free_port
+
 STARTUP_SECONDS = 30
 # moto accepts any credentials; these are fake on purpose.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(log: Path) -> tuple[subprocess.Popen, str]:

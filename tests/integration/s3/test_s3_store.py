@@ -26,8 +26,8 @@ from tdm.core.errors import TdmError
 from tdm.plan.loading import load_spec
 from tdm.store.versions import BrokenVersion, VersionStore
 from tests.conftest import ROOT
+from tests.e2e.dagster_ui import free_port
 from tests.integration.s3.conftest import Bucket
-from tests.integration.s3.emulator import free_port
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow, pytest.mark.xdist_group("s3")]
 
