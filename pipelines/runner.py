@@ -12,8 +12,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
+import yaml
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 from dagster._utils.interrupts import check_captured_interrupt
@@ -40,6 +42,7 @@ NO_CAPTURE = {
         "class": "NoOpComputeLogManager",
     }
 }
+STORAGE_KEYS = {"storage", "run_storage", "event_log_storage", "schedule_storage"}
 # The steps a user stopped fail with one of these errors (Dagster's own handler catches Ctrl-C).
 INTERRUPTED = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
 # Told of each event of a run as it happens: (the job, "generate" or "load"; the event).
@@ -62,7 +65,33 @@ def instance() -> dg.DagsterInstance:
     if not config.exists():  # default local storage; telemetry off for a tool's own instance
         config.write_text("telemetry:\n  enabled: false\n")
     os.environ.setdefault("DAGSTER_HOME", str(home))
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=NO_CAPTURE))
+    overrides = {**NO_CAPTURE, **_local_storage(home, config)}
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
+
+
+def _local_storage(home: Path, config: Path) -> dict:
+    """Dagster's default SQLite storage in `home` (the same files and layout), its event log
+    keeping connections between events (pipelines.event_log); nothing when dagster.yaml
+    configures a storage itself."""
+    try:
+        configured = yaml.safe_load(config.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}  # Dagster says what is wrong with the file
+    if not isinstance(configured, dict) or STORAGE_KEYS & configured.keys():
+        return {}
+
+    def storage(module: str, cls: str, base_dir: Path) -> dict:
+        return {"module": module, "class": cls, "config": {"base_dir": str(base_dir)}}
+
+    return {
+        "run_storage": storage("dagster._core.storage.runs", "SqliteRunStorage", home / "history"),
+        "event_log_storage": storage(
+            "pipelines.event_log", "PooledSqliteEventLogStorage", home / "history" / "runs"
+        ),
+        "schedule_storage": storage(
+            "dagster._core.storage.schedules", "SqliteScheduleStorage", home / "schedules"
+        ),
+    }
 
 
 class ChecksFailed(TdmError):
