@@ -9,8 +9,10 @@ def pool_cache(tmp_path, monkeypatch):
     """An empty pool cache of the test's own; no pool of this process's memory."""
     monkeypatch.setenv("TDM_POOL_CACHE", str(tmp_path / "pools"))
     pools.sampled.cache_clear()
+    pools.provider_values.cache_clear()
     yield tmp_path / "pools"
     pools.sampled.cache_clear()
+    pools.provider_values.cache_clear()
 
 
 def test_a_pool_is_the_same_whatever_the_process_built_before(tmp_path, monkeypatch):
@@ -35,6 +37,22 @@ def test_a_pool_kept_on_disk_is_the_pool_sampled_again(pool_cache, monkeypatch):
     pools.sampled.cache_clear()
     monkeypatch.setattr(pools, "faker", None)  # read back, not sampled: Faker is not called
     assert pools.sampled("de_DE", "city").equals(fresh)
+
+
+def test_a_provider_list_kept_on_disk_is_the_list_read_again(pool_cache, monkeypatch):
+    fresh = pools.provider_values("de_DE", "jobs")
+    assert len(fresh) > 10 and fresh.null_count == 0
+    assert len(set(fresh.to_pylist())) == len(fresh)  # deduplicated
+    [kept] = pool_cache.rglob("de_DE.attribute.jobs.arrow")
+    pools.provider_values.cache_clear()
+    monkeypatch.setattr(pools, "faker", None)  # read back: no Faker is made
+    assert pools.provider_values("de_DE", "jobs").equals(fresh)
+
+
+def test_an_unknown_provider_list_is_an_error_and_keeps_nothing(pool_cache):
+    with pytest.raises(LookupError, match="no 'no_such_list'"):
+        pools.provider_values("en_US", "no_such_list")
+    assert not list(pool_cache.rglob("*no_such_list*"))
 
 
 @pytest.mark.parametrize("damage", [b"", b"not arrow at all", "short"])
