@@ -218,6 +218,12 @@ class Plan:
             return read_subset(self.reader(), table, spec, self.subset, start, stop, schema)
         if spec.source is not None:
             return self.reader().read(table, spec, start, stop, self.schema(table))
+        counts = self.redrawn.setdefault(table, {})
+        if table in self.reread and (taken := self.kept.take(table, start, stop)) is not None:
+            made, failed = taken  # made already by a step whose computed column read them
+            for check, n in failed.items():
+                counts[check] = counts.get(check, 0) + n
+            return made
         locale = self.locales(table, start, stop) if len(self.spec.locales) > 1 else None
         row: dict[str, pa.Array] = {}
 
@@ -236,17 +242,20 @@ class Plan:
         for name in self.columns[table]:
             row[name] = column(name, "values", row)
         row = only_when(spec, row)
+        failed: dict[str, np.ndarray] = {}
         row = repair(
             table,
             spec,
             {c: self.gens[table][c] for c in self.columns[table]},
             row,
             lambda name, attempt, row: column(name, f"redraw{attempt}", row),
-            self.redrawn.setdefault(table, {}),
+            failed,
         )
+        for check, rows in failed.items():
+            counts[check] = counts.get(check, 0) + len(rows)
         made = pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
         if table in self.reread:
-            self.kept.keep(table, start, stop, made)
+            self.kept.keep(table, start, stop, made, failed)
         return made
 
     def generate_again(self, table: str, start: int, stop: int) -> pa.Table:

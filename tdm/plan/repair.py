@@ -66,11 +66,11 @@ def repair(
     gens: dict[str, Generator],
     row: dict[str, pa.Array],
     redraw: Callable[[str, int, dict[str, pa.Array]], pa.Array],
-    counts: dict[str, int] | None = None,
+    failed: dict[str, np.ndarray] | None = None,
 ) -> dict[str, pa.Array]:
     """`row` with every failing row of the table's checks drawn again; `redraw(column, attempt,
-    row)` gives a whole batch of the column from the salted stream. `counts` gets the rows
-    redrawn per check."""
+    row)` gives a whole batch of the column from the salted stream. `failed` gets, per check,
+    the rows (positions in the batch) that failed it at their first draw."""
     if not table.check:
         return row
     free = redrawable(table, gens)
@@ -80,9 +80,8 @@ def repair(
         bad = {name: rows for name, rows in bad.items() if len(rows)}
         if not bad:
             return row
-        if counts is not None and attempt == 1:
-            for name, rows in bad.items():
-                counts[name] = counts.get(name, 0) + len(rows)
+        if failed is not None and attempt == 1:
+            failed.update({name: np.asarray(rows, dtype=np.int64) for name, rows in bad.items()})
         n = len(next(iter(row.values())))
         masks: dict[str, np.ndarray] = {}  # per column: the rows failing a check that reads it
         for name, rows in bad.items():

@@ -4,9 +4,11 @@ A column reading its parent row (`orders.ordered_at` in payments) or aggregating
 (`sum(order_items.line_total)` in orders) generates those rows again. Rows being a pure function
 of (spec, seed, table, row index), the rows a step of the same process has just generated serve
 instead: a range covered by kept blocks is their slices, byte for byte what generating it again
-gives. A step's own batches are always generated (so its counts of rows drawn again hold); only
-the reads of other tables come from here. The blocks kept are bounded by their bytes, the oldest
-dropped first: a miss only costs generating them again.
+gives. A step's own batches come from here too when another table's step generated them first
+(`order_items` for `orders.total`): each block keeps which of its rows failed a check at their
+first draw, so the step's counts of rows drawn again are what generating them gives. The blocks
+kept are bounded by their bytes, the oldest dropped first: a miss only costs generating them
+again.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+import numpy as np
 import pyarrow as pa
 
 BUDGET_BYTES = 256 * 1024 * 1024
+Failed = dict[str, np.ndarray]  # per check, positions in a block
 
 
 class KeptRows:
@@ -24,7 +28,8 @@ class KeptRows:
 
     def __init__(self, budget: int = BUDGET_BYTES):
         self.budget = budget
-        self._blocks: OrderedDict[tuple[str, int, int], pa.Table] = OrderedDict()
+        # (rows, per check: the block's rows that failed it at their first draw)
+        self._blocks: OrderedDict[tuple[str, int, int], tuple[pa.Table, Failed]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -34,7 +39,9 @@ class KeptRows:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["budget"])
 
-    def keep(self, table: str, start: int, stop: int, rows: pa.Table) -> None:
+    def keep(
+        self, table: str, start: int, stop: int, rows: pa.Table, failed: Failed | None = None
+    ) -> None:
         size = rows.nbytes
         if size > self.budget or stop <= start:
             return
@@ -43,29 +50,39 @@ class KeptRows:
             if key in self._blocks:
                 self._blocks.move_to_end(key)
                 return
-            self._blocks[key] = rows
+            self._blocks[key] = (rows, failed or {})
             self._bytes += size
             while self._bytes > self.budget:
-                _, dropped = self._blocks.popitem(last=False)
+                _, (dropped, _) = self._blocks.popitem(last=False)
                 self._bytes -= dropped.nbytes
 
     def rows(self, table: str, start: int, stop: int) -> pa.Table | None:
         """Rows [start, stop) of `table` from kept blocks, or None unless they cover it all."""
+        taken = self.take(table, start, stop)
+        return None if taken is None else taken[0]
+
+    def take(self, table: str, start: int, stop: int) -> tuple[pa.Table, dict[str, int]] | None:
+        """Rows [start, stop) and, per check, how many of them failed it at their first draw;
+        None unless kept blocks cover them all."""
         if stop <= start:
             return None
         with self._lock:
             exact = self._blocks.get((table, start, stop))
             if exact is not None:
                 self._blocks.move_to_end((table, start, stop))
-                return exact
+                return exact[0], {c: len(rows) for c, rows in exact[1].items()}
             mine = sorted((k[1], k[2], v) for k, v in self._blocks.items() if k[0] == table)
-        parts, at = [], start
-        for first, last, block in mine:
+        parts, failed, at = [], {}, start
+        for first, last, (block, failures) in mine:
             if first <= at < last:
-                parts.append(block.slice(at - first, min(last, stop) - at))
-                at = min(last, stop)
+                end = min(last, stop)
+                parts.append(block.slice(at - first, end - at))
+                for check, rows in failures.items():
+                    inside = int(np.count_nonzero((rows >= at - first) & (rows < end - first)))
+                    failed[check] = failed.get(check, 0) + inside
+                at = end
                 if at == stop:
-                    return pa.concat_tables(parts)
+                    return pa.concat_tables(parts), failed
         return None
 
     def clear(self) -> None:

@@ -4,7 +4,7 @@ exactly what generating those rows again gives."""
 from __future__ import annotations
 
 from tdm.plan.loading import load_spec
-from tdm.plan.reuse import KeptRows
+from tdm.plan.reuse import BUDGET_BYTES, KeptRows
 
 SPEC = """
 dataset: shop
@@ -68,3 +68,49 @@ def test_a_range_not_covered_is_not_given(tmp_path):
     assert rows.rows("orders", 100, 300).equals(plan.generate("orders", 100, 300))
     assert rows.rows("orders", 300, 900) is None  # 400..800 is not kept
     assert rows.rows("payments", 0, 10) is None
+
+
+def test_a_step_takes_its_own_rows_kept_and_counts_their_redraws(tmp_path, monkeypatch):
+    """order_items made for orders.total serve order_items' own batches (cut differently), and
+    the rows drawn again for its check are counted as generating them counts them."""
+    from tdm.plan import model
+
+    path = tmp_path / "shop.yaml"
+    checked = SPEC.replace(
+        "    primary_key: [order_id, line_no]\n",
+        "    primary_key: [order_id, line_no]\n    check:\n      dear: price > 30\n",
+    )
+    assert checked != SPEC
+    path.write_text(checked)
+    generated: list[str] = []  # the tables whose rows were generated (not taken)
+    repair = model.repair
+    monkeypatch.setattr(model, "repair", lambda t, *a: (generated.append(t), repair(t, *a))[1])
+    items, made = {}, {}
+    for name, budget in (("kept", BUDGET_BYTES), ("fresh", 0)):
+        plan = load_spec(path)
+        plan.kept = KeptRows(budget=budget)
+        generated.clear()
+        batches(plan, "orders")  # their totals generate the order items
+        items[name] = batches(plan, "order_items")
+        made[name] = (generated.count("order_items"), plan.redrawn["order_items"])
+    n = len(items["kept"])
+    assert n > 3 and {len(b) for b in items["kept"][:-1]} == {400}  # cut unlike the orders'
+    assert [k.equals(f) for k, f in zip(items["kept"], items["fresh"], strict=True)] == [True] * n
+    (kept_made, kept_counts), (fresh_made, fresh_counts) = made["kept"], made["fresh"]
+    assert kept_made == 3  # once per orders batch, for the totals; never for its own
+    assert fresh_made == kept_made + n  # fresh generated order_items' own batches again
+    assert kept_counts == fresh_counts and kept_counts["dear"] > 100  # ~30% fail first
+
+
+def test_counts_of_a_range_cut_across_kept_blocks():
+    import numpy as np
+    import pyarrow as pa
+
+    rows = KeptRows()
+    rows.keep("t", 0, 10, pa.table({"x": range(10)}), {"c": np.array([1, 5, 9])})
+    rows.keep("t", 10, 20, pa.table({"x": range(10, 20)}), {"c": np.array([0]), "d": np.array([2])})
+    taken, failed = rows.take("t", 5, 13)
+    assert taken.column("x").to_pylist() == list(range(5, 13))
+    assert failed == {"c": 3, "d": 1}  # rows 5, 9, 10 and 12
+    assert rows.take("t", 0, 10)[1] == {"c": 3}
+    assert rows.take("t", 15, 25) is None
