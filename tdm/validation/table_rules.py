@@ -74,7 +74,12 @@ def _masked(plan, table: str, gen: Expression) -> bool:
 
 def _positions(left: pa.Table, keys: list[str], right: pa.Table, right_keys: list[str]):
     """For each row of `left`, the position of the row of `right` whose `right_keys` equal its
-    `keys` (null where none)."""
+    `keys` (null where none). `right_keys` are a key of `right` (no two rows share them)."""
+    if len(keys) == 1:  # a hash lookup, ~10x a join and a sort
+        values, targets = left[keys[0]].combine_chunks(), right[right_keys[0]].combine_chunks()
+        if targets.type != values.type:
+            targets = targets.cast(values.type, safe=False)
+        return pc.index_in(values, value_set=targets, skip_nulls=True)
     names = [f"__k{i}" for i in range(len(keys))]
     a = pa.table([left[c] for c in keys], names=names)
     a = a.append_column("__l", pa.array(np.arange(left.num_rows, dtype=np.int64)))

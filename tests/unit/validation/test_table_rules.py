@@ -99,3 +99,29 @@ def test_rules_reading_a_masked_column_are_left_out(write_spec, tmp_path):
     plan, version = seal_version(store, write_spec(masked))
     rules = _rules(validate_version(store, plan, "sums", version))
     assert set(rules) == {("orders", "n"), ("payments", "due")}
+
+
+def test_positions_of_one_key_column_are_those_a_join_gives():
+    """The hash lookup for one key column against the join for several: nulls and keys with no
+    row are null, other types are cast, rows come back in the left's order."""
+    import pyarrow as pa
+
+    from tdm.validation.table_rules import _positions
+
+    left = pa.table({"k": pa.array([5, None, 3, 9, 5, 1], pa.int32()), "z": [0] * 6})
+    right = pa.table({"id": pa.array([1, 3, 5, 7], pa.int64()), "z": [0] * 4})
+    one = _positions(left, ["k"], right, ["id"])
+    two = _positions(
+        left,
+        ["k", "z"],
+        right.cast(pa.schema([("id", pa.int32()), ("z", pa.int64())])),
+        ["id", "z"],
+    )
+    assert one.to_pylist() == two.to_pylist() == [2, None, 1, None, 2, 0]
+    codes = pa.table({"c": ["b", "x", None, "a"]})
+    assert _positions(codes, ["c"], pa.table({"c": ["a", "b"]}), ["c"]).to_pylist() == [
+        1,
+        None,
+        None,
+        0,
+    ]
