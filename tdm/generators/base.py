@@ -75,6 +75,9 @@ class GenContext:
     row: dict[str, pa.Array] = field(default_factory=dict)  # columns generated earlier in the row
     locale: np.ndarray | None = None  # index into info.locales per row; None when one locale
     plan: PlanView | None = None
+    # rows that will be null whatever is generated (the column's null_ratio): a generator may
+    # leave building their values out, as long as the other rows' values are the same
+    skip: np.ndarray | None = None
 
     @property
     def n(self) -> int:

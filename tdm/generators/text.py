@@ -131,13 +131,16 @@ class SentenceParams(BaseModel):
 def _sentences(
     ctx: GenContext, rr: RowRandom, lo: int, hi: int, weights: tuple[float, ...] | None = None
 ) -> pa.Array:
-    """One capitalised sentence of lo..hi words per row (by `weights` when given)."""
+    """One capitalised sentence of lo..hi words per row (by `weights` when given); rows
+    `ctx.skip` (to be null) get no words."""
     words = pa.concat_arrays([_words(loc) for loc in ctx.info.locales[:1]])
     if weights is None:
         count = rr.integers(lo, hi)
     else:
         w = np.asarray(weights, dtype=np.float64)
         count = lo + rr.weighted_index(np.cumsum(w) / w.sum())
+    if ctx.skip is not None:  # drawn all the same: the other rows' draws do not move
+        count = np.where(ctx.skip, 0, count)
     which = rr.draw(lambda g, n: g.integers(0, len(words), (n, hi)))
     keep = np.arange(hi)[None, :] < count[:, None]
     offsets = np.concatenate([[0], np.cumsum(count)]).astype(np.int32)

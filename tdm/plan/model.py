@@ -230,13 +230,14 @@ class Plan:
         def column(name: str, purpose: str, row: dict[str, pa.Array]) -> pa.Array:
             gen = self.gens[table][name]
             rr = RowRandom(gen.info.stream(purpose), start, stop)
-            values = gen.generate(GenContext(gen.info, start, stop, rr, row, locale, self))
-            ratio = spec.columns[name].null_ratio
+            ratio, nulls = spec.columns[name].null_ratio, None
             if ratio and not isinstance(gen, ForeignKeyGen):
-                nulls = "nulls" if purpose == "values" else f"nulls/{purpose}"
-                values = with_nulls(
-                    values, RowRandom(gen.info.stream(nulls), start, stop).mask(ratio)
-                )
+                stream = gen.info.stream("nulls" if purpose == "values" else f"nulls/{purpose}")
+                nulls = RowRandom(stream, start, stop).mask(ratio)
+            ctx = GenContext(gen.info, start, stop, rr, row, locale, self, skip=nulls)
+            values = gen.generate(ctx)
+            if nulls is not None:
+                values = with_nulls(values, nulls)
             return fit_text(values, spec.columns[name].sql_type)
 
         for name in self.columns[table]:

@@ -461,3 +461,38 @@ def test_a_spec_reports_nested_array_params(write_spec):
     text = str(info.value)
     assert "tables.rooms.columns.tags.of.valuez" in text
     assert "tables.rooms.columns.during.max" in text and "400 disjoint" in text
+
+
+NULLABLE_TEXT = """
+dataset: notes
+seed: 5
+reference_date: 2026-01-01
+tables:
+  notes:
+    rows: 9000
+    primary_key: id
+    columns:
+      id: {type: int, generator: sequence}
+      body: {type: string, generator: text, max_sentences: 3%s}
+      line: {type: string, generator: sentence, min_words: 2, max_words: 9%s}
+"""
+
+
+def test_text_left_out_of_rows_to_be_null_is_the_same_text_elsewhere(tmp_path):
+    """Rows a null_ratio makes null are not built (ctx.skip); every other row's text is what
+    the column gives without nulls, batch by batch."""
+    from tdm.plan.loading import load_spec
+
+    paths = []
+    for name, extra in (("nulls", ", null_ratio: 0.7"), ("full", "")):
+        paths.append(tmp_path / f"{name}.yaml")
+        paths[-1].write_text(NULLABLE_TEXT % (extra, extra))
+    nulls, full = (load_spec(p) for p in paths)
+    for start, stop in ((0, 9000), (100, 4200), (4200, 9000)):
+        a, b = nulls.generate("notes", start, stop), full.generate("notes", start, stop)
+        for column in ("body", "line"):
+            got, want = a.column(column).to_pylist(), b.column(column).to_pylist()
+            kept = [i for i, v in enumerate(got) if v is not None]
+            assert 0.2 < len(kept) / len(got) < 0.4
+            assert [got[i] for i in kept] == [want[i] for i in kept]
+            assert all(v and v[0].isupper() and v.endswith(".") for v in want)
