@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+_WORD = 2**64 - 1
 CHUNK = 4096  # changing it changes every generated value: it is part of the engine fingerprint
 
 
@@ -37,15 +38,19 @@ class RowRandom:
 
     def __init__(self, key: int, start: int, stop: int):
         self.start, self.stop = start, stop
+        if not 0 <= key < 2**128:
+            raise ValueError("a stream key is a 128-bit number (stream_key)")
         first, last = start // CHUNK, max(start, stop - 1) // CHUNK
-        self._chunks = (
-            [
-                (np.random.Generator(np.random.Philox(key=key, counter=c << 192)), c * CHUNK)
-                for c in range(first, last + 1)
-            ]
-            if stop > start
-            else []
-        )
+        # the key and counters as uint64 words (little-endian): Philox parses them ~1.6x faster
+        # than Python ints; counter c << 192 is the words (0, 0, 0, c)
+        words = np.array([key & _WORD, (key >> 64) & _WORD], dtype=np.uint64)
+        counter = np.zeros(4, dtype=np.uint64)
+        self._chunks = []
+        for c in range(first, last + 1) if stop > start else ():
+            counter[3] = c
+            self._chunks.append(
+                (np.random.Generator(np.random.Philox(key=words, counter=counter)), c * CHUNK)
+            )
 
     @property
     def n(self) -> int:
