@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from tdm.core.errors import Problem, SpecError, problem_at
-from tdm.core.rand import RowRandom, stream_key
+from tdm.core.rand import stream_key
 from tdm.generators.base import Generator
 from tdm.plan.capacity import capacity_problems
-from tdm.plan.model import MAX_COUNTED_PARENTS, Gens, PerParent, Plan
+from tdm.plan.model import MAX_COUNTED_PARENTS, Gens, Plan
+from tdm.plan.per_parent import BLOCK, ParentCounts, PerParent
 from tdm.spec.model import MAX_ROWS, DatasetSpec, RowsPerParent
 
-_COUNT_BLOCK = 1 << 20  # parents sampled at once while counting (a multiple of rand.CHUNK)
+_COUNT_BLOCK = 1 << 20  # parents sampled at once while counting (rounded to per_parent.BLOCK)
 
 
 def build_plan(
@@ -94,8 +95,9 @@ def _counted_in_a_cycle(table: str, parent: str) -> Problem:
 def _count_per_parent(
     spec: DatasetSpec, table: str, rows: RowsPerParent, parents: int
 ) -> tuple[PerParent | None, Problem | None]:
-    """The child rows of each parent row, sampled in blocks so memory stays at one int64 per
-    parent; a Problem when they cannot be counted or exceed MAX_ROWS."""
+    """The child rows of each parent row, sampled in blocks of _COUNT_BLOCK parents and kept
+    as running totals per BLOCK (tdm.plan.per_parent); a Problem when they cannot be counted or
+    exceed MAX_ROWS."""
     at = ("tables", table, "rows")
 
     def problem(message: str, hint: str) -> tuple[None, Problem]:
@@ -108,12 +110,14 @@ def _count_per_parent(
             f"give {table} a whole number of rows (its foreign key to {rows.per} still picks "
             f"parents), or fewer {rows.per} rows",
         )
-    ends, total, largest = np.empty(parents, dtype=np.int64), 0, 0
-    key = stream_key(spec.seed, table, "__rows__")
-    for start in range(0, parents, _COUNT_BLOCK):
-        stop = min(parents, start + _COUNT_BLOCK)
+    counts_of = ParentCounts(rows, stream_key(spec.seed, table, "__rows__"))
+    marks: list[int] = []  # the running total at the end of each BLOCK of parents
+    total = largest = 0
+    step = BLOCK * max(1, _COUNT_BLOCK // BLOCK)
+    for start in range(0, parents, step):
+        stop = min(parents, start + step)
         try:
-            counts = np.maximum(rows.sample(RowRandom(key, start, stop), integer=True), 0)
+            counts = counts_of(start, stop)
         except ValueError as e:  # numpy refuses some parameters, e.g. a huge poisson lam
             return problem(f"cannot draw rows per {rows.per} row: {e}", "lower the parameters")
         if total + float(counts.sum(dtype=np.float64)) > MAX_ROWS:
@@ -121,11 +125,14 @@ def _count_per_parent(
                 f"rows per {rows.per} row add up to more than {MAX_ROWS:,} rows",
                 "lower the distribution's parameters or set its max",
             )
-        np.cumsum(counts, out=ends[start:stop])
-        ends[start:stop] += total
-        total = int(ends[stop - 1])
+        ends = np.cumsum(counts) + total
+        marks += ends[BLOCK - 1 :: BLOCK].tolist()
+        if (stop - start) % BLOCK:
+            marks.append(int(ends[-1]))
+        total = int(ends[-1])
         largest = max(largest, int(counts.max()))
-    return PerParent(ends, largest), None
+    marks_array = np.array(marks, dtype=np.int64)
+    return PerParent(marks_array, parents, counts_of, largest, block=BLOCK), None
 
 
 def _table_order(spec: DatasetSpec) -> list[str]:

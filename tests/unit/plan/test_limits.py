@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import tdm.plan.compile
+import tdm.plan.per_parent
 from tdm.core.errors import SpecError, TdmError
 from tdm.core.rand import RowRandom, stream_key
 from tdm.plan.loading import load_spec
@@ -50,12 +52,45 @@ def test_rows_per_parent_are_counted_in_blocks_with_the_same_result(write_spec, 
     rows = whole.spec.tables["orders"].rows
     rr = RowRandom(stream_key(whole.spec.seed, "orders", "__rows__"), 0, parents)
     expected = np.cumsum(np.maximum(rows.sample(rr, integer=True), 0))
-    monkeypatch.setattr(tdm.plan.compile, "_COUNT_BLOCK", 4096 * 3)  # 5 blocks, the last partial
+    monkeypatch.setattr(tdm.plan.compile, "BLOCK", 4096 * 3)  # 5 blocks, the last partial
+    monkeypatch.setattr(tdm.plan.compile, "_COUNT_BLOCK", 4096 * 6)
+    monkeypatch.setattr(tdm.plan.per_parent, "CACHED", 2)  # blocks drawn again and again
     blocked = load_spec(path)
-    assert np.array_equal(blocked.per_parent["orders"].ends, expected)
-    assert np.array_equal(whole.per_parent["orders"].ends, expected)
+    assert len(blocked.per_parent["orders"].marks) == 5
+    for plan in (blocked, whole):
+        per = plan.per_parent["orders"]
+        assert np.array_equal(per.ends(0, parents), expected)
+        assert np.array_equal(per.ends(12000, 40000), expected[12000:40000])
+        assert [per.end(p) for p in (-1, 0, 12287, 12288, parents - 1)] == [
+            0, *(int(expected[p]) for p in (0, 12287, 12288, parents - 1))
+        ]  # fmt: skip
     assert blocked.per_parent["orders"].largest == int(np.diff(expected, prepend=0).max())
     assert blocked.rows["orders"] == int(expected[-1])
+
+
+def test_parents_and_ordinals_of_child_rows_are_those_of_every_count_in_memory(
+    write_spec, monkeypatch
+):
+    """Any child rows, in order or not, across blocks, past the last child: the parent and the
+    position under it are what searching every parent's end gives."""
+    monkeypatch.setattr(tdm.plan.compile, "BLOCK", 1000)
+    monkeypatch.setattr(tdm.plan.per_parent, "CACHED", 3)
+    plan = load_spec(spec(write_spec, customers="20000", orders="{per: customers, lam: 0.7}"))
+    per = plan.per_parent["orders"]
+    ends = per.ends(0, per.parents)
+    assert (np.diff(ends, prepend=0) == 0).mean() > 0.4  # many parents without children
+    rng = np.random.default_rng(3)
+    for idx in (
+        np.arange(0, per.total),
+        np.arange(5000, 9000),
+        rng.integers(0, per.total + 50, 3000),  # unordered, some past the last child
+        np.array([], dtype=np.int64),
+    ):
+        parent = np.searchsorted(ends, idx, side="right")
+        assert np.array_equal(per.parent_of(idx), parent)
+        start = np.where(parent > 0, ends[np.maximum(parent - 1, 0)], 0)
+        assert np.array_equal(per.ordinal(idx), idx - start)
+    assert pickle.loads(pickle.dumps(per)).ends(0, per.parents).tolist() == ends.tolist()
 
 
 def test_counting_rows_per_parent_has_a_bound_named_with_its_fix(write_spec):
