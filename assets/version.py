@@ -50,6 +50,7 @@ def version_asset(plan: Plan) -> dg.AssetsDefinition:
     @dg.multi_asset(specs=specs, check_specs=checks, name=f"{ds}_version", can_subset=False)
     def _version(context: dg.AssetExecutionContext, tdm: TdmResource):
         prod = production(run_plan(context, plan, tdm), tdm)
+        prod.plan.kept.clear()  # the batches are made: their kept rows are no use to sealing
         store, version = tdm.store(), prod.version
         with failing():
             sealed = seal_version(prod, store, context.run.run_id)
