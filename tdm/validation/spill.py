@@ -22,9 +22,10 @@ from tdm.core.databases import quote_identifier as quote
 # size; checking them takes 4-5 times that (dictionary encoding, sorts, joins), about what the
 # out-of-core path takes at any size (SPILL_MEMORY_MB, plus a batch of rows being checked).
 KEY_BUDGET = 64 * 2**20
-# DuckDB's memory_limit out of core, past which its operators spill (with 256MB, the retail
-# example at 100M rows ran out of memory); one thread, as each holds partitions of its own
-SPILL_MEMORY_MB = 1024
+# DuckDB's memory_limit out of core, past which its operators spill; one thread, as each holds
+# partitions of its own. The retail example at 100M rows (bench/scale.py): its key checks stay
+# under ~1.25 GB of process with 512, below the batch steps' own peak
+SPILL_MEMORY_MB = 512
 SPILL_MEMORY_MAX_MB = 4096  # raised up to this, doubling, where DuckDB runs out of memory anyway
 SPILL_THREADS = 1
 SAMPLE_ROWS = 10_000  # rows of the first batch file read to estimate bytes per row
