@@ -6,7 +6,7 @@ function of the parent's index), so the counts of any block of parents can be dr
 will. A plan keeps only the running total at the end of each BLOCK of parents (8 bytes per 65,536
 parents); the counts of the few blocks a batch touches are drawn again when it asks, and the last
 CACHED blocks are kept. Memory no longer grows with the parents (it was one int64 per parent row:
-~330 MB of a 100M-row retail plan).
+~430 MB of a 100M-row retail plan).
 """
 
 from __future__ import annotations
