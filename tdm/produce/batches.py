@@ -12,6 +12,7 @@ from functools import partial
 
 import pyarrow as pa
 
+from tdm.core.memory import release_freed
 from tdm.produce.production import Production
 from tdm.produce.streams import sink_for
 from tdm.store.versions import VersionStore
@@ -84,6 +85,8 @@ def produce_table(
                 path = store.batch_path(ds, version, table, key)
                 log(f"{table} {key}: rows {start:,}..{stop:,} -> {path}")
             suite.add(key, start, data)
+            del raw, data
+            release_freed()  # what this batch freed, before the next one (tdm.core.memory)
         if writing is not None:
             clock = time.perf_counter()
             size += writing.result()

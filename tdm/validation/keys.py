@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tdm.core.memory import release_freed
 from tdm.validation import keys_out_of_core
 from tdm.validation.results import EXAMPLES, CheckResult
 from tdm.validation.spill import KEY_BUDGET, ROW, Spill, estimated_bytes
@@ -189,7 +190,7 @@ def validate_cross(
                     cache.pop((t, cols), None)
                     if spill is not None:
                         spill.drop(t, list(cols), cols)
-            pa.default_memory_pool().release_unused()  # freed keys back to the system
+            release_freed()  # freed keys back to the system
     finally:
         if spill is not None:
             spill.close()

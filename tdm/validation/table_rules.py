@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from tdm.checks import columns_of
 from tdm.core.errors import TdmError
+from tdm.core.memory import release_freed
 from tdm.plan.computed import Expression, spec_table
 from tdm.validation.results import EXAMPLES, CheckResult
 from tdm.validation.rule_reads import RuleReads, off_rule, rule_reads
@@ -40,7 +41,7 @@ def validate_table_rules(
             for name, gen in plan.gens.get(table, {}).items():
                 if not isinstance(gen, Expression) or not gen.tables() or _masked(plan, table, gen):
                     continue
-                pa.default_memory_pool().release_unused()  # the last rule's columns
+                release_freed()  # the last rule's columns
                 reads = rule_reads(plan, table, name, gen)
                 size = sum(
                     estimated_bytes(store, dataset, version, t, cols) for t, cols in reads.tables()
