@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tdm.core.errors import TdmError
 from tdm.core.types import KINDS, parse_type
 from tdm.masking.keys import MaskingKey
-from tdm.masking.strategies import STRATEGIES
+from tdm.masking.strategies import STRATEGIES, identifiers
 from tdm.masking.strategies.base import MaskBatch, MaskColumn, Strategy
 
 KEY = MaskingKey(b"unit-test-masking-key-0123456789")
@@ -300,6 +300,13 @@ def test_credit_card_luhn_valid_bin_kept_and_collision_free():
     assert all(map(luhn_ok, cards[:100])) and all(map(luhn_ok, masked))
     assert distinct(masked) == len(cards)
 
+
+
+def test_credit_card_check_digits_in_chunks_are_the_same(monkeypatch):
+    values = ["4111 1111 1111 1111", "12-3456", None, "378282246310005", "520000000000"] * 3
+    whole = run(make("credit_card"), values)
+    monkeypatch.setattr(identifiers, "LUHN_ROWS", 2)  # chunks end inside runs of card rows
+    assert run(make("credit_card"), values) == whole
 
 def test_national_id_keeps_shape():
     values = ["123-45-6789", "AB 12 34 56 C", "X1234567", None]
