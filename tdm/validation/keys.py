@@ -117,10 +117,10 @@ def unique_result(plan, table: str, cfg: dict, keys: pa.Table, total: int) -> Ch
     """A derived uniqueness expectation over every batch of the table: `keys` holds its
     columns, nulls dropped, and ROW (global row indices); `total` counts the rows with nulls."""
     bad, examples = _duplicates(keys, list(columns_of(cfg)))
-    return _unique(plan, table, cfg, bad, examples, total, keys.num_rows)
+    return _unique(plan, table, cfg, bad, examples, total, keys.num_rows, "pyarrow")
 
 
-def _unique(plan, table, cfg, bad: int, examples: list[int], total: int, checked: int):
+def _unique(plan, table, cfg, bad: int, examples: list[int], total: int, checked: int, engine):
     cols = list(columns_of(cfg))
     column, where = label(table, cfg)
     return CheckResult(
@@ -133,7 +133,7 @@ def _unique(plan, table, cfg, bad: int, examples: list[int], total: int, checked
         total,
         examples,
         {
-            "engine": "pyarrow",
+            "engine": engine,  # pyarrow in memory, duckdb out of core
             "scope": "all batches",
             "batches": plan.table_batches(table),
             "primary_key": cols == list(plan.spec.tables[table].primary_key),
@@ -204,7 +204,7 @@ def _in_memory(store, plan, dataset, version, check: _Check, cache: dict) -> Che
         return unique_result(plan, table, check.unique, child, total)
     keys, _ = _keys(store, dataset, version, parent[0][0], list(parent[0][1]), cache)
     count, examples = _orphans(child, list(cols), keys, list(parent[0][1]))
-    return _fk_result(plan, table, check.fk, count, examples, total, child.num_rows)
+    return _fk_result(plan, table, check.fk, count, examples, total, child.num_rows, "pyarrow")
 
 
 def _load(spill: Spill, plan, keys: KeySet) -> tuple[str, int]:
@@ -220,10 +220,10 @@ def _out_of_core(spill: Spill, plan, check: _Check) -> CheckResult:
     checked = spill.value(f"SELECT count(*) FROM {name}")
     if check.unique is not None:
         bad, examples = keys_out_of_core.duplicates(spill, name, list(cols))
-        return _unique(plan, table, check.unique, bad, examples, total, checked)
+        return _unique(plan, table, check.unique, bad, examples, total, checked, "duckdb")
     parent_name, _ = _load(spill, plan, parent[0])
     found = keys_out_of_core.orphans(spill, name, list(cols), parent_name, list(parent[0][1]))
-    return _fk_result(plan, table, check.fk, *found, total, checked)
+    return _fk_result(plan, table, check.fk, *found, total, checked, "duckdb")
 
 
 def _orphans(child: pa.Table, columns: list[str], keys: pa.Table, target: list[str]):
@@ -243,7 +243,7 @@ def _orphans(child: pa.Table, columns: list[str], keys: pa.Table, target: list[s
     return found.num_rows, _examples(found.column(ROW))
 
 
-def _fk_result(plan, table, fk, count: int, examples: list[int], total: int, checked: int):
+def _fk_result(plan, table, fk, count: int, examples: list[int], total: int, checked: int, engine):
     parent = fk.references.table
     target = list(fk.references.columns or plan.spec.tables[parent].primary_key)
     return CheckResult(
@@ -256,6 +256,7 @@ def _fk_result(plan, table, fk, count: int, examples: list[int], total: int, che
         total,
         examples,
         {
+            "engine": engine,
             "parent": parent,
             "parent_columns": target,
             "checked": checked,

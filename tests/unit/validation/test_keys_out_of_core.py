@@ -92,6 +92,8 @@ def test_out_of_core_gives_the_in_memory_figures(version):
     store, plan, v = version
     in_memory = [r.to_dict() for r in validate_cross(store, plan, "keyed", v)]
     out_of_core = [r.to_dict() for r in validate_cross(store, plan, "keyed", v, budget=-1)]
+    assert {r["details"].pop("engine") for r in in_memory} == {"pyarrow"}
+    assert {r["details"].pop("engine") for r in out_of_core} == {"duckdb"}  # as they ran
     assert out_of_core == in_memory
     failed = {r["name"]: r for r in in_memory if not r["success"]}
     assert {n.split(" ")[0] for n in failed} >= {
@@ -114,7 +116,11 @@ def test_out_of_core_gives_the_in_memory_figures(version):
 def test_a_budget_between_the_checks_mixes_both_paths(version):
     store, plan, v = version
     in_memory = [r.to_dict() for r in validate_cross(store, plan, "keyed", v)]
-    assert [r.to_dict() for r in validate_cross(store, plan, "keyed", v, budget=2000)] == in_memory
+    mixed = [r.to_dict() for r in validate_cross(store, plan, "keyed", v, budget=2000)]
+    assert {r["details"].pop("engine") for r in mixed} == {"pyarrow", "duckdb"}
+    for r in in_memory:
+        del r["details"]["engine"]
+    assert mixed == in_memory
 
 
 def test_the_spill_directory_is_removed_afterwards(version, tmp_path, monkeypatch):
