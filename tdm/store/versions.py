@@ -31,6 +31,7 @@ from tdm.store.objects import ObjectStoreError, S3Files, S3Path, is_url, store_l
 __all__ = ["BatchFile", "BrokenVersion", "StorePath", "VersionStore", "store_location"]
 
 StorePath = Path | S3Path  # a local path, or an object's key shown as s3://bucket/...
+KNOWN_SHOWN = 5  # versions an unknown version's message names (the newest)
 
 
 class BrokenVersion(TdmError):
@@ -154,9 +155,13 @@ class VersionStore:
         """The version's manifest, checked (BrokenVersion when damaged)."""
         path = self.path(dataset, version, MANIFEST)
         if not self.files.exists(path):
-            known = ", ".join(m["version"] for m in self.versions(dataset)) or "none"
+            found = [m["version"] for m in self.versions(dataset)]
+            known = ", ".join(reversed(found[-KNOWN_SHOWN:])) or "none"
+            if len(found) > KNOWN_SHOWN:
+                known += f", ... ({len(found)} in all: `tdm versions {dataset}` lists them)"
             raise TdmError(
-                f"no version {version} of dataset {dataset} in {self.root} (known: {known})"
+                f"no version {version} of dataset {dataset} in {self.root} "
+                f"(known, newest first: {known})"
             )
         try:
             if self.files.size(path) > MAX_MANIFEST_BYTES:

@@ -91,6 +91,21 @@ def test_latest_and_resolve(small_spec, tmp_path):
         store.resolve("shop", "v000")
 
 
+def test_an_unknown_version_names_the_newest_few(small_spec, tmp_path):
+    store, ids = VersionStore(tmp_path / "store"), []
+    for seed in range(7):
+        plan = load_spec(small_spec, seed=seed)
+        ids.append(version_id(plan.spec))
+        write_all(store, plan, ids[-1])
+        store.seal(plan, ids[-1])
+    listed = [m["version"] for m in store.versions("shop")]  # oldest first
+    with pytest.raises(TdmError) as caught:
+        store.manifest("shop", "v000")
+    said, newest = str(caught.value), ", ".join(reversed(listed[-5:]))
+    assert f"(known, newest first: {newest}, ... (7 in all: `tdm versions shop`" in said
+    assert listed[0] not in said and listed[1] not in said
+
+
 def test_a_column_named_description_is_part_of_the_version(write_spec):
     text = """
         dataset: notes
