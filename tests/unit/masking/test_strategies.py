@@ -301,12 +301,12 @@ def test_credit_card_luhn_valid_bin_kept_and_collision_free():
     assert distinct(masked) == len(cards)
 
 
-
 def test_credit_card_check_digits_in_chunks_are_the_same(monkeypatch):
     values = ["4111 1111 1111 1111", "12-3456", None, "378282246310005", "520000000000"] * 3
     whole = run(make("credit_card"), values)
     monkeypatch.setattr(identifiers, "LUHN_ROWS", 2)  # chunks end inside runs of card rows
     assert run(make("credit_card"), values) == whole
+
 
 def test_national_id_keeps_shape():
     values = ["123-45-6789", "AB 12 34 56 C", "X1234567", None]
