@@ -120,7 +120,7 @@ def unique_result(plan, table: str, cfg: dict, keys: pa.Table, total: int) -> Ch
     return _unique(plan, table, cfg, bad, examples, total, keys.num_rows, "pyarrow")
 
 
-def _unique(plan, table, cfg, bad: int, examples: list[int], total: int, checked: int, engine):
+def _unique(plan, table, cfg, bad: int, examples: list[int], total: int, checked: int, engine: str):
     cols = list(columns_of(cfg))
     column, where = label(table, cfg)
     return CheckResult(
@@ -243,7 +243,9 @@ def _orphans(child: pa.Table, columns: list[str], keys: pa.Table, target: list[s
     return found.num_rows, _examples(found.column(ROW))
 
 
-def _fk_result(plan, table, fk, count: int, examples: list[int], total: int, checked: int, engine):
+def _fk_result(
+    plan, table, fk, count: int, examples: list[int], total: int, checked: int, engine: str
+):
     parent = fk.references.table
     target = list(fk.references.columns or plan.spec.tables[parent].primary_key)
     return CheckResult(
