@@ -93,6 +93,25 @@ class PerParent:
     def parent_of(self, idx: np.ndarray) -> np.ndarray:
         """The parent of each child row (`parents` for rows past the last child)."""
         idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) > 1 and idx[-1] - idx[0] == len(idx) - 1 and (np.diff(idx) == 1).all():
+            return self._parents_of_run(int(idx[0]), int(idx[-1]) + 1)
+        return self._search(idx)
+
+    def _parents_of_run(self, start: int, stop: int) -> np.ndarray:
+        """parent_of rows [start, stop), a batch's usual question: each parent repeated by its
+        children in the run (a search per row cost ~0.3 s of a 1M-row retail run)."""
+        inside = max(start, min(stop, self.total))
+        out = np.full(stop - start, self.parents, dtype=np.int64)
+        if inside > start:
+            first, last = (int(p) for p in self._search(np.array([start, inside - 1])))
+            ends = self.ends(first, last + 1)
+            starts = np.empty_like(ends)
+            starts[0], starts[1:] = self.end(first - 1), ends[:-1]
+            counts = np.minimum(ends, inside) - np.maximum(starts, start)
+            out[: inside - start] = np.repeat(np.arange(first, last + 1, dtype=np.int64), counts)
+        return out
+
+    def _search(self, idx: np.ndarray) -> np.ndarray:
         out = np.full(len(idx), self.parents, dtype=np.int64)
         blocks = np.searchsorted(self.marks, idx, side="right")
         inside = blocks < len(self.marks)

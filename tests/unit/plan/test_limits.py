@@ -83,6 +83,14 @@ def test_parents_and_ordinals_of_child_rows_are_those_of_every_count_in_memory(
     for idx in (
         np.arange(0, per.total),
         np.arange(5000, 9000),
+        np.arange(per.total - 700, per.total + 30),  # a run past the last child
+        np.arange(per.total + 3, per.total + 9),
+        np.arange(int(ends[10]), int(ends[10]) + 2),  # starting at a parent's first child
+        np.arange(1, 2999, 2),  # ordered, not a run
+        *(
+            np.arange(a, a + n)
+            for a, n in zip(rng.integers(0, 14000, 30), rng.integers(2, 4000, 30), strict=True)
+        ),
         rng.integers(0, per.total + 50, 3000),  # unordered, some past the last child
         np.array([], dtype=np.int64),
     ):
