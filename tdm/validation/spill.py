@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,10 @@ SPILL_THREADS = 1
 SAMPLE_ROWS = 10_000  # rows of the first batch file read to estimate bytes per row
 T = TypeVar("T")
 ROW = "__tdm_row"  # each row's index over all the table's batches
+# One spill open at a time in a process: the key checks and the rules across tables run in two
+# threads (tdm.validation.runner), in memory side by side, out of core one after the other, so
+# the process holds one DuckDB's SPILL_MEMORY_MB at most
+_OPEN = threading.Lock()
 
 
 def estimated_bytes(store, dataset: str, version: str, table: str, columns: list[str]) -> int:
@@ -65,7 +70,13 @@ class Spill:
         import duckdb
 
         self.store, self.dataset, self.version = store, dataset, version
-        self.dir = Path(tempfile.mkdtemp(prefix="tdm-spill-"))
+        self.closed = False
+        _OPEN.acquire()
+        try:
+            self.dir = Path(tempfile.mkdtemp(prefix="tdm-spill-"))
+        except BaseException:
+            _OPEN.release()
+            raise
         self.memory_mb = SPILL_MEMORY_MB
         spill_dir = str(self.dir / "tmp").replace("'", "''")
         try:
@@ -77,6 +88,7 @@ class Spill:
             self.con.execute("SET integer_division = true")  # as in PostgreSQL and tdm.checks
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
+            _OPEN.release()
             raise
         self.schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
         self.loaded: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, int]] = {}
@@ -89,8 +101,14 @@ class Spill:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.con.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+        finally:
+            _OPEN.release()
 
     def name(self) -> str:
         self._names += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tdm.store.versions import VersionStore
 from tdm.validation.table_rules import validate_table_rules
 from tests.builders import put, seal_version
@@ -45,3 +47,67 @@ def test_out_of_core_passes_a_version_as_generated(write_spec, tmp_path):
     in_memory = _figures(store, plan, version)
     assert all(r["success"] for r in in_memory) and len(in_memory) == 3
     assert _figures(store, plan, version, budget=-1) == in_memory
+
+
+def test_keys_and_rules_side_by_side_open_one_spill_at_a_time(write_spec, tmp_path, monkeypatch):
+    """validate_version runs the key checks and the rules across tables in two threads; out of
+    core, each family's spill waits for the other's to close (one DuckDB's memory at a time),
+    and the report holds the figures of the in-memory path in the same order."""
+    from functools import partial
+
+    from tdm.validation import keys, runner, spill, table_rules
+
+    store = VersionStore(tmp_path / "store")
+    plan, version = seal_version(store, write_spec(SPEC), corrupt)
+
+    def report() -> list[dict]:
+        checks = runner.validate_version(store, plan, "sums", version)["checks"]
+        for c in checks:  # the one difference: which engine ran it
+            (c.get("details") or {}).pop("engine", None)
+        return checks
+
+    in_memory = report()
+    opened, open_now, most = [], [0], [0]
+    real_init, real_close = spill.Spill.__init__, spill.Spill.close
+
+    def init(self, *args) -> None:
+        real_init(self, *args)
+        opened.append(self)
+        open_now[0] += 1
+        most[0] = max(most[0], open_now[0])
+
+    def close(self) -> None:
+        if not self.closed:
+            open_now[0] -= 1
+        real_close(self)
+
+    monkeypatch.setattr(spill.Spill, "__init__", init)
+    monkeypatch.setattr(spill.Spill, "close", close)
+    monkeypatch.setattr(runner, "validate_cross", partial(keys.validate_cross, budget=-1))
+    rules = partial(table_rules.validate_table_rules, budget=-1)
+    monkeypatch.setattr(runner, "validate_table_rules", rules)
+    assert report() == in_memory
+    assert len(opened) == 2 and most[0] == 1 and open_now[0] == 0
+    assert not all(c["success"] for c in in_memory)
+    done = spill.Spill(store, "sums", version)  # the slot is free again
+    done.close()
+    done.close()  # closing twice frees it once
+
+
+def test_a_spill_that_fails_to_open_frees_its_slot(write_spec, tmp_path, monkeypatch):
+    import duckdb
+
+    from tdm.validation import spill
+
+    store = VersionStore(tmp_path / "store")
+    _, version = seal_version(store, write_spec(SPEC))
+
+    def refuse(*args, **kwargs):
+        raise duckdb.IOException("no room")
+
+    with monkeypatch.context() as m:
+        m.setattr(duckdb, "connect", refuse)
+        with pytest.raises(duckdb.IOException):
+            spill.Spill(store, "sums", version)
+    with spill.Spill(store, "sums", version) as opened:  # would wait forever if it were held
+        assert opened.value("SELECT 1") == 1
