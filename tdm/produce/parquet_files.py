@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tdm.core.errors import TdmError
+from tdm.core.files import PARQUET_OPTIONS
 from tdm.masking.apply import Masker
 from tdm.masking.keys import MaskingKey
 from tdm.plan.model import Plan
@@ -81,7 +82,7 @@ def write_fixed_row_groups(path: Path, schema: pa.Schema, parts: Iterable[pa.Tab
     buffered = total = 0
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
 
             def flush(final: bool) -> None:
                 nonlocal pending, buffered

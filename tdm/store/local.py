@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tdm.core.errors import TdmError
-from tdm.core.files import atomic_write, file_sha256
+from tdm.core.files import PARQUET_OPTIONS, atomic_write, file_sha256
 from tdm.store.manifests import MANIFEST
 
 
@@ -50,7 +50,7 @@ class LocalFiles:
         atomic_write(path, lambda tmp: tmp.write_text(text))
 
     def write_parquet(self, path: Path, data: pa.Table) -> None:
-        atomic_write(path, lambda tmp: pq.write_table(data, tmp, compression="zstd"))
+        atomic_write(path, lambda tmp: pq.write_table(data, tmp, **PARQUET_OPTIONS))
 
     def describe(self, path: Path) -> tuple[int, int, str]:
         """A batch file's rows, bytes and sha256."""

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from tdm.core import settings
 from tdm.core.errors import TdmError, shorten
+from tdm.core.files import PARQUET_OPTIONS
 from tdm.store.manifests import MANIFEST
 
 SCHEME = "s3://"
@@ -179,7 +180,7 @@ class S3Files:
 
     def write_parquet(self, path: S3Path, data: pa.Table) -> None:
         sink = pa.BufferOutputStream()
-        pq.write_table(data, sink, compression="zstd")
+        pq.write_table(data, sink, **PARQUET_OPTIONS)
         self.write_bytes(path, sink.getvalue().to_pybytes())
 
     def describe(self, path: S3Path) -> tuple[int, int, str]:

@@ -45,6 +45,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tdm.core.errors import TdmError
+from tdm.core.files import PARQUET_OPTIONS
 from tdm.core.urls import hide_password
 from tdm.spec.model import DatasetSpec
 from tdm.store.versions import VersionStore
@@ -253,7 +254,7 @@ class FilesTarget(Target):
         batches = (b.cast(schema) for b in store.batches(dataset, version, table))
         rows = 0
         if self.format == "parquet":
-            with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            with pq.ParquetWriter(path, schema, **PARQUET_OPTIONS) as writer:
                 for batch in batches:
                     writer.write_table(batch)
                     rows += batch.num_rows

@@ -121,3 +121,36 @@ def test_a_column_named_description_is_part_of_the_version(write_spec):
     assert version_id(one) != version_id(two)
     quiet = text.replace("GEN", "sentence").replace("not data either", "other words")
     assert version_id(load_spec(write_spec(quiet, "c.yaml")).spec) == version_id(one)
+
+
+def test_batch_files_keep_dictionaries_only_for_columns_of_few_values(tmp_path):
+    """A key or free text goes plain from its first page (its dictionary would be thrown away
+    past 16 KB); a column of few values keeps its dictionary. The rows read back unchanged."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 50_000
+    data = pa.table(
+        {
+            "id": pa.array([f"ORD-{i:08d}" for i in range(rows)]),
+            "status": pa.array(np.array(["paid", "shipped", "placed"])[np.arange(rows) % 3]),
+            "amount": pa.array(np.arange(rows, dtype=np.int64) * 7919 % 100_003),
+        }
+    )
+    store = VersionStore(tmp_path / "store")
+    written = store.write_batch("shop", "v1", "orders", "b00000", data)
+    meta = pq.ParquetFile(written.path).metadata.row_group(0)
+    columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+
+    def dictionary_bytes(name: str) -> int:
+        column = columns[name]
+        if column.dictionary_page_offset is None:
+            return 0
+        return column.data_page_offset - column.dictionary_page_offset
+
+    assert "RLE_DICTIONARY" in columns["status"].encodings
+    # 50,000 distinct values: their dictionary is given up within its first 16 KB (with Arrow's
+    # default of 1 MB the ids' whole ~600 KB dictionary was built and written)
+    assert dictionary_bytes("id") <= 20 * 1024 and dictionary_bytes("amount") <= 20 * 1024
+    assert pq.read_table(written.path).equals(data)
