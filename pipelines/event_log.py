@@ -7,6 +7,12 @@ subclass keeps one engine per file for the few files a process writes, and so ea
 statement cache: the same files, the same tables and transactions, read by an unchanged
 `dagster dev` or webserver. Only tdm's own local instance uses it (pipelines.runner.instance);
 a configured storage (PostgreSQL in the compose stack) is left as it is.
+
+Dagster puts these files in WAL mode; its connections keep SQLite's default `synchronous=FULL`,
+which flushes the log to disk at every commit (~1 ms, twice per asset event: ~0.2 s of a 1M-row
+run). These connections use `synchronous=NORMAL`, SQLite's recommended setting in WAL mode: the
+file cannot be corrupted, and a crash of the process loses nothing; only a power cut or an OS crash
+may lose the last events written before it.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     self.conn_string_for_shard(shard),
                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
                 )
+                sa.event.listen(engine, "connect", _flush_at_checkpoints)
                 if shard not in self._initialized_dbs:
                     self._initdb(engine)
                     self._initialized_dbs.add(shard)
@@ -70,3 +77,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
+
+
+def _flush_at_checkpoints(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")

@@ -66,3 +66,18 @@ def test_engines_are_bounded_and_closed_before_a_wipe(home, monkeypatch):
         assert inst.get_latest_materialization_event(dg.AssetKey("numbers")) is None
         dg.materialize([numbers], instance=inst, partition_key="a")  # usable after the wipe
         assert inst.get_latest_materialization_event(dg.AssetKey("numbers")) is not None
+
+
+def test_event_files_are_in_wal_mode_and_flushed_at_checkpoints_only(home):
+    """Dagster puts the files in WAL mode; tdm's connections to them commit without a flush to
+    disk each time (synchronous=NORMAL), and the events are all there when read again."""
+    with instance() as inst:
+        run = dg.materialize([numbers], instance=inst, partition_key="a").run_id
+        storage = inst.event_log_storage
+        for shard in ("index", run):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        stored = len(inst.all_logs(run))
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as plain:
+        assert len(plain.all_logs(run)) == stored > 0
