@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from tdm.core.memory import release_freed
 from tdm.validation import keys_out_of_core
 from tdm.validation.results import EXAMPLES, CheckResult
-from tdm.validation.spill import KEY_BUDGET, ROW, Spill, estimated_bytes
+from tdm.validation.spill import KEY_BUDGET, ROW, Estimates, Spill
 from tdm.validation.suite import all_batches, columns_of, label, suite_for
 
 __all__ = ["ROW", "unique_result", "validate_cross"]
@@ -162,8 +162,18 @@ def _checks(plan) -> list[_Check]:
     return out
 
 
+def keys_fit(plan, estimates: Estimates, budget: int = KEY_BUDGET) -> bool:
+    """Whether every key check's columns are estimated to fit `budget` (none runs out of core)."""
+    return all(sum(estimates(*k) for k in c.reads) <= budget for c in _checks(plan))
+
+
 def validate_cross(
-    store, plan, dataset: str, version: str, budget: int = KEY_BUDGET
+    store,
+    plan,
+    dataset: str,
+    version: str,
+    budget: int = KEY_BUDGET,
+    estimates: Estimates | None = None,
 ) -> list[CheckResult]:
     """Derived uniqueness (primary keys, unique columns and groups) over all batches; every
     foreign key, single and composite, resolves to a parent row in some batch of the parent.
@@ -171,16 +181,13 @@ def validate_cross(
     set is dropped after the last check reading it."""
     checks = _checks(plan)
     last_use = {keys: i for i, check in enumerate(checks) for keys in check.reads}
-    sizes: dict[KeySet, int] = {}
+    estimates = estimates or Estimates(store, dataset, version)
     cache: dict = {}
     spill: Spill | None = None
     out = []
     try:
         for i, check in enumerate(checks):
-            for t, cols in check.reads:
-                if (t, cols) not in sizes:
-                    sizes[t, cols] = estimated_bytes(store, dataset, version, t, list(cols))
-            if sum(sizes[k] for k in check.reads) <= budget:
+            if sum(estimates(*k) for k in check.reads) <= budget:
                 out.append(_in_memory(store, plan, dataset, version, check, cache))
             else:
                 spill = spill or Spill(store, dataset, version)

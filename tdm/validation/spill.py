@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -32,10 +31,6 @@ SPILL_THREADS = 1
 SAMPLE_ROWS = 10_000  # rows of the first batch file read to estimate bytes per row
 T = TypeVar("T")
 ROW = "__tdm_row"  # each row's index over all the table's batches
-# One spill open at a time in a process: the key checks and the rules across tables run in two
-# threads (tdm.validation.runner), in memory side by side, out of core one after the other, so
-# the process holds one DuckDB's SPILL_MEMORY_MB at most
-_OPEN = threading.Lock()
 
 
 def estimated_bytes(store, dataset: str, version: str, table: str, columns: list[str]) -> int:
@@ -49,6 +44,23 @@ def estimated_bytes(store, dataset: str, version: str, table: str, columns: list
     sample = store.read_file(dataset, version, first, columns, rows=min(first["rows"], SAMPLE_ROWS))
     per_row = sample.nbytes / max(sample.num_rows, 1) + 8
     return int(total * per_row)
+
+
+class Estimates:
+    """estimated_bytes of the column sets a version's checks read, each estimated once (the key
+    checks and the rules across tables ask for the same ones)."""
+
+    def __init__(self, store, dataset: str, version: str):
+        self.store, self.dataset, self.version = store, dataset, version
+        self._bytes: dict[tuple[str, tuple[str, ...]], int] = {}
+
+    def __call__(self, table: str, columns: Sequence[str]) -> int:
+        key = (table, tuple(columns))
+        if key not in self._bytes:
+            self._bytes[key] = estimated_bytes(
+                self.store, self.dataset, self.version, table, list(columns)
+            )
+        return self._bytes[key]
 
 
 def plain(data: pa.Table) -> pa.Table:
@@ -70,13 +82,7 @@ class Spill:
         import duckdb
 
         self.store, self.dataset, self.version = store, dataset, version
-        self.closed = False
-        _OPEN.acquire()
-        try:
-            self.dir = Path(tempfile.mkdtemp(prefix="tdm-spill-"))
-        except BaseException:
-            _OPEN.release()
-            raise
+        self.dir = Path(tempfile.mkdtemp(prefix="tdm-spill-"))
         self.memory_mb = SPILL_MEMORY_MB
         spill_dir = str(self.dir / "tmp").replace("'", "''")
         try:
@@ -88,7 +94,6 @@ class Spill:
             self.con.execute("SET integer_division = true")  # as in PostgreSQL and tdm.checks
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
-            _OPEN.release()
             raise
         self.schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
         self.loaded: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, int]] = {}
@@ -101,14 +106,8 @@ class Spill:
         self.close()
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self.con.close()
-            shutil.rmtree(self.dir, ignore_errors=True)
-        finally:
-            _OPEN.release()
+        self.con.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def name(self) -> str:
         self._names += 1

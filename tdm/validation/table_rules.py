@@ -17,14 +17,36 @@ from tdm.core.memory import release_freed
 from tdm.plan.computed import Expression, spec_table
 from tdm.validation.results import EXAMPLES, CheckResult
 from tdm.validation.rule_reads import RuleReads, off_rule, rule_reads
-from tdm.validation.spill import KEY_BUDGET, Spill, estimated_bytes
+from tdm.validation.spill import KEY_BUDGET, Estimates, Spill
 from tdm.validation.table_rules_out_of_core import RuleError, rule_out_of_core
 
 EXPECTATION = "expect_column_values_to_follow_rule_across_tables"
 
 
+def _rules(plan):
+    """(table, column, its expression, what it reads) of every rule across tables."""
+    for table in plan.order:
+        for name, gen in plan.gens.get(table, {}).items():
+            if isinstance(gen, Expression) and gen.tables() and not _masked(plan, table, gen):
+                yield table, name, gen, rule_reads(plan, table, name, gen)
+
+
+def _size(reads: RuleReads, estimates: Estimates) -> int:
+    return sum(estimates(t, cols) for t, cols in reads.tables())
+
+
+def rules_fit(plan, estimates: Estimates, budget: int = KEY_BUDGET) -> bool:
+    """Whether every rule's columns are estimated to fit `budget` (none runs out of core)."""
+    return all(_size(reads, estimates) <= budget for *_, reads in _rules(plan))
+
+
 def validate_table_rules(
-    store, plan, dataset: str, version: str, budget: int = KEY_BUDGET
+    store,
+    plan,
+    dataset: str,
+    version: str,
+    budget: int = KEY_BUDGET,
+    estimates: Estimates | None = None,
 ) -> list[CheckResult]:
     """Every rule across tables; one whose columns (of its table, the parent's and the children's
     it reads) are estimated above `budget` bytes runs out of core, a batch of its table at a time
@@ -34,28 +56,22 @@ def validate_table_rules(
         data = store.read_table(dataset, version, table, columns)
         return data if data.num_rows else plan.schema(table).empty_table().select(columns)
 
+    estimates = estimates or Estimates(store, dataset, version)
     out = []
     spill: Spill | None = None
     try:
-        for table in plan.order:
-            for name, gen in plan.gens.get(table, {}).items():
-                if not isinstance(gen, Expression) or not gen.tables() or _masked(plan, table, gen):
-                    continue
-                release_freed()  # the last rule's columns
-                reads = rule_reads(plan, table, name, gen)
-                size = sum(
-                    estimated_bytes(store, dataset, version, t, cols) for t, cols in reads.tables()
-                )
-                if size <= budget:
-                    out.append(_rule(plan, table, name, gen, reads, read))
-                    continue
-                spill = spill or Spill(store, dataset, version)
-                try:
-                    n, count, examples = rule_out_of_core(spill, plan, table, name, gen, reads)
-                except RuleError as error:
-                    out.append(_result(table, name, gen, error.rows, None, str(error.error)))
-                else:
-                    out.append(_result(table, name, gen, n, (count, examples), None))
+        for table, name, gen, reads in _rules(plan):
+            release_freed()  # the last rule's columns
+            if _size(reads, estimates) <= budget:
+                out.append(_rule(plan, table, name, gen, reads, read))
+                continue
+            spill = spill or Spill(store, dataset, version)
+            try:
+                n, count, examples = rule_out_of_core(spill, plan, table, name, gen, reads)
+            except RuleError as error:
+                out.append(_result(table, name, gen, error.rows, None, str(error.error)))
+            else:
+                out.append(_result(table, name, gen, n, (count, examples), None))
     finally:
         if spill is not None:
             spill.close()

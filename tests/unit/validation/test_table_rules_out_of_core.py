@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from tdm.store.versions import VersionStore
 from tdm.validation.table_rules import validate_table_rules
 from tests.builders import put, seal_version
@@ -49,16 +47,42 @@ def test_out_of_core_passes_a_version_as_generated(write_spec, tmp_path):
     assert _figures(store, plan, version, budget=-1) == in_memory
 
 
-def test_keys_and_rules_side_by_side_open_one_spill_at_a_time(write_spec, tmp_path, monkeypatch):
-    """validate_version runs the key checks and the rules across tables in two threads; out of
-    core, each family's spill waits for the other's to close (one DuckDB's memory at a time),
-    and the report holds the figures of the in-memory path in the same order."""
-    from functools import partial
+def test_keys_and_rules_run_side_by_side_only_when_all_fit_in_memory(
+    write_spec, tmp_path, monkeypatch
+):
+    """validate_version runs the rules across tables in a thread beside the key checks when
+    every check fits in memory; when any runs out of core, one after the other (never a spill's
+    DuckDB and another check's columns at once). The figures are those of the in-memory path,
+    in the same order."""
+    import threading
 
-    from tdm.validation import keys, runner, spill, table_rules
+    from tdm.validation import runner, spill
 
     store = VersionStore(tmp_path / "store")
     plan, version = seal_version(store, write_spec(SPEC), corrupt)
+    threads, open_now, most = [], [0], [0]
+    real_rules, real_init, real_close = (
+        runner.validate_table_rules,
+        spill.Spill.__init__,
+        spill.Spill.close,
+    )
+
+    def rules(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real_rules(*args, **kwargs)
+
+    def init(self, *args) -> None:
+        real_init(self, *args)
+        open_now[0] += 1
+        most[0] = max(most[0], open_now[0])
+
+    def close(self) -> None:
+        open_now[0] -= 1
+        real_close(self)
+
+    monkeypatch.setattr(runner, "validate_table_rules", rules)
+    monkeypatch.setattr(spill.Spill, "__init__", init)
+    monkeypatch.setattr(spill.Spill, "close", close)
 
     def report() -> list[dict]:
         checks = runner.validate_version(store, plan, "sums", version)["checks"]
@@ -67,47 +91,9 @@ def test_keys_and_rules_side_by_side_open_one_spill_at_a_time(write_spec, tmp_pa
         return checks
 
     in_memory = report()
-    opened, open_now, most = [], [0], [0]
-    real_init, real_close = spill.Spill.__init__, spill.Spill.close
-
-    def init(self, *args) -> None:
-        real_init(self, *args)
-        opened.append(self)
-        open_now[0] += 1
-        most[0] = max(most[0], open_now[0])
-
-    def close(self) -> None:
-        if not self.closed:
-            open_now[0] -= 1
-        real_close(self)
-
-    monkeypatch.setattr(spill.Spill, "__init__", init)
-    monkeypatch.setattr(spill.Spill, "close", close)
-    monkeypatch.setattr(runner, "validate_cross", partial(keys.validate_cross, budget=-1))
-    rules = partial(table_rules.validate_table_rules, budget=-1)
-    monkeypatch.setattr(runner, "validate_table_rules", rules)
+    assert threads[-1].startswith("tdm-rules") and most[0] == 0
+    monkeypatch.setattr(spill, "KEY_BUDGET", -1)  # every check out of core
     assert report() == in_memory
-    assert len(opened) == 2 and most[0] == 1 and open_now[0] == 0
+    assert threads[-1] == threading.main_thread().name
+    assert most[0] == 1 and open_now[0] == 0  # the keys' spill, then the rules' one
     assert not all(c["success"] for c in in_memory)
-    done = spill.Spill(store, "sums", version)  # the slot is free again
-    done.close()
-    done.close()  # closing twice frees it once
-
-
-def test_a_spill_that_fails_to_open_frees_its_slot(write_spec, tmp_path, monkeypatch):
-    import duckdb
-
-    from tdm.validation import spill
-
-    store = VersionStore(tmp_path / "store")
-    _, version = seal_version(store, write_spec(SPEC))
-
-    def refuse(*args, **kwargs):
-        raise duckdb.IOException("no room")
-
-    with monkeypatch.context() as m:
-        m.setattr(duckdb, "connect", refuse)
-        with pytest.raises(duckdb.IOException):
-            spill.Spill(store, "sums", version)
-    with spill.Spill(store, "sums", version) as opened:  # would wait forever if it were held
-        assert opened.value("SELECT 1") == 1
