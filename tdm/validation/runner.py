@@ -12,16 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tdm.validation import spill
+from tdm.validation.across_tables import validate_across_tables
 from tdm.validation.gx import run
-from tdm.validation.keys import keys_fit, validate_cross
 from tdm.validation.privacy import validate_pii
 from tdm.validation.privacy_report import privacy_report, write_privacy
 from tdm.validation.results import (
@@ -43,7 +41,6 @@ from tdm.validation.suite import (
     per_batch,
     suite_for,
 )
-from tdm.validation.table_rules import rules_fit, validate_table_rules
 
 CHUNK_ROWS = 1_000_000  # validate_version hands GX up to this many rows of a table at once
 
@@ -254,7 +251,7 @@ def validate_version(
         rows_total += rows
         timing[table] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
-    checks += _across_tables(store, plan, dataset, version)
+    checks += validate_across_tables(store, plan, dataset, version)
     timing["cross-table"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     privacy, k_checks = privacy_report(store, plan, dataset, version, manifest, extra or [])
@@ -283,25 +280,6 @@ def validate_version(
     text = json.dumps(report, indent=2, default=str) + "\n"
     store.write_text(dataset, version, REPORT, text=text)
     return report
-
-
-def _across_tables(store, plan, dataset: str, version: str) -> list[CheckResult]:
-    """The key checks and the rules across tables. When all of them fit in memory, the rules
-    run in a thread beside the keys (both spend most of their time in Arrow, numpy and DuckDB,
-    without the GIL: 0.56 -> 0.41 s at 1M retail rows), each check within its budget; when any
-    runs out of core, one after the other, so that the process never holds a spill's DuckDB and
-    another check's columns at once."""
-    budget = spill.KEY_BUDGET  # read now: tests lower it
-    estimates = spill.Estimates(store, dataset, version)
-    if keys_fit(plan, estimates, budget) and rules_fit(plan, estimates, budget):
-        with ThreadPoolExecutor(1, thread_name_prefix="tdm-rules") as beside:
-            rules = beside.submit(
-                validate_table_rules, store, plan, dataset, version, budget, estimates
-            )
-            return validate_cross(store, plan, dataset, version, budget, estimates) + rules.result()
-    return validate_cross(store, plan, dataset, version, budget, estimates) + validate_table_rules(
-        store, plan, dataset, version, budget, estimates
-    )
 
 
 def validate_stored(store, plan, version: str, reuse_suites: bool) -> dict:

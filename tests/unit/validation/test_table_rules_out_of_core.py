@@ -56,13 +56,13 @@ def test_keys_and_rules_run_side_by_side_only_when_all_fit_in_memory(
     in the same order."""
     import threading
 
-    from tdm.validation import runner, spill
+    from tdm.validation import across_tables, runner, spill
 
     store = VersionStore(tmp_path / "store")
     plan, version = seal_version(store, write_spec(SPEC), corrupt)
     threads, open_now, most = [], [0], [0]
     real_rules, real_init, real_close = (
-        runner.validate_table_rules,
+        across_tables.validate_table_rules,
         spill.Spill.__init__,
         spill.Spill.close,
     )
@@ -80,7 +80,7 @@ def test_keys_and_rules_run_side_by_side_only_when_all_fit_in_memory(
         open_now[0] -= 1
         real_close(self)
 
-    monkeypatch.setattr(runner, "validate_table_rules", rules)
+    monkeypatch.setattr(across_tables, "validate_table_rules", rules)
     monkeypatch.setattr(spill.Spill, "__init__", init)
     monkeypatch.setattr(spill.Spill, "close", close)
 
