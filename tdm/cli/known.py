@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tdm.core import settings
-from tdm.core.errors import TdmError, did_you_mean
+from tdm.core.errors import TdmError, did_you_mean, listed
 
 if TYPE_CHECKING:
     from tdm.environments.config import Environment
@@ -28,8 +28,7 @@ def suggest(word: str, known: Iterable[str]) -> str:
         return hint
     if not names:
         return "none is known yet"
-    more = f", ... ({len(names)} in all)" if len(names) > SHOWN else ""
-    return f"known: {', '.join(names[:SHOWN])}{more}"
+    return f"known: {listed(names, SHOWN)}"
 
 
 def dataset_of(path: Path) -> str:

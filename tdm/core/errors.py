@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 KeyPath = tuple[str | int, ...]  # a place in a YAML file: ('tables', 'orders', 'rows')
@@ -57,6 +57,13 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str 
     """'did you mean "x"?' for the closest choice, or None."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return f'did you mean "{close[0]}"?' if close else None
+
+
+def listed(items: Sequence[str], limit: int, more: str = "") -> str:
+    """The first `limit` items, comma-separated; when some are left out, how many there are in
+    all (then `more`)."""
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items)} in all{more})" if len(items) > limit else "")
 
 
 def one_of(choices: Iterable[str], limit: int = 12) -> str:

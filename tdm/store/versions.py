@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tdm.core.errors import TdmError, shorten
+from tdm.core.errors import TdmError, listed, shorten
 from tdm.core.names import check_name, is_name
 from tdm.store.local import LocalFiles
 from tdm.store.manifests import (
@@ -156,9 +156,8 @@ class VersionStore:
         path = self.path(dataset, version, MANIFEST)
         if not self.files.exists(path):
             found = [m["version"] for m in self.versions(dataset)]
-            known = ", ".join(reversed(found[-KNOWN_SHOWN:])) or "none"
-            if len(found) > KNOWN_SHOWN:
-                known += f", ... ({len(found)} in all: `tdm versions {dataset}` lists them)"
+            lists = f": `tdm versions {dataset}` lists them"
+            known = listed(found[::-1], KNOWN_SHOWN, lists) or "none"
             raise TdmError(
                 f"no version {version} of dataset {dataset} in {self.root} "
                 f"(known, newest first: {known})"
