@@ -148,8 +148,10 @@ def seal(version: str) -> str:
     from tdm.produce.version import seal_version
 
     prod, where = production(_params(), version), store()
+    ctx = get_current_context()
+    made_by = {"airflow": {"dag_id": ctx["dag"].dag_id, "run_id": ctx["run_id"]}}
     with failing():
-        sealed = seal_version(prod, where)
+        sealed = seal_version(prod, where, **made_by)  # the manifest names the DAG run
     report = sealed.report
     if not report["success"]:
         raise _failed(f"version {version} failed validation, so it is not loaded", report["failed"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from tdm.produce.production import Production
 from tdm.store.versions import VersionStore
@@ -21,11 +22,15 @@ class Sealed:
     seconds: dict[str, float] = field(default_factory=dict)  # "seal", "validate"
 
 
-def seal_version(prod: Production, store: VersionStore, run_id: str | None = None) -> Sealed:
+def seal_version(
+    prod: Production, store: VersionStore, run_id: str | None = None, **made_by: Any
+) -> Sealed:
+    """Seal the run's batches and validate the version. `run_id`: the Dagster run that made it;
+    `made_by`: other facts of what made it for the manifest (the Airflow DAG run)."""
     plan, version = prod.plan, prod.version
     started = time.perf_counter()
     reused = store.is_sealed(plan.name, version)
-    manifest = store.seal(plan, version, dagster_run_id=run_id, **prod.facts())
+    manifest = store.seal(plan, version, dagster_run_id=run_id, **prod.facts(), **made_by)
     sealed = time.perf_counter()
     report = validate_stored(store, plan, version, reuse_suites=True)
     seconds = {"seal": sealed - started, "validate": time.perf_counter() - sealed}

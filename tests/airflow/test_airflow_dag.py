@@ -68,7 +68,7 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 run = module.dataset_dag.test(run_conf=json.loads(sys.argv[2]))
 tasks = {f"{ti.task_id}[{ti.map_index}]": ti.state for ti in run.get_task_instances()}
-print("TDM-AIRFLOW " + json.dumps({"state": run.state, "tasks": tasks}))
+print("TDM-AIRFLOW " + json.dumps({"state": run.state, "tasks": tasks, "run_id": run.run_id}))
 """
 
 
@@ -167,6 +167,10 @@ def test_the_dag_makes_the_dagster_version_byte_for_byte(
     ]
     assert manifests[0]["seed"] == SEED and manifests[0]["tables"] == manifests[1]["tables"]
     assert manifests[0]["key_fingerprint"] == manifests[1]["key_fingerprint"] is not None
+    # each names what made it: the DAG run, the Dagster run
+    assert manifests[0]["airflow"] == {"dag_id": "tdm_dataset", "run_id": result["run_id"]}
+    assert manifests[0]["dagster_run_id"] is None and "airflow" not in manifests[1]
+    assert manifests[1]["dagster_run_id"] == summary.run_id
     reports = [
         json.loads((d / "validation.json").read_text()) for d in (airflow_version, dagster_version)
     ]
