@@ -3,6 +3,7 @@ the production a run makes, and progress lines."""
 
 import logging
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -58,16 +59,31 @@ def production(plan: Plan, tdm: TdmResource) -> Production:
         return Production.start(plan, tdm.masking_key(plan))
 
 
+OBSERVED_KEPT = 64  # (run, spec file) pairs this process remembers having observed
+
+
 def observe_spec(context, plan: Plan) -> None:
-    """Record the spec file this step reads as an observation of the schema asset, so the UI
-    shows its data version after any run (even one that fails later), not "Never observed"."""
-    if plan.source is not None and plan.source.exists():
-        context.log_event(
-            dg.AssetObservation(
-                asset_key=names.key(plan.name, names.SCHEMA),
-                tags={"dagster/data_version": file_sha256(plan.source)[:16]},
-            )
+    """Record the spec file the run reads as an observation of the schema asset, so the UI
+    shows its data version after any run (even one that fails later), not "Never observed".
+    Once per run in a process: the steps of an in-process run would each record the same one
+    (7 per run of the retail example); a run whose steps are processes records one per step."""
+    if plan.source is None or not plan.source.exists():
+        return
+    seen = (context.run.run_id, str(plan.source))
+    if seen in _observed:
+        return
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=names.key(plan.name, names.SCHEMA),
+            tags={"dagster/data_version": file_sha256(plan.source)[:16]},
         )
+    )
+    _observed[seen] = None
+    while len(_observed) > OBSERVED_KEPT:
+        _observed.popitem(last=False)
+
+
+_observed: OrderedDict[tuple[str, str], None] = OrderedDict()
 
 
 def say(context, message: str, **fields: object) -> None:

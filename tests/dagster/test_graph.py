@@ -62,6 +62,11 @@ def test_full_materialization_into_the_embedded_environment(small_spec, instance
 
     manifest = VersionStore(settings.store_root()).manifest("shop", summary.version)
     assert manifest["dagster_run_id"] == summary.run_id
+    # the spec the run read is observed once per run, not once per step (it has 1 + tables)
+    observed = instance.fetch_observations(names.key("shop", names.SCHEMA), limit=100).records
+    assert [r.run_id for r in observed].count(summary.run_id) == 1
+    expected = hashlib.sha256(small_spec.read_bytes()).hexdigest()[:16]
+    assert observed[0].asset_observation.data_version == expected
 
     [load] = materializations(instance, names.key("shop", names.LOAD))
     assert load.partition == "local" and load.metadata["dagster/row_count"].value == sum(
