@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from tdm.validation import spill
 from tdm.validation.keys import keys_fit, validate_cross
@@ -19,12 +20,10 @@ def validate_across_tables(store, plan, dataset: str, version: str) -> list[Chec
     another check's columns at once."""
     budget = spill.KEY_BUDGET  # read now: tests lower it
     estimates = spill.Estimates(store, dataset, version)
+    keys = partial(validate_cross, store, plan, dataset, version, budget, estimates)
+    rules = partial(validate_table_rules, store, plan, dataset, version, budget, estimates)
     if keys_fit(plan, estimates, budget) and rules_fit(plan, estimates, budget):
         with ThreadPoolExecutor(1, thread_name_prefix="tdm-rules") as beside:
-            rules = beside.submit(
-                validate_table_rules, store, plan, dataset, version, budget, estimates
-            )
-            return validate_cross(store, plan, dataset, version, budget, estimates) + rules.result()
-    return validate_cross(store, plan, dataset, version, budget, estimates) + validate_table_rules(
-        store, plan, dataset, version, budget, estimates
-    )
+            ruled = beside.submit(rules)
+            return keys() + ruled.result()
+    return keys() + rules()

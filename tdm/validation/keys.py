@@ -162,9 +162,13 @@ def _checks(plan) -> list[_Check]:
     return out
 
 
+def _size(check: _Check, estimates: Estimates) -> int:
+    return sum(estimates(*keys) for keys in check.reads)
+
+
 def keys_fit(plan, estimates: Estimates, budget: int = KEY_BUDGET) -> bool:
     """Whether every key check's columns are estimated to fit `budget` (none runs out of core)."""
-    return all(sum(estimates(*k) for k in c.reads) <= budget for c in _checks(plan))
+    return all(_size(check, estimates) <= budget for check in _checks(plan))
 
 
 def validate_cross(
@@ -187,7 +191,7 @@ def validate_cross(
     out = []
     try:
         for i, check in enumerate(checks):
-            if sum(estimates(*k) for k in check.reads) <= budget:
+            if _size(check, estimates) <= budget:
                 out.append(_in_memory(store, plan, dataset, version, check, cache))
             else:
                 spill = spill or Spill(store, dataset, version)
