@@ -13,16 +13,26 @@ which flushes the log to disk at every commit (~1 ms, twice per asset event: ~0.
 run). These connections use `synchronous=NORMAL`, SQLite's recommended setting in WAL mode: the
 file cannot be corrupted, and a crash of the process loses nothing; only a power cut or an OS crash
 may lose the last events written before it.
+
+Each run gets a new file, which Dagster creates with its tables and stamps with its alembic
+revision (~45 ms, twice for `tdm run --env`). A new run's file is instead copied from a template
+of the same tables made once per Dagster version in the directory (`run-<version>.template`, not
+a `*.db`: not a run), and linked into place only if no file of that run exists yet.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+import dagster as dg
 import sqlalchemy as sa
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
@@ -36,6 +46,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
         super().__init__(base_dir, inst_data)
+        self._template = os.path.join(self._base_dir, f"run-{dg.__version__}.template")
 
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> PooledSqliteEventLogStorage:  # type: ignore[override]
@@ -46,6 +57,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             engine = self._engines.get(shard)
             if engine is None:
+                if shard not in self._initialized_dbs and self._from_template(shard):
+                    self._initialized_dbs.add(shard)
                 engine = sa.create_engine(
                     self.conn_string_for_shard(shard),
                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
@@ -60,6 +73,41 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.move_to_end(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _from_template(self, shard: str) -> bool:
+        """Create a new run's file as a copy of the template (made first if missing); False
+        when the file exists already (or is the index), or the copy cannot be made."""
+        path = self.path_for_shard(shard)
+        if shard == INDEX_SHARD_NAME or os.path.exists(path):
+            return False
+        partial = os.path.join(self._base_dir, f".{uuid.uuid4().hex}.partial")
+        try:
+            if not os.path.exists(self._template):
+                self._make_template(partial)
+                with suppress(FileExistsError):
+                    os.link(partial, self._template)
+                os.unlink(partial)
+            shutil.copyfile(self._template, partial)
+            os.link(partial, path)  # never over a file another process made meanwhile
+            return True
+        except OSError:
+            return False  # Dagster creates the file as usual
+        finally:
+            with suppress(FileNotFoundError):
+                os.unlink(partial)
+
+    def _make_template(self, path: str) -> None:
+        engine = sa.create_engine(
+            f"sqlite:///{path}",
+            poolclass=sa.pool.NullPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        try:
+            self._initdb(engine)  # Dagster's own tables, WAL mode and alembic stamp
+            with engine.connect() as conn:  # everything into the file itself
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
 
     def _dispose_engines(self) -> None:
         with self._db_lock:

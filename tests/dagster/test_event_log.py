@@ -1,6 +1,8 @@
 """tdm's local instance: Dagster's SQLite storage, its event log keeping connections
 (pipelines.event_log), readable by a plain Dagster instance on the same directory."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
@@ -81,3 +83,60 @@ def test_event_files_are_in_wal_mode_and_flushed_at_checkpoints_only(home):
         stored = len(inst.all_logs(run))
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as plain:
         assert len(plain.all_logs(run)) == stored > 0
+
+
+def _schema(path) -> tuple[list, list]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        tables = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        stamp = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        mode = conn.execute("PRAGMA journal_mode").fetchall()
+    return tables, stamp + mode
+
+
+def test_a_new_runs_file_is_a_copy_of_dagsters_own_tables(home, monkeypatch):
+    """Run files are copied from a template made once: the same tables, indexes, alembic
+    revision and WAL mode as a file Dagster makes itself (plain instance, same directory)."""
+    made_by_dagster = []
+    initdb = PooledSqliteEventLogStorage._initdb
+
+    def counted(self, engine, for_index_shard=False):
+        made_by_dagster.append(engine.url.database.rsplit("/", 1)[-1])
+        return initdb(self, engine, for_index_shard)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_initdb", counted)
+    with instance() as inst:
+        first, second = (
+            dg.materialize([numbers], instance=inst, partition_key=k).run_id for k in ("a", "b")
+        )
+        copied = len(inst.all_logs(second))
+    # the index, then the template (a .partial file until it is linked in): no run's file
+    assert [name.rsplit(".", 1)[-1] for name in made_by_dagster] == ["db", "db", "partial"]
+    assert made_by_dagster[:2] == ["index.db", "index.db"]
+    runs = home / "history" / "runs"
+    assert [p.name for p in runs.glob("run-*.template")] == [f"run-{dg.__version__}.template"]
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as plain:
+        made = dg.materialize([numbers], instance=plain, partition_key="a").run_id
+        assert type(plain.event_log_storage) is SqliteEventLogStorage  # Dagster's own file
+        assert len(plain.all_logs(second)) == copied > 0
+        assert plain.get_materialized_partitions(dg.AssetKey("numbers")) == {"a", "b"}
+    assert (
+        _schema(runs / f"{second}.db")
+        == _schema(runs / f"{made}.db")
+        == _schema(runs / f"{first}.db")
+    )
+    assert sorted(SqliteEventLogStorage(str(runs)).get_all_run_ids()) == sorted(
+        [first, second, made]
+    )  # the template is not taken for a run
+
+
+def test_a_runs_file_made_meanwhile_is_never_replaced(home):
+    with instance() as inst:
+        storage = inst.event_log_storage
+        dg.materialize([numbers], instance=inst, partition_key="a")  # the template exists
+        path = storage.path_for_shard("other-run")
+        Path(path).touch()  # another process made it first
+        assert storage._from_template("other-run") is False
+        assert Path(path).read_bytes() == b""
+        assert storage._from_template("index") is False
