@@ -82,10 +82,40 @@ def _key_array(data: pa.Table, columns: list[str]) -> np.ndarray | None:
     return packed
 
 
+def _increasing(data: pa.Table, columns: list[str]) -> bool:
+    """Whether every row's key is greater than the row's before (lexicographic over `columns`),
+    compared by Arrow without encoding: keys made in order, text ones included ('ORD-00000001',
+    ...; an order's lines by (order_id, line_no)), are then known unique in ~1 ms per 100k."""
+    n, later, ahead, tied = data.num_rows, None, None, None
+    for c in columns:
+        col = data.column(c).combine_chunks()
+        if isinstance(col.type, pa.BaseExtensionType):
+            col = col.storage
+        if col.null_count:
+            return False  # (callers drop rows with a null key)
+        later, before = col.slice(1), col.slice(0, n - 1)
+        try:
+            gt, eq = pc.greater(later, before), pc.equal(later, before)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            return False
+        ahead = gt if ahead is None else pc.or_(ahead, pc.and_(tied, gt))
+        tied = eq if tied is None else pc.and_(tied, eq)
+        if not pc.any(tied).as_py():
+            break  # later columns decide nothing
+    return bool(pc.all(ahead).as_py()) if ahead is not None else True
+
+
+def _integers(data: pa.Table, columns: list[str]) -> bool:
+    kinds = (pa.types.is_integer, pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
+    return all(any(k(data.schema.field(c).type) for k in kinds) for c in columns)
+
+
 def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
     """Rows whose key occurs more than once (all of them, as GX counts) and a few of them."""
     if data.num_rows == 0:
         return 0, []
+    if not _integers(data, columns) and _increasing(data, columns):
+        return 0, []  # text keys made in order: no encoding needed
     key = _key_array(data, columns)
     if key is not None:
         if np.all(key[1:] > key[:-1]):

@@ -62,6 +62,27 @@ CASES = {
     "uuids, one repeat": keyed(
         id=pa.array([b"a" * 16, b"b" * 16, b"a" * 16], pa.binary(16)).view(pa.uuid())
     ),
+    # keys in order, compared without encoding (tdm.validation.keys._increasing)
+    "strings in order": keyed(code=pa.array([f"ORD-{i:08d}" for i in range(20_000)])),
+    "strings in order, one repeated next to itself": keyed(
+        code=pa.array([f"ORD-{i:08d}" for i in [*range(500), 499, *range(500, 900)]])
+    ),
+    "strings in order but one, a repeat far away": keyed(
+        code=pa.array([f"K{i:05d}" for i in [*range(1000), 3, *range(1000, 1200)]])
+    ),
+    "text and line in order": keyed(
+        order=pa.array([f"ORD-{i:04d}" for i in np.repeat(np.arange(300), 3)]),
+        line=pa.array(np.tile(np.arange(1, 4), 300)),
+    ),
+    "text in order, lines tied": keyed(
+        order=pa.array(["a", "a", "b", "b", "c"]), line=pa.array([1, 2, 1, 1, 1])
+    ),
+    "text in order, lines back": keyed(
+        order=pa.array(["a", "a", "b", "b"]), line=pa.array([2, 1, 1, 2])
+    ),
+    "text decreasing, lines up": keyed(order=pa.array(["b", "a", "a"]), line=pa.array([1, 2, 2])),
+    "binary in order": keyed(id=pa.array([bytes([i // 256, i % 256]) for i in range(3000)])),
+    "floats in order with NaN": keyed(x=pa.array([0.5, float("nan"), 1.5, float("nan")])),
     "decimals with a repeat": keyed(
         amount=pa.array(["1.50", "2.25", "1.50", "9.99"]).cast(pa.decimal128(6, 2))
     ),
@@ -73,6 +94,18 @@ def test_duplicates_match_a_full_count(name):
     data = CASES[name]
     columns = [c for c in data.column_names if c != ROW]
     assert _duplicates(data, columns) == expected(data, columns)
+
+
+def test_text_keys_in_order_are_known_unique_without_encoding(monkeypatch):
+    from tdm.validation import keys
+
+    def no_encoding(*_):
+        raise AssertionError("encoded")
+
+    monkeypatch.setattr(keys, "_key_array", no_encoding)
+    for name in ("strings in order", "text and line in order", "binary in order"):
+        data = CASES[name]
+        assert _duplicates(data, [c for c in data.column_names if c != ROW]) == (0, [])
 
 
 def test_composite_keys_pack_into_one_array_only_when_they_fit():
