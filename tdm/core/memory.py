@@ -4,13 +4,17 @@ A run makes batch after batch of the same size; what one batch freed is kept by 
 for the next (Arrow's mimalloc pool, glibc's heap for numpy's arrays), and their free lists
 fragment as batches go. Over many batches that held memory grows, and each batch's peak stands
 on it: the 100M-row retail run peaked higher than the 10M one with batches of the same size
-(bench/scale.py). Returning it after each batch costs a few ms (4 ms after ~400 MB was freed).
+(bench/scale.py). Returning it costs a few ms (4 ms after ~400 MB was freed), so it is done at
+most every MIN_INTERVAL seconds: a big run's batches take seconds each and still hand back after
+every one, while a 1M-row run, whose batches and checks take 10-100 ms each, made 33 calls for
+0.13 s (bench/end_to_end.py).
 """
 
 from __future__ import annotations
 
 import ctypes
 import sys
+import time
 from functools import cache
 
 import pyarrow as pa
@@ -26,8 +30,17 @@ def _malloc_trim():  # glibc only (Linux); None elsewhere (musl, macOS)
         return None
 
 
-def release_freed() -> None:
-    """Give memory freed by Arrow and by C's allocator back to the system."""
+MIN_INTERVAL = 0.25  # seconds between two hand-backs
+_last = [-MIN_INTERVAL]  # when the last one started (time.monotonic)
+
+
+def release_freed(force: bool = False) -> None:
+    """Give memory freed by Arrow and by C's allocator back to the system, unless that was done
+    less than MIN_INTERVAL seconds ago (`force`: whenever asked)."""
+    now = time.monotonic()
+    if not force and now - _last[0] < MIN_INTERVAL:
+        return
+    _last[0] = now
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:

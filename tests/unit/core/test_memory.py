@@ -51,3 +51,23 @@ def test_freed_heap_memory_is_returned():
     held, after = map(int, out.split())
     assert held > 200, held  # the allocator kept it
     assert after < held / 3, (held, after)
+
+
+def test_hand_backs_are_spaced_unless_forced(monkeypatch):
+    """At most one hand-back per MIN_INTERVAL: a small run's short batches do not pay a few ms
+    each; a big run's batches, seconds apart, hand back after every one."""
+    from tdm.core import memory
+
+    trims, clock = [], [1000.0]
+    monkeypatch.setattr(memory, "_malloc_trim", lambda: lambda pad: trims.append(pad))
+    monkeypatch.setattr(memory.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(memory, "_last", [-memory.MIN_INTERVAL])
+    memory.release_freed()
+    memory.release_freed()  # right after: skipped
+    clock[0] += memory.MIN_INTERVAL / 2
+    memory.release_freed()  # still too soon
+    assert len(trims) == 1
+    clock[0] += memory.MIN_INTERVAL
+    memory.release_freed()
+    memory.release_freed(force=True)
+    assert len(trims) == 3
