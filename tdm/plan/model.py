@@ -237,7 +237,7 @@ class Plan:
             counts[check] = counts.get(check, 0) + len(rows)
         made = pa.Table.from_arrays([row[c] for c in spec.columns], schema=self.schema(table))
         if table in self.reread:
-            self.kept.keep(table, start, stop, made, failed)
+            self.kept.keep(table, start, stop, made, failed, total=self.rows[table])
         return made
 
     def generate_again(self, table: str, start: int, stop: int) -> pa.Table:

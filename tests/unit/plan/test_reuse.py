@@ -114,3 +114,31 @@ def test_counts_of_a_range_cut_across_kept_blocks():
     assert failed == {"c": 3, "d": 1}  # rows 5, 9, 10 and 12
     assert rows.take("t", 0, 10)[1] == {"c": 3}
     assert rows.take("t", 15, 25) is None
+
+
+def test_a_table_too_big_to_keep_keeps_only_its_latest_block(tmp_path):
+    """Rows of a table that cannot all be kept are not held for a later step that would reach
+    them last: only the latest block stays, which the batch's other columns reading it share.
+    What the batches give is unchanged."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(SPEC)
+    plan = load_spec(path)
+    block = plan.generate("orders", 0, 400)
+    per_row = block.nbytes / 400
+    # room for 2.2 of the 2.5 orders batches: two blocks fit, all of them do not
+    plan.kept = KeptRows(budget=int(per_row * 880))
+    small = load_spec(path)
+    small.kept = KeptRows(budget=0)
+    for table in ["order_items", "orders"]:
+        made, again = batches(plan, table), batches(small, table)
+        assert [b.equals(f) for b, f in zip(made, again, strict=True)] == [True] * len(made)
+        kept = [k for k in plan.kept._blocks if k[0] == table]
+        assert len(kept) == 1 and kept[0][2] == plan.rows[table]  # the last block only
+    # the same blocks, a table that fits (total None, as tests of the budget alone do): kept
+    rows = KeptRows(budget=int(per_row * 1100))
+    rows.keep("orders", 0, 400, block)
+    rows.keep("orders", 400, 800, plan.generate("orders", 400, 800))
+    assert rows.rows("orders", 0, 800) is not None
+    rows.keep("orders", 800, 1000, plan.generate("orders", 800, 1000), total=10_000)
+    assert rows.rows("orders", 0, 400) is None and rows.rows("orders", 800, 1000) is not None
+    assert rows._bytes == rows._blocks["orders", 800, 1000][0].nbytes
