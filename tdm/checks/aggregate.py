@@ -2,7 +2,9 @@
 child table `order_items` has its rows counted per it. `aggregates` finds them in an expression
 and replaces each by a column; `grouped` evaluates them per parent row with DuckDB, with
 PostgreSQL's meaning for a parent without children (sum NULL, count 0), as a correlated subquery
-`(SELECT sum(line_total) FROM order_items WHERE order_id = orders.id)` would give."""
+`(SELECT sum(line_total) FROM order_items WHERE order_id = orders.id)` would give. The plainest
+(sums of decimal columns, counts) are Arrow's group-by instead of a query: exact, ~1 ms per batch
+where DuckDB's query took 7-40 ms."""
 
 from __future__ import annotations
 
@@ -112,6 +114,9 @@ def grouped(
     child row i's; a parent without children gets what PostgreSQL gives over no rows."""
     if GROUP in children.column_names:
         raise TdmError(f"column {name}: a child column may not be named {GROUP}")
+    plain = _by_arrow(children, parent, groups, sqls)
+    if plain is not None:
+        return plain
     data = children.append_column(GROUP, pa.array(parent, pa.int64()))
     try:
         selects = ", ".join(f"{_duckdb_sql(f'({s})', None)} AS a{i}" for i, s in enumerate(sqls))
@@ -125,3 +130,51 @@ def grouped(
         data, sql, f"column {name}: the aggregates cannot be evaluated on the child rows"
     )
     return [result.column(i).combine_chunks() for i in range(len(sqls))]
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain(sql: str) -> tuple[str, str | None] | None:
+    """("sum", column) for sum(column), ("count", column, or None for count(child.*)); None for
+    any other aggregate."""
+    from sqlglot import exp
+
+    node = parse(sql)
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Sum) and isinstance(node.this, exp.Column):
+        return "sum", column_name(node.this, None)
+    if isinstance(node, exp.Count) and isinstance(node.this, exp.Column):
+        name = column_name(node.this, None)  # count(order_items.*) counts GROUP, never NULL
+        return "count", None if name == GROUP else name
+    return None
+
+
+def _by_arrow(
+    children: pa.Table, parent: np.ndarray, groups: int, sqls: Sequence[str]
+) -> list[pa.Array] | None:
+    """`grouped` by Arrow's group-by when every aggregate is a sum of a decimal column (exact;
+    DuckDB's type, decimal(38, scale)) or a count; None otherwise."""
+    try:
+        plans = [_plain(s) for s in sqls]
+    except CheckSyntaxError:
+        return None
+    if any(p is None for p in plans):
+        return None
+    columns, wanted = {GROUP: pa.array(parent, pa.int64())}, {}
+    for kind, col in plans:
+        if col is not None and col not in children.column_names:
+            return None
+        if kind == "sum" and not pa.types.is_decimal(children.schema.field(col).type):
+            return None  # integer sums widen, float sums depend on their order: DuckDB's
+        if col is not None:
+            columns[col] = children.column(col)
+        wanted[col or GROUP, kind] = None
+    result = pa.table(columns).group_by(GROUP, use_threads=False).aggregate(list(wanted))
+    at = np.full(groups, -1, dtype=np.int64)  # each parent's row in the result, or none
+    at[np.asarray(result.column(GROUP))] = np.arange(result.num_rows)
+    index = pa.array(at, mask=at < 0)
+    out = []
+    for kind, col in plans:
+        values = result.column(f"{col or GROUP}_{kind}").combine_chunks().take(index)
+        out.append(values.fill_null(0) if kind == "count" else values)
+    return out

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from tdm.checks import arrow_eval
 from tdm.checks.parse import clip, columns_of, parse
 from tdm.checks.terms import TEXT, column_name, literal, pg_array, unwrap
 from tdm.core.databases import quote_identifier
@@ -61,8 +63,15 @@ def failing(
         name: _compiled(name, expr, value_columns.get(name), table.schema)
         for name, expr in checks.items()
     }
+    out: dict[str, np.ndarray] = {}
+    for name, expr in checks.items():  # the plainest by Arrow (tdm.checks.arrow_eval)
+        found = arrow_eval.evaluate(expr, table, value_columns.get(name))
+        if found is not None and pa.types.is_boolean(found.type):
+            false = pc.fill_null(pc.invert(found), False)
+            out[name] = np.flatnonzero(np.asarray(false.to_numpy(zero_copy_only=False)))
+            del sqls[name]
     if not sqls:
-        return {}
+        return {name: out[name] for name in checks}
     row = "__tdm_row"
     while row.lower() in {n.lower() for n in table.column_names}:
         row += "_"
@@ -83,11 +92,10 @@ def failing(
                 reason = _reason(failure)
                 raise TdmError(f"{what} cannot be evaluated on the data: {reason}") from None
         raise TdmError(f"DuckDB cannot evaluate the CHECKs: {_reason(error)}") from None
-    out: dict[str, np.ndarray] = {}
     for i, name in enumerate(sqls):
         rows = result.column(i).combine_chunks().flatten().to_numpy(zero_copy_only=False)
         out[name] = np.sort(rows.astype(np.int64, copy=False))
-    return out
+    return {name: out[name] for name in checks}  # in the checks' order
 
 
 def computed(table: pa.Table, expr: str, name: str) -> pa.Array:
@@ -97,6 +105,9 @@ def computed(table: pa.Table, expr: str, name: str) -> pa.Array:
         sql = _duckdb_sql(expr, None)
     except TdmError as error:
         raise type(error)(f"column {name}: {error}") from None
+    found = arrow_eval.evaluate(expr, table)  # the plainest by Arrow, without a query
+    if found is not None:
+        return found
     failure = f"column {name}: the expression {clip(expr)} cannot be evaluated on the data"
     result = query(table, f"SELECT {sql} FROM {_TABLE}", failure)
     return result.column(0).combine_chunks()
