@@ -25,7 +25,9 @@ def test_kept_rows_are_let_go_before_sealing(tmp_path, monkeypatch, instance):
     kept = []
     keep = type(spec(schemas).kept).keep
     monkeypatch.setattr(
-        type(spec(schemas).kept), "keep", lambda self, t, *a: (kept.append(t), keep(self, t, *a))
+        type(spec(schemas).kept),
+        "keep",
+        lambda self, t, *a, **k: (kept.append(t), keep(self, t, *a, **k)),
     )
     summary = run_dataset(spec(schemas), inst=instance)
     assert summary.rows["payments"] == summary.rows["orders"] > 0
