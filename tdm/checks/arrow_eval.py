@@ -132,23 +132,19 @@ def _array(value) -> pa.Array | pa.ChunkedArray:
     return value
 
 
+_KINDS = (
+    ("text", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+    ("int", pa.types.is_integer),
+    ("float", pa.types.is_floating),
+    ("bool", pa.types.is_boolean),
+    ("decimal", pa.types.is_decimal),
+    ("timestamp", pa.types.is_timestamp),
+    ("date", pa.types.is_date),
+)
+
+
 def _kind(value) -> str:
-    t = value.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "text"
-    if pa.types.is_integer(t):
-        return "int"
-    if pa.types.is_floating(t):
-        return "float"
-    if pa.types.is_boolean(t):
-        return "bool"
-    if pa.types.is_decimal(t):
-        return "decimal"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date(t):
-        return "date"
-    return "other"
+    return next((kind for kind, test in _KINDS if test(value.type)), "other")
 
 
 def _boolean(value):
