@@ -12,8 +12,9 @@ arithmetic raise on overflow, decimals are exact. Only these forms, on these typ
 - =, <>, <, <=, >, >= between two strings, integers, floats, decimals or booleans, a float and
   an integer, or two columns of one date or timestamp type;
 - a decimal and an integer constant compared (the constant in the decimal's type, if it fits);
-- x IN (constants of x's kind), x IS [NOT] NULL, AND, OR, NOT; coalesce(a, b, ...) of booleans,
-  or of integers or decimals of one type with integer constants;
+- x IN (constants of x's kind), x IS [NOT] NULL, x IS [NOT] TRUE/FALSE, x IS [NOT] DISTINCT
+  FROM y, AND, OR, NOT; coalesce(a, b, ...) of booleans, or of integers or decimals of one type
+  with integer constants; CAST of integers or decimals AS numeric(p, s) losing no digit;
 - +, - and * of integers, floats and decimals (an integer with a decimal included); a timestamp
   plus or minus an integer times (or just) an interval of seconds, minutes, hours, days or weeks.
 
@@ -102,6 +103,17 @@ def _node(node, value_column: str | None) -> Node:  # one branch per form
         this = _node(node.this, value_column)
         test = pc.is_valid if node.args.get("negate") else pc.is_null
         return lambda t: test(_array(this(t)))
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Boolean):
+        this, truth = _node(node.this, value_column), node.expression.this
+        flip = bool(node.args.get("negate"))
+        return lambda t: _is(_boolean(_array(this(t))), truth, flip)
+    if isinstance(node, exp.NullSafeEQ | exp.NullSafeNEQ):
+        left, right = _node(node.this, value_column), _node(node.expression, value_column)
+        same = isinstance(node, exp.NullSafeEQ)
+        return lambda t: _not_distinct(left(t), right(t), same)
+    if isinstance(node, exp.Cast):
+        this, to = _node(node.this, value_column), _decimal(node.args["to"])
+        return lambda t: _cast(this(t), to)
     if isinstance(node, exp.And | exp.Or):
         both = pc.and_kleene if isinstance(node, exp.And) else pc.or_kleene
         left, right = _node(node.this, value_column), _node(node.expression, value_column)
@@ -163,6 +175,40 @@ _COMPARE = {
 }
 _COMPARABLE = {("text", "text"), ("int", "int"), ("float", "float"), ("float", "int"),
                ("int", "float"), ("bool", "bool"), ("decimal", "decimal")}  # fmt: skip
+
+
+def _is(value, truth: bool, flip: bool):
+    """x IS TRUE / IS FALSE (never NULL), or IS NOT ... with `flip`."""
+    out = pc.fill_null(value if truth else pc.invert(value), False)
+    return pc.invert(out) if flip else out
+
+
+def _not_distinct(left, right, same: bool):
+    """x IS NOT DISTINCT FROM y (`same`), or IS DISTINCT FROM: NULLs compare equal, never NULL."""
+    equal = _compared(pc.equal, left, right)
+    both = pc.and_(pc.is_null(left), pc.is_null(right))
+    out = pc.or_(pc.fill_null(equal, False), both)
+    return out if same else pc.invert(out)
+
+
+def _decimal(dtype) -> pa.DataType:
+    """The Arrow type of CAST(... AS numeric(p, s)); _Unsupported for any other type."""
+    from sqlglot import exp
+
+    params = [p.this for p in dtype.expressions if isinstance(p, exp.DataTypeParam)]
+    if dtype.this != exp.DataType.Type.DECIMAL or len(params) != 2:
+        raise _Unsupported  # other types, and numeric without a scale: DuckDB's
+    precision, scale = (int(p.this) for p in params)
+    if not 0 <= scale <= precision <= 38:
+        raise _Unsupported
+    return pa.decimal128(precision, scale)
+
+
+def _cast(value, to: pa.DataType):
+    """Integers and decimals into numeric(p, s), when no digit is lost (rounding: DuckDB's)."""
+    if _kind(value) not in ("int", "decimal") or isinstance(value, pa.Scalar):
+        raise _Unsupported
+    return value.cast(to)  # safe: ArrowInvalid where a value would be rounded or not fit
 
 
 def _constant(scalar: pa.Scalar, to: pa.DataType) -> pa.Scalar:

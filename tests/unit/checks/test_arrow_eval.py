@@ -113,6 +113,10 @@ VALUES = [
     "coalesce(d, 0)",
     "coalesce(i, 7)",
     "coalesce(d, 0) + e",
+    "CAST(d AS decimal(14, 3))",
+    "CAST((i * d) AS decimal(12, 2))",
+    "(i * d)::numeric(20, 4)",
+    "CAST(i AS decimal(20, 0))",
 ]
 LEFT_TO_DUCKDB = [
     "i / 2",  # division: PostgreSQL's integer division, DuckDB's setting
@@ -129,6 +133,11 @@ LEFT_TO_DUCKDB = [
     "s IN ('card', 1)",
     "i BETWEEN 1 AND 3",
     "s IS TRUE",
+    "CAST(e AS decimal(12, 2))",  # rounds: DuckDB's rounding
+    "CAST(d AS decimal(3, 2))",  # does not fit
+    "CAST(d AS numeric)",
+    "CAST(f AS decimal(10, 2))",
+    "s IS NOT DISTINCT FROM i",
     "cast(i AS text) = '1'",
     "d + f",
     "1 + 2",
