@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tdm.checks.evaluate import _TABLE, _duckdb_sql, query
 from tdm.checks.parse import CheckSyntaxError, clip, parse
-from tdm.checks.terms import column_name
+from tdm.checks.terms import column_name, unwrap
 from tdm.core.errors import TdmError
 
 if TYPE_CHECKING:
@@ -138,9 +138,7 @@ def _plain(sql: str) -> tuple[str, str | None] | None:
     any other aggregate."""
     from sqlglot import exp
 
-    node = parse(sql)
-    while isinstance(node, exp.Paren):
-        node = node.this
+    node = unwrap(parse(sql))
     if isinstance(node, exp.Sum) and isinstance(node.this, exp.Column):
         return "sum", column_name(node.this, None)
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Column):

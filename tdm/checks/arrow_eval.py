@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tdm.checks.parse import parse
-from tdm.checks.terms import column_name, literal
+from tdm.checks.terms import column_name, literal, unwrap
 
 Node = Callable[[pa.Table], pa.Array | pa.ChunkedArray | pa.Scalar]
 
@@ -73,8 +73,7 @@ def _compile(expr: str, value_column: str | None) -> Node | None:
 def _node(node, value_column: str | None) -> Node:  # one branch per form
     from sqlglot import exp
 
-    if isinstance(node, exp.Paren):
-        return _node(node.this, value_column)
+    node = unwrap(node)
     if isinstance(node, exp.Column):
         name = column_name(node, value_column)
         return lambda t: _column(t, name)
@@ -292,8 +291,7 @@ def _interval(node) -> int | None:
     """Microseconds of an interval constant of one fixed unit (interval '1 day'), else None."""
     from sqlglot import exp
 
-    while isinstance(node, exp.Paren):
-        node = node.this
+    node = unwrap(node)
     if not isinstance(node, exp.Interval):
         return None
     unit = node.args.get("unit")
@@ -312,8 +310,7 @@ def _span(node, value_column: str | None) -> Callable[[pa.Table], tuple[object, 
     """An interval, or an integer times (or times by) one: (the integers or 1, microseconds)."""
     from sqlglot import exp
 
-    while isinstance(node, exp.Paren):
-        node = node.this
+    node = unwrap(node)
     micros = _interval(node)
     if micros is not None:
         return lambda t: (None, micros)
