@@ -51,6 +51,12 @@ def _examples(rows: pa.Array | pa.ChunkedArray) -> list[int]:
     return [int(v) for v in values[:EXAMPLES]]
 
 
+def _packs_as_number(t: pa.DataType) -> bool:
+    """Integer, date, time and timestamp keys pack as their values (uint64 may not fit)."""
+    kinds = (pa.types.is_integer, pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
+    return any(k(t) for k in kinds) and not pa.types.is_uint64(t)
+
+
 def _key_array(data: pa.Table, columns: list[str]) -> np.ndarray | None:
     """The key as one int64 array: integer, date, time and timestamp columns as their values,
     any other column as the index of its value among the column's distinct values (Arrow's
@@ -63,8 +69,7 @@ def _key_array(data: pa.Table, columns: list[str]) -> np.ndarray | None:
         if isinstance(col.type, pa.BaseExtensionType):
             col = col.storage
         t = col.type
-        kinds = (pa.types.is_integer, pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
-        if any(k(t) for k in kinds) and not pa.types.is_uint64(t):
+        if _packs_as_number(t):
             plain = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
             v = np.asarray(col.cast(plain)).astype(np.int64, copy=False)
             lo, hi = (int(v.min()), int(v.max())) if len(v) else (0, 0)
@@ -105,17 +110,13 @@ def _increasing(data: pa.Table, columns: list[str]) -> bool:
     return bool(pc.all(ahead).as_py()) if ahead is not None else True
 
 
-def _integers(data: pa.Table, columns: list[str]) -> bool:
-    kinds = (pa.types.is_integer, pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
-    return all(any(k(data.schema.field(c).type) for k in kinds) for c in columns)
-
-
 def _duplicates(data: pa.Table, columns: list[str]) -> tuple[int, list[int]]:
     """Rows whose key occurs more than once (all of them, as GX counts) and a few of them."""
     if data.num_rows == 0:
         return 0, []
-    if not _integers(data, columns) and _increasing(data, columns):
-        return 0, []  # text keys made in order: no encoding needed
+    numbers = all(_packs_as_number(data.schema.field(c).type) for c in columns)
+    if not numbers and _increasing(data, columns):
+        return 0, []  # text keys made in order: no encoding needed (numbers: checked below)
     key = _key_array(data, columns)
     if key is not None:
         if np.all(key[1:] > key[:-1]):
