@@ -173,6 +173,22 @@ def test_load_creates_the_spec_ddl_and_every_row(sealed, postgres_db):
             "AND last_analyze IS NOT NULL"
         ).fetchone()[0]
         assert analyzed == len(plan.order)
+        # statistics at once for the columns joins and key lookups are planned with; the rest
+        # left to autovacuum, whose count of changed rows an ANALYZE of some columns keeps
+        stats = conn.execute(
+            "SELECT tablename, attname FROM pg_stats WHERE schemaname = 'shop'"
+        ).fetchall()
+        keyed = {("customers", "id"), ("customers", "code"), ("customers", "referrer_id")}
+        assert keyed <= set(stats) and ("order_items", "product_id") in stats
+        assert ("customers", "balance") not in stats and ("customers", "tier") not in stats
+        pending = (
+            "SELECT min(n_mod_since_analyze) FROM pg_stat_user_tables WHERE schemaname = 'shop'"
+        )
+        waited = 0.0
+        while not conn.execute(pending).fetchone()[0] and waited < 10:  # counters come in async
+            time.sleep(0.2)
+            waited += 0.2
+        assert conn.execute(pending).fetchone()[0] > 0
     current = target.current("shop")
     assert current["version"] == version and current["tables"] == plan.order
     assert current["rows"] == plan.rows and current["loaded_at"].endswith("+00:00")

@@ -1,8 +1,9 @@
 """The build of one table in a staging schema, in ONE transaction on its own connection: CREATE
 TABLE (types, NOT NULL, CHECK), `COPY ... FROM STDIN (FORMAT binary, FREEZE)` of its batches
 (Arrow encoded by pgpq), then its primary key and unique constraints, indexes, comments and
-ANALYZE (one index build each, after the rows are in). The batches come from the version's files
-(a load) or straight from the batches a run produces (tdm.targets.postgres.early)."""
+ANALYZE of its key columns (one index build each, after the rows are in). The batches come from
+the version's files (a load) or straight from the batches a run produces
+(tdm.targets.postgres.early)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ class TableBuild:
         after += [
             str(SetColumnComment(c).compile(dialect=_DIALECT)) for c in table.columns if c.comment
         ]  # columns in the spec's order
-        after.append(f"ANALYZE {name}")
+        keyed = _keyed(table)
+        after.append(f"ANALYZE {name}" + (f" ({', '.join(map(_q, keyed))})" if keyed else ""))
         return cls(
             name=table.name,
             create=f"CREATE TABLE {name} ({', '.join(parts)})",
@@ -97,3 +99,18 @@ class TableBuild:
                     raise _Cancelled
                 conn.execute(sql)
         return rows
+
+
+def _keyed(table: sa.Table) -> list[str]:
+    """The columns of the table's keys, unique constraints, foreign keys and indexes, which
+    ANALYZE gives statistics at once: what joins and key lookups are planned with. The other
+    columns' statistics are left to autovacuum (an ANALYZE of some columns leaves the table's
+    count of changed rows as it was, so autovacuum still analyzes the whole table): analyzing
+    them too took as long again (0.57 s against 0.26 s for the 1M-row example's six tables), on
+    the server cores the run shares."""
+    cols = {c.name for ix in table.indexes for c in ix.columns}
+    keys = (sa.PrimaryKeyConstraint, sa.UniqueConstraint, sa.ForeignKeyConstraint)
+    for constraint in table.constraints:
+        if isinstance(constraint, keys):
+            cols |= {c.name for c in constraint.columns}
+    return [c.name for c in table.columns if c.name in cols]

@@ -9,7 +9,8 @@ How a load works
        parallel, each on its own connection: CREATE TABLE (types, NOT NULL, CHECK), then
        `COPY ... FROM STDIN (FORMAT binary, FREEZE)` of every batch of the version, Arrow encoded
        by pgpq (never row by row), then its primary key and unique constraints (one index build
-       each, after the rows are in), indexes on its foreign-key columns, and ANALYZE.
+       each, after the rows are in), indexes on its foreign-key columns, and ANALYZE of the
+       columns of its keys and indexes (the rest by autovacuum: table_build._keyed).
     3. Foreign keys are added (and so validated against the loaded rows) in one transaction.
     4. The swap, ONE short transaction: lock `_tdm_meta` and the dataset's live tables (ACCESS
        EXCLUSIVE); write the new `_tdm_meta` (every dataset's row, this one's updated) into a
