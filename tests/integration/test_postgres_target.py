@@ -589,3 +589,17 @@ def test_reserved_characters_in_a_password_never_show(postgres_db, password):
         pieces = {p for p in re.split(r"[@/:?#% ]", password) if len(p) >= 3}
         assert not {p for p in pieces | {password} if p.lower() in text.lower()}, text
         assert "does not exist" in text or "'***@127.0.0.1'" in text
+
+
+def test_a_server_on_this_machine_runs_a_load_without_parallel_workers(postgres_db):
+    """It shares its cores with the run; a remote one, or a URL with options, keeps its own."""
+    url = postgres_db()
+    setting = "SHOW max_parallel_maintenance_workers"
+    with open_target(url).connect() as conn:
+        assert conn.execute(setting).fetchone()[0] == "0"
+        assert conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[0] == "0"
+    own = f"{url}?options=-c%20max_parallel_maintenance_workers%3D3"
+    with open_target(own).connect() as conn:
+        assert conn.execute(setting).fetchone()[0] == "3"
+    remote = open_target("postgresql://u@db.example.com:5432/qa")
+    assert "options" not in remote._params

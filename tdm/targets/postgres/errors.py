@@ -20,6 +20,14 @@ from tdm.core.databases import connect_hint, one_line, psycopg_params
 from tdm.core.errors import TdmError
 from tdm.core.urls import hide_password, without_secret
 
+# A server on this machine shares its cores with the run that loads it, and a load builds its
+# tables side by side already: the server's parallel workers (index builds, the foreign keys'
+# anti-joins) would only compete with both for the same cores. Without them the 1M-row example
+# took 0.2 s less of the server's CPU (2.34-2.53 -> 2.16-2.25 s on 2 cores). A remote server
+# keeps its own settings, and so does a URL that sets `options`.
+SERIAL = "-c max_parallel_maintenance_workers=0 -c max_parallel_workers_per_gather=0"
+LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
+
 
 class _Connections:
     """Connections of a PostgreSQL target and the errors of what it does with them."""
@@ -36,6 +44,9 @@ class _Connections:
         if parsed.get_backend_name() not in ("postgresql", "postgres"):
             raise TdmError(f"not a PostgreSQL URL: {hide_password(url)}")
         self._params = psycopg_params(parsed, "tdm-load")
+        host = str(self._params.get("host", ""))
+        if (host in LOCAL_HOSTS or host.startswith("/")) and "options" not in self._params:
+            self._params["options"] = SERIAL
         return parsed
 
     @property
