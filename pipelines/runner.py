@@ -25,6 +25,7 @@ from pipelines.build import build_definitions
 from resources import TdmResource
 from tdm.core import settings
 from tdm.core.errors import TdmError
+from tdm.core.memory import keep_loaded
 from tdm.plan.model import Plan
 from tdm.produce.production import Production
 from tdm.produce.streams import BatchSink, Opener, streaming
@@ -193,6 +194,7 @@ def run_dataset(
     """Generate (or extract), mask and seal a version; load it into `env` if given.
     dev_key allows the public demo key when $TDM_MASKING_KEY is not set (insecure); `listen`
     hears the runs' events as they happen."""
+    keep_loaded()  # what this process loaded, before the run (tdm.core.memory)
     inst = inst or instance()
     tdm = TdmResource(allow_dev_key=dev_key)
     defs = build_definitions(paths=[], plans=[plan], tdm=tdm)

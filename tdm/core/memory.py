@@ -1,4 +1,5 @@
-"""Handing freed memory back to the system between batches.
+"""Handing freed memory back to the system between batches, and keeping what a process loaded
+out of the garbage collector's way.
 
 A run makes batch after batch of the same size; what one batch freed is kept by the allocators
 for the next (Arrow's mimalloc pool, glibc's heap for numpy's arrays), and their free lists
@@ -8,11 +9,18 @@ on it: the 100M-row retail run peaked higher than the 10M one with batches of th
 most every MIN_INTERVAL seconds: a big run's batches take seconds each and still hand back after
 every one, while a 1M-row run, whose batches and checks take 10-100 ms each, made 33 calls for
 0.13 s (bench/end_to_end.py).
+
+What a process loads before its first run (modules, definitions, plans) lives as long as the
+process. Python's full collections walk every object they track all the same: with Dagster, GX,
+pandas and numba loaded, ~500k objects and ~0.3 s per walk, which stops every thread and came
+once per 1M-row run (more in bigger ones) to find ~2k objects. keep_loaded() freezes them
+(gc.freeze): collections then walk only what came after.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
 import time
 from functools import cache
@@ -45,3 +53,15 @@ def release_freed(force: bool = False) -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+_kept = [False]
+
+
+def keep_loaded() -> None:
+    """Leave every object alive now out of later garbage collections (gc.freeze), once per
+    process: its first call comes when what it loaded is in and its runs have not started, so
+    the little garbage alive then (never reclaimed, being frozen) is only the loading's."""
+    if not _kept[0]:
+        _kept[0] = True
+        gc.freeze()

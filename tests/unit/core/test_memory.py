@@ -71,3 +71,41 @@ def test_hand_backs_are_spaced_unless_forced(monkeypatch):
     memory.release_freed()
     memory.release_freed(force=True)
     assert len(trims) == 3
+
+
+FREEZE = textwrap.dedent(
+    """
+    import gc
+    from tdm.core.memory import keep_loaded
+
+    loaded = [[i] for i in range(50_000)]  # what a process loads before its runs
+    keep_loaded()
+    frozen = gc.get_freeze_count()
+    keep_loaded()  # once per process
+    again = gc.get_freeze_count()
+
+    class Cycle:
+        pass
+
+    for _ in range(100):  # garbage a run makes: still collected
+        c = Cycle()
+        c.me = c
+    del c
+    print(frozen, again, len(gc.get_objects()), gc.collect())
+    """
+)
+
+
+def test_what_a_process_loaded_is_left_out_of_collections():
+    """A full collection walks only what came after keep_loaded(), and still reclaims it."""
+    out = subprocess.run(
+        [sys.executable, "-c", FREEZE],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    frozen, again, tracked, collected = map(int, out.split())
+    assert frozen > 50_000 and again == frozen
+    assert tracked < 1_000  # what a collection walks now
+    assert collected >= 100
