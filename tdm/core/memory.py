@@ -19,6 +19,7 @@ once per 1M-row run (more in bigger ones) to find ~2k objects. keep_loaded() fre
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import gc
 import sys
@@ -65,3 +66,6 @@ def keep_loaded() -> None:
     if not _kept[0]:
         _kept[0] = True
         gc.freeze()
+        # back in view when the process ends, so that its last collections free them (native
+        # extensions such as DuckDB's report objects never freed)
+        atexit.register(gc.unfreeze)
