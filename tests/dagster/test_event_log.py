@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from pipelines import event_log
@@ -140,3 +141,23 @@ def test_a_runs_file_made_meanwhile_is_never_replaced(home):
         assert storage._from_template("other-run") is False
         assert Path(path).read_bytes() == b""
         assert storage._from_template("index") is False
+
+
+def test_table_questions_are_answered_by_the_kept_engine(home, monkeypatch):
+    """Dagster asks whether index tables exist at each asset event; the answers match its
+    own, without an engine per question."""
+    names = ["asset_event_tags", "asset_check_executions", "no_such_table"]
+    with instance() as inst:
+        storage = inst.event_log_storage
+        dg.materialize([numbers], instance=inst, partition_key="a")  # the index file exists
+        theirs = [SqliteEventLogStorage.has_table(storage, name) for name in names]
+        made = []
+        create = sqlite_event_log.create_engine
+        monkeypatch.setattr(
+            sqlite_event_log, "create_engine", lambda *a, **k: made.append(a) or create(*a, **k)
+        )
+        assert [storage.has_table(name) for name in names * 2] == theirs * 2
+        assert theirs == [True, True, False] and made == []
+        assert storage._tables == {"asset_event_tags", "asset_check_executions"}
+        storage.wipe()  # made again: what is remembered is asked again, and holds
+        assert all(SqliteEventLogStorage.has_table(storage, t) for t in storage._tables)
