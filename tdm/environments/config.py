@@ -51,6 +51,9 @@ class EnvironmentSpec(BaseModel):
     # PostgreSQL: `managed` (tdm creates the dataset's tables and swaps new versions in) or
     # `existing` (the application's tables in `schema`, filled in place; tdm creates nothing there)
     tables: Literal["managed", "existing"] = "managed"
+    # PostgreSQL (managed tables): the columns a load ANALYZEs: those of keys, unique constraints,
+    # foreign keys and indexes (the rest by autovacuum, where it runs), or `all` of them
+    statistics: Literal["keys", "all"] = "keys"
 
 
 _CRON_FIELD = re.compile(
@@ -141,6 +144,7 @@ class Environment:
             schema=self.spec.db_schema,
             database=self.spec.database,
             tables=self.spec.tables,
+            statistics=self.spec.statistics,
         )
 
 

@@ -10,11 +10,21 @@ SCHEMES = ("sqlite", "postgresql", "mongodb", "file")
 
 
 def open_target(
-    url: str, schema: str | None = None, database: str | None = None, tables: str = "managed"
+    url: str,
+    schema: str | None = None,
+    database: str | None = None,
+    tables: str = "managed",
+    statistics: str = "keys",
 ) -> Target:
-    """The target for an environment URL; `schema` and `tables` (PostgreSQL) and `database`
-    (MongoDB) come from the environment's settings."""
+    """The target for an environment URL; `schema`, `tables` and `statistics` (PostgreSQL) and
+    `database` (MongoDB) come from the environment's settings."""
     scheme = scheme_of(url)
+    if statistics != "keys" and (scheme not in ("postgresql", "postgres") or tables != "managed"):
+        raise TdmError(
+            f"`statistics: {statistics}` is for the PostgreSQL tables a load creates; this "
+            f"environment is {scheme}{' with `tables: existing`' if tables != 'managed' else ''}"
+            ": remove `statistics`"
+        )
     if tables == "existing":
         if scheme not in ("postgresql", "postgres"):
             raise TdmError(
@@ -31,7 +41,7 @@ def open_target(
     if scheme in ("postgresql", "postgres"):
         from tdm.targets.postgres.target import PostgresTarget
 
-        return PostgresTarget(url, schema=schema)
+        return PostgresTarget(url, schema=schema, analyze_all=statistics == "all")
     if scheme in ("mongodb", "mongodb+srv", "mongomock"):
         from tdm.targets.mongo.target import MongoTarget
 

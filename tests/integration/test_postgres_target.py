@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tdm.core.errors import TdmError
+from tdm.environments.config import get_environment
 from tdm.introspect import spec_from_database
 from tdm.store.versions import VersionStore
 from tdm.targets import open_target
@@ -603,3 +604,23 @@ def test_a_server_on_this_machine_runs_a_load_without_parallel_workers(postgres_
         assert conn.execute(setting).fetchone()[0] == "3"
     remote = open_target("postgresql://u@db.example.com:5432/qa")
     assert "options" not in remote._params
+
+
+def test_statistics_all_analyzes_every_column(sealed, postgres_db, tmp_path):
+    """`statistics: all` in an environment: every column's statistics at load."""
+    store, versions = sealed
+    _, version = versions["shop", 1]
+    url = postgres_db()
+    (tmp_path / "environments.yaml").write_text(
+        f"environments:\n  qa:\n    url: {url}\n    statistics: all\n"
+    )
+    get_environment("qa", tmp_path / "environments.yaml").target("shop").load(
+        store, "shop", version
+    )
+    with psycopg.connect(dsn(url)) as conn:
+        stats = conn.execute(
+            "SELECT tablename, attname FROM pg_stats WHERE schemaname = 'shop'"
+        ).fetchall()
+    assert ("customers", "balance") in stats and ("customers", "tier") in stats
+    with pytest.raises(TdmError, match=r"statistics: all.*sqlite: remove `statistics`"):
+        open_target("sqlite:///x.sqlite", statistics="all")

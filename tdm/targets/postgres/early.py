@@ -56,7 +56,10 @@ class EarlyLoad:
         self.md = metadata_for(
             spec, "postgresql", schema=self.stage, order=order, checks=True, indexes=True
         )
-        self.builds = {t: TableBuild.of(self.md.tables[f"{self.stage}.{t}"], spec) for t in order}
+        self.builds = {
+            t: TableBuild.of(self.md.tables[f"{self.stage}.{t}"], spec, target.analyze_all)
+            for t in order
+        }
         self.conn: psycopg.Connection | None = None
         self.previous: str | None = None
         self.batches: dict[str, dict[str, int]] = {}  # table -> batch key -> rows
@@ -169,7 +172,8 @@ class EarlyLoad:
             made = {f["batch"]: f["rows"] for f in info["files"]}
             if self.batches.get(table) != made or self.rows[table] != info["rows"]:
                 return False
-            if TableBuild.of(md.tables[f"{self.stage}.{table}"], spec) != self.builds[table]:
+            build = TableBuild.of(md.tables[f"{self.stage}.{table}"], spec, self.target.analyze_all)
+            if build != self.builds[table]:
                 return False
         return True
 

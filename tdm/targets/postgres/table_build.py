@@ -34,7 +34,7 @@ class TableBuild:
     kinds: dict  # column -> its logical type
 
     @classmethod
-    def of(cls, table: sa.Table, spec: DatasetSpec) -> TableBuild:
+    def of(cls, table: sa.Table, spec: DatasetSpec, analyze_all: bool = False) -> TableBuild:
         columns = spec.tables[table.name].columns
         kinds = {c: col.logical for c, col in columns.items()}
         ddl = _DIALECT.ddl_compiler(_DIALECT, None)
@@ -58,7 +58,7 @@ class TableBuild:
         after += [
             str(SetColumnComment(c).compile(dialect=_DIALECT)) for c in table.columns if c.comment
         ]  # columns in the spec's order
-        keyed = _keyed(table)
+        keyed = [] if analyze_all else _keyed(table)
         after.append(f"ANALYZE {name}" + (f" ({', '.join(map(_q, keyed))})" if keyed else ""))
         return cls(
             name=table.name,

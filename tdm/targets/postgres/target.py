@@ -73,16 +73,19 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
         workers: int = 4,
         swap_timeout: float = 60.0,
         wait_timeout: float = 600.0,
+        analyze_all: bool = False,
     ):
         """`schema`: the PostgreSQL schema of the environment (None: one per dataset, named like
         it). `workers`: tables built at once. `swap_timeout`: how long the swap may wait for
         readers to release the live tables. `wait_timeout`: how long a load waits for another
-        load of the same dataset into the same schema to finish."""
+        load of the same dataset into the same schema to finish. `analyze_all`: statistics of
+        every column at load, not only of the keys' (tdm.targets.postgres.table_build)."""
         self.url = url
         self.schema = schema
         self.workers = max(1, workers)
         self.swap_timeout = swap_timeout
         self.wait_timeout = wait_timeout
+        self.analyze_all = analyze_all
         parsed = self._parse(url)
         self._sa_url = parsed.set(drivername="postgresql+psycopg")
 
@@ -238,7 +241,7 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
         spec: DatasetSpec,
         stop: threading.Event,
     ) -> int:
-        build = TableBuild.of(table, spec)
+        build = TableBuild.of(table, spec, self.analyze_all)
         parts = _prefetch(store.batches(manifest["dataset"], manifest["version"], table.name))
         with self.connect() as conn:
             return build.run(conn, parts, stop)
