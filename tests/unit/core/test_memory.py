@@ -40,14 +40,19 @@ PROBE = textwrap.dedent(
 )
 
 
-def test_freed_heap_memory_is_returned():
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=Path(__file__).resolve().parents[3],  # the repository: tdm importable
+def _fresh(probe: str) -> subprocess.CompletedProcess:
+    """`probe` run by a fresh interpreter in the repository (tdm importable)."""
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[3],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+    )
+
+
+def test_freed_heap_memory_is_returned():
+    out = _fresh(PROBE).stdout
     held, after = map(int, out.split())
     assert held > 200, held  # the allocator kept it
     assert after < held / 3, (held, after)
@@ -98,13 +103,7 @@ FREEZE = textwrap.dedent(
 
 def test_what_a_process_loaded_is_left_out_of_collections():
     """A full collection walks only what came after keep_loaded(), and still reclaims it."""
-    out = subprocess.run(
-        [sys.executable, "-c", FREEZE],
-        cwd=Path(__file__).resolve().parents[3],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = _fresh(FREEZE).stdout
     frozen, again, tracked, collected = map(int, out.split())
     assert frozen > 50_000 and again == frozen
     assert tracked < 1_000  # what a collection walks now
@@ -129,11 +128,5 @@ LEFT_AT_EXIT = textwrap.dedent(
 
 def test_frozen_objects_are_freed_when_the_process_ends():
     """Native extensions (DuckDB's nanobind types) report objects never freed at exit."""
-    done = subprocess.run(
-        [sys.executable, "-c", LEFT_AT_EXIT],
-        cwd=Path(__file__).resolve().parents[3],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = _fresh(LEFT_AT_EXIT)
     assert "leaked" not in done.stderr, done.stderr[:300]
