@@ -19,14 +19,15 @@ def open_target(
     """The target for an environment URL; `schema`, `tables` and `statistics` (PostgreSQL) and
     `database` (MongoDB) come from the environment's settings."""
     scheme = scheme_of(url)
-    if statistics != "keys" and (scheme not in ("postgresql", "postgres") or tables != "managed"):
+    postgres = scheme in ("postgresql", "postgres")
+    if statistics != "keys" and (not postgres or tables != "managed"):
         raise TdmError(
             f"`statistics: {statistics}` is for the PostgreSQL tables a load creates; this "
             f"environment is {scheme}{' with `tables: existing`' if tables != 'managed' else ''}"
             ": remove `statistics`"
         )
     if tables == "existing":
-        if scheme not in ("postgresql", "postgres"):
+        if not postgres:
             raise TdmError(
                 f"`tables: existing` fills an application's PostgreSQL tables; this environment "
                 f"is {scheme}: remove `tables: existing`"
@@ -38,7 +39,7 @@ def open_target(
         from tdm.targets.sqlite import SqliteTarget
 
         return SqliteTarget(url)
-    if scheme in ("postgresql", "postgres"):
+    if postgres:
         from tdm.targets.postgres.target import PostgresTarget
 
         return PostgresTarget(url, schema=schema, analyze_all=statistics == "all")
