@@ -87,15 +87,15 @@ def produce_table(
             suite.add(key, start, data)
             del raw, data
             release_freed()  # what this batch freed, before the next one (tdm.core.memory)
+        if sink is not None:
+            sink.end_table(table)
+        checked = merge(suite.flush())  # (while the last batch is written)
         if writing is not None:
             clock = time.perf_counter()
             size += writing.result()
             written_in += time.perf_counter() - clock
     finally:
         writer.shutdown()
-    if sink is not None:
-        sink.end_table(table)
-    checked = merge(suite.flush())
     seconds = time.perf_counter() - started - suite.seconds
     after = plan.redrawn.get(table, {})
     redrawn = {c: n - before.get(c, 0) for c, n in after.items() if n > before.get(c, 0)}
