@@ -5,10 +5,11 @@ A run makes batch after batch of the same size; what one batch freed is kept by 
 for the next (Arrow's mimalloc pool, glibc's heap for numpy's arrays), and their free lists
 fragment as batches go. Over many batches that held memory grows, and each batch's peak stands
 on it: the 100M-row retail run peaked higher than the 10M one with batches of the same size
-(bench/scale.py). Returning it costs a few ms (4 ms after ~400 MB was freed), so it is done at
-most every MIN_INTERVAL seconds: a big run's batches take seconds each and still hand back after
-every one, while a 1M-row run, whose batches and checks take 10-100 ms each, made 33 calls for
-0.13 s (bench/end_to_end.py).
+(bench/scale.py). Returning it costs a few ms (4 ms after ~400 MB was freed; up to 25 ms in a
+1M-row run, bench/end_to_end.py), so it is done at most every MIN_INTERVAL seconds (a big run's
+batches take seconds each and still hand back after every one), and by a thread of its own while
+the caller goes on: glibc's malloc_trim and Arrow's pool release the GIL, and a run's main thread
+waited 0.12 s for its 10 hand-backs.
 
 What a process loads before its first run (modules, definitions, plans) lives as long as the
 process. Python's full collections walk every object they track all the same: with Dagster, GX,
@@ -22,7 +23,9 @@ from __future__ import annotations
 import atexit
 import ctypes
 import gc
+import os
 import sys
+import threading
 import time
 from functools import cache
 
@@ -40,20 +43,53 @@ def _malloc_trim():  # glibc only (Linux); None elsewhere (musl, macOS)
 
 
 MIN_INTERVAL = 0.25  # seconds between two hand-backs
-_last = [-MIN_INTERVAL]  # when the last one started (time.monotonic)
+_last = [-MIN_INTERVAL]  # when the last one was asked for (time.monotonic)
 
 
-def release_freed(force: bool = False) -> None:
-    """Give memory freed by Arrow and by C's allocator back to the system, unless that was done
-    less than MIN_INTERVAL seconds ago (`force`: whenever asked)."""
-    now = time.monotonic()
-    if not force and now - _last[0] < MIN_INTERVAL:
-        return
-    _last[0] = now
+def _release() -> None:
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+class _HandBack:
+    """The thread that hands memory back when woken: one per process (a forked child, e.g. a
+    Celery worker, starts its own)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="tdm-release", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            _release()
+
+
+_hand_back: list[_HandBack] = []
+_hand_back_lock = threading.Lock()
+
+
+def release_freed(force: bool = False) -> None:
+    """Have the memory freed by Arrow and by C's allocator given back to the system, in the
+    background, unless that was asked less than MIN_INTERVAL seconds ago; `force`: now, by the
+    caller, whenever asked."""
+    now = time.monotonic()
+    if force:
+        _last[0] = now
+        _release()
+        return
+    if now - _last[0] < MIN_INTERVAL:
+        return
+    _last[0] = now
+    with _hand_back_lock:
+        if not _hand_back or _hand_back[0].pid != os.getpid():
+            _hand_back[:] = [_HandBack()]
+        _hand_back[0].wake.set()
 
 
 _kept = [False]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gl
 # mmap), as a long run's fragmented heap does: only release_freed gives it back.
 PROBE = textwrap.dedent(
     """
-    import ctypes, re
+    import ctypes, re, time
     from pathlib import Path
     import numpy as np
     from tdm.core.memory import release_freed
@@ -34,20 +36,25 @@ PROBE = textwrap.dedent(
     temporaries = [np.full(12_500, i, dtype=np.float64) for i in range(3_000)]  # ~290 MB
     del temporaries
     held = rss() - before
-    release_freed()
+    release_freed()  # by a thread of its own: the caller goes on
+    deadline = time.monotonic() + 10
+    while rss() - before > held / 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     print(held, rss() - before)
     """
 )
 
 
-def _fresh(probe: str) -> subprocess.CompletedProcess:
-    """`probe` run by a fresh interpreter in the repository (tdm importable)."""
+def _fresh(probe: str, **env: str) -> subprocess.CompletedProcess:
+    """`probe` run by a fresh interpreter in the repository (tdm importable), with `env` added
+    to the environment."""
     return subprocess.run(
         [sys.executable, "-c", probe],
         cwd=Path(__file__).resolve().parents[3],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **env},
     )
 
 
@@ -58,24 +65,55 @@ def test_freed_heap_memory_is_returned():
     assert after < held / 3, (held, after)
 
 
-def test_hand_backs_are_spaced_unless_forced(monkeypatch):
+def test_hand_backs_are_spaced_and_in_the_background_unless_forced(monkeypatch):
     """At most one hand-back per MIN_INTERVAL: a small run's short batches do not pay a few ms
-    each; a big run's batches, seconds apart, hand back after every one."""
+    each; a big run's batches, seconds apart, hand back after every one. The caller does not
+    wait for it, unless it forces one."""
     from tdm.core import memory
 
-    trims, clock = [], [1000.0]
-    monkeypatch.setattr(memory, "_malloc_trim", lambda: lambda pad: trims.append(pad))
+    done, clock, caller = [], [1000.0], threading.get_ident()
+    handed = threading.Semaphore(0)
+
+    def release():
+        done.append(threading.get_ident())
+        handed.release()
+
+    monkeypatch.setattr(memory, "_release", release)
     monkeypatch.setattr(memory.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(memory, "_last", [-memory.MIN_INTERVAL])
     memory.release_freed()
+    assert handed.acquire(timeout=10)
     memory.release_freed()  # right after: skipped
     clock[0] += memory.MIN_INTERVAL / 2
     memory.release_freed()  # still too soon
-    assert len(trims) == 1
     clock[0] += memory.MIN_INTERVAL
     memory.release_freed()
+    assert handed.acquire(timeout=10)
+    assert not handed.acquire(timeout=0.2)  # nothing more was asked for
+    assert len(done) == 2 and caller not in done
     memory.release_freed(force=True)
-    assert len(trims) == 3
+    assert done[2:] == [caller]
+
+
+FORKED = textwrap.dedent(
+    """
+    import os
+    from tdm.core import memory
+
+    memory.release_freed()  # the parent's thread
+    pid = os.fork()
+    if pid == 0:  # a forked worker (Celery's prefork pool): the parent's thread is not here
+        memory._last[0] = -1e9
+        memory.release_freed()
+        mine = memory._hand_back[0]
+        os._exit(0 if mine.pid == os.getpid() and mine.thread.is_alive() else 3)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+    """
+)
+
+
+def test_a_forked_process_hands_back_with_its_own_thread():
+    assert _fresh(FORKED).stdout.split() == ["0"]
 
 
 FREEZE = textwrap.dedent(
@@ -130,3 +168,4 @@ def test_frozen_objects_are_freed_when_the_process_ends():
     """Native extensions (DuckDB's nanobind types) report objects never freed at exit."""
     done = _fresh(LEFT_AT_EXIT)
     assert "leaked" not in done.stderr, done.stderr[:300]
+
