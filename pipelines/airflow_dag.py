@@ -68,10 +68,13 @@ def production(params: dict[str, Any], planned: str | None = None) -> Production
     """The run's plan, masker and version id, made again in each task (tasks may run on other
     workers); `planned` is the version id the plan task fixed, which every later task must get
     too (an extracted source that changed in between would give another)."""
+    from tdm.core.memory import use_jemalloc
     from tdm.masking.apply import Masker
     from tdm.masking.keys import key_from_env
     from tdm.plan.loading import load_spec
     from tdm.produce.production import Production
+
+    use_jemalloc()  # Arrow's memory pool (tdm.core.memory)
 
     with failing():
         plan = load_spec(spec_path(params["spec"]), seed=params["seed"], scale=params["scale"])

@@ -25,7 +25,7 @@ from pipelines.build import build_definitions
 from resources import TdmResource
 from tdm.core import settings
 from tdm.core.errors import TdmError
-from tdm.core.memory import keep_loaded
+from tdm.core.memory import keep_loaded, use_jemalloc
 from tdm.plan.model import Plan
 from tdm.produce.production import Production
 from tdm.produce.streams import BatchSink, Opener, streaming
@@ -195,6 +195,7 @@ def run_dataset(
     dev_key allows the public demo key when $TDM_MASKING_KEY is not set (insecure); `listen`
     hears the runs' events as they happen."""
     keep_loaded()  # what this process loaded, before the run (tdm.core.memory)
+    use_jemalloc()
     inst = inst or instance()
     tdm = TdmResource(allow_dev_key=dev_key)
     defs = build_definitions(paths=[], plans=[plan], tdm=tdm)

@@ -27,6 +27,7 @@ from tdm.cli.produce import cmd_generate, cmd_load, cmd_run
 from tdm.cli.report import cmd_diff, cmd_envs, cmd_scan, cmd_validate, cmd_versions
 from tdm.cli.templates import cmd_init, cmd_templates
 from tdm.core.logs import configure as configure_logs
+from tdm.core.memory import use_jemalloc
 
 
 def parser() -> argparse.ArgumentParser:
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     def command() -> int:
         args = parser().parse_args(argv)
         configure_logs()  # JSON lines when stderr is not a terminal (tdm.core.logs)
+        use_jemalloc()  # Arrow's memory pool (tdm.core.memory)
         return args.func(args)
 
     with interrupts():

@@ -169,3 +169,27 @@ def test_frozen_objects_are_freed_when_the_process_ends():
     done = _fresh(LEFT_AT_EXIT)
     assert "leaked" not in done.stderr, done.stderr[:300]
 
+
+POOL = textwrap.dedent(
+    """
+    import pyarrow as pa
+    from tdm.core.memory import use_jemalloc
+
+    before = pa.default_memory_pool().backend_name
+    use_jemalloc()
+    print(before, pa.default_memory_pool().backend_name)
+    """
+)
+
+
+def test_arrow_allocates_with_jemalloc_unless_the_environment_chooses():
+    """mimalloc hands freed pages back within ms: the next batch's are cleared by the kernel."""
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    assert _fresh(POOL).stdout.split()[1] == "jemalloc"
+    chosen = _fresh(POOL, ARROW_DEFAULT_MEMORY_POOL="system").stdout.split()
+    assert chosen == ["system", "system"]
