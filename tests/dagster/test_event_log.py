@@ -107,7 +107,11 @@ def test_a_new_runs_file_is_a_copy_of_dagsters_own_tables(home, monkeypatch):
         return initdb(self, engine, for_index_shard)
 
     monkeypatch.setattr(PooledSqliteEventLogStorage, "_initdb", counted)
+    runs = home / "history" / "runs"
     with instance() as inst:
+        # made with the storage, as the index is: the first run does not wait for it
+        assert (runs / f"run-{dg.__version__}.template").is_file()
+        assert not list(runs.glob(".*"))  # no partial file left
         first, second = (
             dg.materialize([numbers], instance=inst, partition_key=k).run_id for k in ("a", "b")
         )
@@ -115,7 +119,6 @@ def test_a_new_runs_file_is_a_copy_of_dagsters_own_tables(home, monkeypatch):
     # the index, then the template (a .partial file until it is linked in): no run's file
     assert [name.rsplit(".", 1)[-1] for name in made_by_dagster] == ["db", "db", "partial"]
     assert made_by_dagster[:2] == ["index.db", "index.db"]
-    runs = home / "history" / "runs"
     assert [p.name for p in runs.glob("run-*.template")] == [f"run-{dg.__version__}.template"]
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as plain:
         made = dg.materialize([numbers], instance=plain, partition_key="a").run_id
