@@ -80,7 +80,7 @@ class EarlyLoad:
         state: dict = {"previous": None, "staged": False}
         try:
             self.conn = self.target.connect()
-            if not self.target._open_stage(
+            if not self.target.open_stage(
                 self.conn, self.schema, self.dataset, self.version, self.order, self.stage,
                 state, wait=False,
             ):  # fmt: skip
@@ -88,7 +88,7 @@ class EarlyLoad:
                 return False
         except (TdmError, psycopg.Error):
             if state["staged"]:
-                self.target._drop_stage(self.conn, self.stage)
+                self.target.drop_stage(self.conn, self.stage)
             self._close()
             return False
         self.previous = state["previous"]
@@ -140,7 +140,7 @@ class EarlyLoad:
                 self.rows[table] = rows
                 last = len(self.rows) == len(self.order)
             if last:  # every table is in: add the foreign keys now, still in staging
-                self.target._add_foreign_keys(self.conn, self.md)
+                self.target.add_foreign_keys(self.conn, self.md)
                 self._keyed = True
         except BaseException as e:  # any failure only means the load builds the tables again
             self.failed.append(e)
@@ -193,7 +193,7 @@ class EarlyLoad:
             if _OPEN.get(key) is self:
                 del _OPEN[key]
         if self.conn is not None:
-            self.target._drop_stage(self.conn, self.stage)
+            self.target.drop_stage(self.conn, self.stage)
         self._close()
 
     def _close(self) -> None:

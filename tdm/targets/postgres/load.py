@@ -78,7 +78,9 @@ class _Staging:
                 )
         return {name: rows[name] for name in order}
 
-    def _add_foreign_keys(self, conn: psycopg.Connection, md: sa.MetaData) -> None:
+    def add_foreign_keys(self, conn: psycopg.Connection, md: sa.MetaData) -> None:
+        """The foreign keys of md's (staging) tables, in one transaction: PostgreSQL checks
+        every row. Called by the load and by an early load (tdm.targets.postgres.early)."""
         with conn.transaction():
             for table in md.tables.values():
                 for fk in sorted(table.foreign_key_constraints, key=lambda c: c.name):

@@ -117,15 +117,15 @@ class _Bookkeeping:
             except (ValueError, KeyError, TypeError):
                 continue
             if (about["schema"], about["dataset"]) == (schema, dataset):
-                self._drop_stage(conn, name, wait="10s")
+                self.drop_stage(conn, name, wait="10s")
                 continue
             if conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]:
                 try:
-                    self._drop_stage(conn, name, wait="2s")
+                    self.drop_stage(conn, name, wait="2s")
                 finally:
                     conn.execute("SELECT pg_advisory_unlock(%s)", [key])
 
-    def _drop_stage(self, conn: psycopg.Connection, stage: str, wait: str = "10s") -> None:
+    def drop_stage(self, conn: psycopg.Connection, stage: str, wait: str = "10s") -> None:
         """Best effort: a staging schema that cannot be dropped now is dropped by a later load."""
         try:
             if conn.closed or conn.broken:

@@ -140,15 +140,15 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
                     state["previous"], rows = adopted.previous, adopted.rows
                     md = adopted.md
                 else:
-                    self._open_stage(conn, schema, dataset, version, order, stage, state)
+                    self.open_stage(conn, schema, dataset, version, order, stage, state)
                     rows = self._build_tables(md, stage, store, manifest, spec)
                 built = time.perf_counter()
                 if not adopted:
-                    self._add_foreign_keys(conn, md)
+                    self.add_foreign_keys(conn, md)
                 self._swap(conn, schema, stage, dataset, manifest, rows, state)
         except BaseException:
             if state["staged"] and not state["swapped"]:
-                self._drop_stage(conn, stage)
+                self.drop_stage(conn, stage)
             raise
         finally:
             with suppress(Exception):
@@ -170,7 +170,7 @@ class PostgresTarget(_Staging, _Swapping, _Bookkeeping, _DriftChecks, _Connectio
             },
         )
 
-    def _open_stage(
+    def open_stage(
         self,
         conn,
         schema: str,
