@@ -167,6 +167,9 @@ def _by_arrow(
         if col is not None:
             columns[col] = children.column(col)
         wanted[col or GROUP, kind] = None
+    in_order = _in_order(children, parent, groups, plans)
+    if in_order is not None:
+        return in_order
     result = pa.table(columns).group_by(GROUP, use_threads=False).aggregate(list(wanted))
     at = np.full(groups, -1, dtype=np.int64)  # each parent's row in the result, or none
     at[np.asarray(result.column(GROUP))] = np.arange(result.num_rows)
@@ -176,3 +179,49 @@ def _by_arrow(
         values = result.column(f"{col or GROUP}_{kind}").combine_chunks().take(index)
         out.append(values.fill_null(0) if kind == "count" else values)
     return out
+
+
+def _in_order(
+    children: pa.Table, parent: np.ndarray, groups: int, plans: list[tuple[str, str | None]]
+) -> list[pa.Array] | None:
+    """_by_arrow's aggregates by numpy when each parent's children are one run of rows (`parent`
+    never decreases: children made parent by parent) and every sum is of a decimal of at most
+    18 digits, which cannot overflow 64 bits here: each run summed exactly as the 64-bit
+    integers of its unscaled values (np.add.reduceat), ~10x Arrow's hash group-by. The same
+    values and types as that (sums decimal(38, scale), NULL without a value; counts int64, 0
+    without a row); None when it does not apply."""
+    n = len(parent)
+    if n == 0 or np.any(parent[1:] < parent[:-1]):
+        return None
+    starts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]])
+    keys = parent[starts]
+    out = []
+    for kind, col in plans:
+        arr = children.column(col).combine_chunks() if col is not None else None
+        valid = np.ones(n, bool) if arr is None or not arr.null_count else _valid(arr)
+        counted = np.add.reduceat(valid.astype(np.int64), starts)
+        if kind == "count":
+            full = np.zeros(groups, dtype=np.int64)
+            full[keys] = counted
+            out.append(pa.array(full, pa.int64()))
+            continue
+        if not pa.types.is_decimal128(arr.type) or arr.type.precision > 18:
+            return None
+        words = np.frombuffer(arr.buffers()[1], dtype=np.int64)  # 16 bytes, little-endian
+        values = np.where(valid, words[2 * arr.offset : 2 * (arr.offset + n) : 2], 0)
+        if np.abs(values).max(initial=0) > (2**63 - 1) // n:
+            return None
+        sums = np.zeros((groups, 2), dtype=np.int64)
+        sums[keys, 0] = np.add.reduceat(values, starts)
+        sums[:, 1] = sums[:, 0] >> 63  # the high word: the sign
+        has = np.zeros(groups, dtype=bool)
+        has[keys] = counted > 0
+        bits = pa.py_buffer(np.packbits(has, bitorder="little"))
+        kind_of = pa.decimal128(38, arr.type.scale)
+        nulls = int(groups - has.sum())
+        out.append(pa.Array.from_buffers(kind_of, groups, [bits, pa.py_buffer(sums)], nulls))
+    return out
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
