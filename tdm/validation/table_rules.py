@@ -59,11 +59,14 @@ def validate_table_rules(
     estimates = estimates or Estimates(store, dataset, version)
     out = []
     spill: Spill | None = None
+    found: dict[tuple, pa.Array] = {}  # the positions the last rules of one table looked up
     try:
         for table, name, gen, reads in _rules(plan):
             release_freed()  # the last rule's columns
+            if found and next(iter(found))[0] != table:
+                found.clear()
             if _size(reads, estimates) <= budget:
-                out.append(_rule(plan, table, name, gen, reads, read))
+                out.append(_rule(plan, table, name, gen, reads, read, found))
                 continue
             spill = spill or Spill(store, dataset, version)
             try:
@@ -106,17 +109,29 @@ def _positions(left: pa.Table, keys: list[str], right: pa.Table, right_keys: lis
     return joined["__r"].combine_chunks()
 
 
-def _rule(plan, table: str, name: str, gen: Expression, reads: RuleReads, read) -> CheckResult:
+def _rule(
+    plan, table: str, name: str, gen: Expression, reads: RuleReads, read, found: dict
+) -> CheckResult:
+    """`found`: positions looked up by the rules before, of this table (keyed by table, foreign
+    key, parent, target): rules reading the same parent look its rows up once."""
+
+    def positions(left, keys, right, right_keys, key: tuple) -> pa.Array:
+        if key not in found:
+            found[key] = _positions(left, keys, right, right_keys)
+        return found[key]
+
     data = read(table, reads.own)
     parent = {}
     if reads.parent is not None:
         prows = read(reads.parent, reads.parent_columns)
-        at = _positions(data, reads.fk_columns, prows, reads.target)
+        fk = (table, *reads.fk_columns, ">", reads.parent, *reads.target)
+        at = positions(data, reads.fk_columns, prows, reads.target, fk)
         parent = {c: prows[c].take(at) for c in reads.parent_values}
     children = {}
     for kid in reads.children:
         crows = read(kid.table, kid.columns)
-        of = _positions(crows, kid.fk_columns, data, kid.target)
+        fk = (table, "<", kid.table, *kid.fk_columns, ">", *kid.target)
+        of = positions(crows, kid.fk_columns, data, kid.target, fk)
         found = pc.is_valid(of)
         children[kid.lower] = (crows.filter(found), of.filter(found).to_numpy())
     try:

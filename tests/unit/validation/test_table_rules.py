@@ -125,3 +125,17 @@ def test_positions_of_one_key_column_are_those_a_join_gives():
         None,
         0,
     ]
+
+
+def test_rules_of_a_table_look_up_the_same_rows_once(write_spec, tmp_path, monkeypatch):
+    """orders.total and orders.n both read the order's lines: one lookup of the lines' orders
+    serves both (and one of the payments' orders serves payments.due)."""
+    from tdm.validation import table_rules
+
+    store = VersionStore(tmp_path / "store")
+    plan, version = seal_version(store, write_spec(SPEC))
+    looked_up, real = [], table_rules._positions
+    monkeypatch.setattr(table_rules, "_positions", lambda *a: looked_up.append(a[1]) or real(*a))
+    report = validate_version(store, plan, "sums", version)
+    assert report["success"] and set(_rules(report)) == RULES
+    assert looked_up == [["order_code"], ["order_code"]]
