@@ -12,10 +12,10 @@ import dagster as dg
 from assets import names
 from resources import TdmResource
 from tdm.core.errors import TdmError
-from tdm.core.files import file_sha256
 from tdm.plan.loading import plan_for_run
 from tdm.plan.model import Plan
 from tdm.produce.production import Production
+from tdm.spec.digest import spec_digest
 
 progress_log = logging.getLogger("tdm.progress")
 # Dagster APIs we chose knowing their label, so nobody is warned about them at each start:
@@ -75,7 +75,7 @@ def observe_spec(context, plan: Plan) -> None:
     context.log_event(
         dg.AssetObservation(
             asset_key=names.key(plan.name, names.SCHEMA),
-            tags={"dagster/data_version": file_sha256(plan.source)[:16]},
+            tags={"dagster/data_version": spec_digest(plan.source)[:16]},
         )
     )
     _observed[seen] = None

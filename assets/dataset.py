@@ -22,9 +22,9 @@ from assets.load import load_asset
 from assets.metadata import dataset_description
 from assets.privacy import pii_scan_asset
 from assets.version import version_asset
-from tdm.core.files import file_sha256
 from tdm.environments.config import Environment, load_environments
 from tdm.plan.model import Plan
+from tdm.spec.digest import spec_digest
 from tdm.spec.library import template_of
 from tdm.spec.templates import templates_used
 from tdm.targets.files import url_format
@@ -63,7 +63,7 @@ def schema_asset(
     def _schema() -> dg.DataVersion:
         if error:
             raise dg.Failure(description=error)
-        return dg.DataVersion(file_sha256(path)[:16])
+        return dg.DataVersion(spec_digest(path)[:16])
 
     return _schema
 

@@ -16,11 +16,11 @@ from assets import names
 from assets.common import REFRESH_TAG, SEED_TAG
 from assets.load import DRIFT
 from tdm.core.errors import TdmError
-from tdm.core.files import file_sha256
 from tdm.environments.config import Environment
 from tdm.environments.drift import check_drift
 from tdm.plan.loading import replan
 from tdm.plan.model import Plan
+from tdm.spec.digest import spec_digest
 
 AUTOMATION_ENV = "TDM_AUTOMATION"
 
@@ -122,14 +122,14 @@ def schema_sensor(plan: Plan, environments: list[str]) -> dg.SensorDefinition:
         job_name=names.generate_job(ds),
         minimum_interval_seconds=30,
         default_status=_sensor_status(),
-        description=f"Watches {path.name}: when its content changes, regenerates {ds} and "
-        f"reloads the environments that receive it ({', '.join(environments) or 'none'}). "
-        "Cursor: the file's hash.",
+        description=f"Watches {path.name} and the templates it uses: when their content "
+        f"changes, regenerates {ds} and reloads the environments that receive it "
+        f"({', '.join(environments) or 'none'}). Cursor: their hash (tdm.spec.digest).",
     )
     def _watch(context: dg.SensorEvaluationContext):
         if not path.exists():
             return dg.SkipReason(f"{path} is gone")
-        digest = file_sha256(path)
+        digest = spec_digest(path)
         if context.cursor is None:
             context.update_cursor(digest)
             return dg.SkipReason(f"watching {path.name} ({digest[:12]})")

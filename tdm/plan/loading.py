@@ -13,13 +13,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tdm.core.errors import KeyPath, Problem, SpecError
-from tdm.core.files import file_sha256
 from tdm.masking.gate import detect, gate, report
 from tdm.masking.policy import Resolved, check_defaults, resolve_masks
 from tdm.plan.check import check_spec
 from tdm.plan.compile import build_plan
 from tdm.plan.model import Plan
 from tdm.plan.stages import load_checked
+from tdm.spec.digest import spec_digest
 from tdm.spec.model import DatasetSpec, MaskSpec
 from tdm.spec.problems import pydantic_problems
 from tdm.spec.templates import read_spec
@@ -143,7 +143,7 @@ def plan_for_run(
     run since the source may have grown. Kept on `plan`, so the steps of a run in one process
     agree without planning again."""
     path = plan.source
-    current = file_sha256(path) if path is not None and path.exists() else None
+    current = spec_digest(path) if path is not None and path.exists() else None
     edited = current is not None and current != plan.source_hash
     extracted = any(plan.extracted(t) for t in plan.order)
     scale = None if scale in (None, 1) else scale

@@ -51,7 +51,7 @@ class Plan:
     # Keep the batch partitions of an earlier plan of the same spec (another seed, or the spec
     # file edited since the code location loaded): the last batch then takes any extra rows.
     fixed_batches: int | None = None
-    source_hash: str | None = None  # sha256 of the spec file when this plan was made
+    source_hash: str | None = None  # the spec's digest (tdm.spec.digest) when this plan was made
     _reader: Any = field(default=None, repr=False, compare=False)
     # the chosen rows of a `subset:` (tdm.source.subset.Subset), chosen once when planning
     subset: Any = field(default=None, repr=False, compare=False)

@@ -19,13 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from tdm.core.errors import KeyPath, Problem, SpecError, line_of
-from tdm.core.files import file_sha256
 from tdm.masking.gate import detect, gate, report
 from tdm.masking.policy import check_defaults, resolve_masks
 from tdm.plan.check import check_spec
 from tdm.plan.compile import build_plan
 from tdm.plan.model import Plan
 from tdm.plan.partial import sound_part
+from tdm.spec.digest import spec_digest
 from tdm.spec.model import DatasetSpec
 from tdm.spec.salvage import Damage, salvage
 from tdm.spec.templates import read_spec_checked
@@ -51,7 +51,7 @@ def load_checked(
     problems = in_order([uses.attribute(stage) for stage in stages], lines)
     if problems or plan is None:
         raise SpecError(str(path), problems)
-    plan.source_hash = file_sha256(path)
+    plan.source_hash = spec_digest(path)
     return plan
 
 

@@ -126,6 +126,36 @@ def test_schema_sensor_regenerates_on_edit_with_file_hash_cursor(project):
         assert not broken.run_requests and "does not load" in broken.skip_message
 
 
+def test_schema_sensor_regenerates_when_a_template_the_spec_uses_changes(project):
+    """The cursor covers the templates a spec `use:`s (tdm.spec.digest): editing one changes
+    the spec as read, and the run re-reads it."""
+    money = project.parent / "templates" / "money.yaml"
+    money.parent.mkdir()
+    money.write_text('column: {type: "decimal(10,2)", generator: decimal, min: 0, max: 5000}\n')
+    project.write_text(
+        project.read_text().replace(
+            'balance: {type: "decimal(10,2)", generator: decimal, min: 0, max: 5000}',
+            "balance: {use: money}",
+        )
+    )
+    with dg.instance_for_test() as instance:
+        defs = build_definitions()
+        sensor = defs.resolve_sensor_def("shop_schema_change")
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        money.write_text(money.read_text().replace("max: 5000", "max: 10"))
+        changed = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor)
+        )
+        [request] = changed.run_requests
+        result = defs.resolve_job_def("shop_generate").execute_in_process(
+            instance=instance, tags=request.tags
+        )
+        assert result.success
+        store = VersionStore(settings.store_root())
+        balance = store.read_table("shop", store.latest("shop"), "customers", ["balance"])
+        assert max(balance.column("balance").to_pylist()) <= 10
+
+
 def _statuses(defs: dg.Definitions) -> set[str]:
     schedules = {s.default_status.value for s in defs.schedules or []}
     return schedules | {s.default_status.value for s in defs.sensors or []}

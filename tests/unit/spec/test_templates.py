@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tdm.core.errors import SpecError
+from tdm.core.files import file_sha256
 from tdm.plan.loading import load_spec, parse_spec
+from tdm.spec.digest import spec_digest
 from tdm.spec.library import LIBRARY, library
 from tdm.spec.templates import merge, templates_used
 from tdm.store.ids import spec_hash
@@ -254,3 +256,22 @@ def test_every_bundled_library_template_plans_clean(project, name):
         )
     plan = load_spec(spec(project, tables))
     assert plan.rows["t"] == 100
+
+
+def test_the_specs_digest_follows_the_templates_it_uses(project):
+    """tdm.spec.digest: what the schema sensor and a run compare to know the spec changed."""
+    plain = spec(project, "t:\n  rows: 5\n  columns:\n    id: {type: int, generator: sequence}\n")
+    assert spec_digest(plain) == file_sha256(plain)  # no template: the file's own hash
+    path = spec(project, "t:\n  rows: 5\n  columns:\n    price: {use: money}\n")
+    bundled = spec_digest(path)  # tdm/templates/library/money.yaml
+    user = write(
+        project / "schemas" / "templates" / "money.yaml",
+        "column: {type: int, generator: integer, min: 1, max: 9}\n",
+    )
+    shadowed = spec_digest(path)  # the user's template now wins over the bundled one
+    user.write_text(user.read_text().replace("max: 9", "max: 8"))
+    edited = spec_digest(path)
+    assert len({file_sha256(path), bundled, shadowed, edited}) == 4
+    assert spec_digest(path) == edited  # the same files, the same digest
+    broken = spec(project, "t:\n  rows: 5\n  columns:\n    price: {use: no_such}\n")
+    assert spec_digest(broken) == file_sha256(broken)  # unreadable: loading it says why
