@@ -67,9 +67,8 @@ def listed(items: Sequence[str], limit: int, more: str = "") -> str:
 
 
 def one_of(choices: Iterable[str], limit: int = 12) -> str:
-    items = sorted(choices)
-    shown = ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")
-    return f"one of: {shown}"
+    """'one of: ' and the choices, sorted, listed()."""
+    return f"one of: {listed(sorted(choices), limit)}"
 
 
 def clip(text: str, limit: int = 300) -> str:
