@@ -132,8 +132,8 @@ def _rule(
         crows = read(kid.table, kid.columns)
         fk = (table, "<", kid.table, *kid.fk_columns, ">", *kid.target)
         of = positions(crows, kid.fk_columns, data, kid.target, fk)
-        found = pc.is_valid(of)
-        children[kid.lower] = (crows.filter(found), of.filter(found).to_numpy())
+        matched = pc.is_valid(of)  # (not `found`: the lookups this rule may still add to)
+        children[kid.lower] = (crows.filter(matched), of.filter(matched).to_numpy())
     try:
         bad = off_rule(plan, table, name, gen, data, parent, children)
     except TdmError as error:

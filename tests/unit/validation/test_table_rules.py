@@ -139,3 +139,27 @@ def test_rules_of_a_table_look_up_the_same_rows_once(write_spec, tmp_path, monke
     report = validate_version(store, plan, "sums", version)
     assert report["success"] and set(_rules(report)) == RULES
     assert looked_up == [["order_code"], ["order_code"]]
+
+
+TWO_CHILDREN = (
+    SPEC.replace(
+        "n: {type: int, generator: expression, sql: count(lines.*)}",
+        "n: {type: int, generator: expression, sql: count(lines.*) + count(notes.*)}",
+    )
+    + """
+  notes:
+    rows: {per: orders, distribution: uniform, min: 0, max: 2}
+    primary_key: [order_code, k]
+    columns:
+      order_code: {type: string, references: orders}
+      k: {type: int, generator: sequence, per_parent: true}
+"""
+)
+
+
+def test_a_rule_reading_two_child_tables(write_spec, tmp_path):
+    """Each child table's rows are looked up (and kept for the table's other rules) in turn."""
+    store = VersionStore(tmp_path / "store")
+    plan, version = seal_version(store, write_spec(TWO_CHILDREN))
+    report = validate_version(store, plan, "sums", version)
+    assert report["success"] and _rules(report)[("orders", "n")]["success"]
