@@ -51,7 +51,7 @@ def load_checked(
     problems = in_order([uses.attribute(stage) for stage in stages], lines)
     if problems or plan is None:
         raise SpecError(str(path), problems)
-    plan.source_hash = spec_digest(path)
+    plan.source_hash = spec_digest(path, uses.used)  # the templates just resolved
     return plan
 
 

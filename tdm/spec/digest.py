@@ -18,18 +18,20 @@ from tdm.spec.templates import read_spec_checked
 _USE = re.compile(rb"\buse[\"']?\s*:")  # use: / "use": / 'use' :
 
 
-def spec_digest(path: Path) -> str:
+def spec_digest(path: Path, used: dict[str, Path] | None = None) -> str:
     """sha256 of the spec file when it uses no template (the file's own hash); else of the
     file's hash and each used template's name, file and hash. A spec that cannot be read gets
-    its file's hash: reading it again tells what is wrong."""
+    its file's hash: reading it again tells what is wrong. `used`: the templates the caller
+    resolved already (read_spec_checked's), not resolved again."""
     data = path.read_bytes()
     own = hashlib.sha256(data).hexdigest()  # = file_sha256(path)
-    if not _USE.search(data):  # no `use:` key anywhere: nothing to resolve (~3 ms saved)
-        return own
-    try:
-        used = read_spec_checked(path)[3].used
-    except TdmError:
-        return own
+    if used is None:
+        if not _USE.search(data):  # no `use:` key anywhere: nothing to resolve (~3 ms saved)
+            return own
+        try:
+            used = read_spec_checked(path)[3].used
+        except TdmError:
+            return own
     if not used:
         return own
     digest = hashlib.sha256(own.encode())

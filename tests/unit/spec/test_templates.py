@@ -273,5 +273,6 @@ def test_the_specs_digest_follows_the_templates_it_uses(project):
     edited = spec_digest(path)
     assert len({file_sha256(path), bundled, shadowed, edited}) == 4
     assert spec_digest(path) == edited  # the same files, the same digest
+    assert load_spec(path).source_hash == edited  # a run then sees no edit: no replanning
     broken = spec(project, "t:\n  rows: 5\n  columns:\n    price: {use: no_such}\n")
     assert spec_digest(broken) == file_sha256(broken)  # unreadable: loading it says why
